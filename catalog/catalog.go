@@ -1,0 +1,251 @@
+// Package catalog is the matter catalog (事项目录): the matters a center
+// handles, each with its department, approval level, promised time limit in
+// working days and required materials, and the chains (一件事) that bundle
+// several matters with each shared material collected once.
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/daiban/daiban"
+	"github.com/daiban/daiban/sql/dbsqlc"
+)
+
+// Approval levels and complexities as stored.
+var (
+	Levels       = []string{"county", "city", "province", "national"}
+	Complexities = []string{"simple", "general", "complex"}
+)
+
+// LevelNames and ComplexityNames are the Chinese labels users see.
+var (
+	LevelNames      = map[string]string{"county": "县级", "city": "市级", "province": "省级", "national": "国家级"}
+	ComplexityNames = map[string]string{"simple": "即办", "general": "领办", "complex": "代办"}
+)
+
+// Material is a required material of a matter.
+type Material struct {
+	Code     string `json:"code"`
+	Name     string `json:"name"`
+	Original bool   `json:"original"`
+	Count    int    `json:"count"`
+}
+
+// Matter is one catalog entry.
+type Matter struct {
+	Code       string     `json:"code"`
+	Name       string     `json:"name"`
+	Department string     `json:"department"`
+	Level      string     `json:"level"`
+	LimitDays  int        `json:"limit_days"`
+	Complexity string     `json:"complexity"`
+	Where      string     `json:"where"`
+	Materials  []Material `json:"materials"`
+}
+
+// Chain is a 一件事 bundle of matters.
+type Chain struct {
+	Code    string   `json:"code"`
+	Name    string   `json:"name"`
+	Matters []string `json:"matters"`
+}
+
+// Catalog is everything the catalog holds, as imported or listed.
+type Catalog struct {
+	Materials []struct {
+		Code string `json:"code"`
+		Name string `json:"name"`
+	} `json:"materials"`
+	Matters []Matter `json:"matters"`
+	Chains  []Chain  `json:"chains"`
+}
+
+// Store reads and writes the catalog.
+type Store struct {
+	pool *pgxpool.Pool
+	q    *dbsqlc.Queries
+}
+
+// NewStore returns a Store on pool.
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool, q: dbsqlc.New()} }
+
+// List returns every matter with its materials, ordered by code.
+func (s *Store) List(ctx context.Context) ([]Matter, error) {
+	rows, err := s.q.MatterList(ctx, s.pool)
+	if err != nil {
+		return nil, err
+	}
+	mats, err := s.q.MatterMaterialsAll(ctx, s.pool)
+	if err != nil {
+		return nil, err
+	}
+	byMatter := map[string][]Material{}
+	for _, m := range mats {
+		byMatter[m.MatterCode] = append(byMatter[m.MatterCode], Material{Code: m.MaterialCode, Name: m.Name, Original: m.Original, Count: int(m.Count)})
+	}
+	out := make([]Matter, 0, len(rows))
+	for _, r := range rows {
+		m := fromRow(r)
+		m.Materials = byMatter[r.Code]
+		if m.Materials == nil {
+			m.Materials = []Material{}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// Get returns one matter with its materials, or not_found.
+func (s *Store) Get(ctx context.Context, code string) (Matter, error) {
+	r, err := s.q.MatterGet(ctx, s.pool, code)
+	if err != nil {
+		return Matter{}, daiban.NoRows(err, "事项 %q 不存在", code)
+	}
+	m := fromRow(r)
+	mats, err := s.q.MatterMaterials(ctx, s.pool, []string{code})
+	if err != nil {
+		return Matter{}, err
+	}
+	m.Materials = make([]Material, 0, len(mats))
+	for _, x := range mats {
+		m.Materials = append(m.Materials, Material{Code: x.MaterialCode, Name: x.Name, Original: x.Original, Count: int(x.Count)})
+	}
+	return m, nil
+}
+
+// Chains returns every chain with its matter codes in order.
+func (s *Store) Chains(ctx context.Context) ([]Chain, error) {
+	rows, err := s.q.ChainList(ctx, s.pool)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Chain, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, Chain{Code: r.Code, Name: r.Name, Matters: r.Matters})
+	}
+	return out, nil
+}
+
+// Import validates a whole catalog and writes it in one transaction: either
+// every matter, material and chain is written or nothing is.
+func (s *Store) Import(ctx context.Context, c Catalog) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, m := range c.Materials {
+			if err := s.q.MaterialUpsert(ctx, tx, m.Code, m.Name); err != nil {
+				return err
+			}
+		}
+		for _, m := range c.Matters {
+			err := s.q.MatterUpsert(ctx, tx, dbsqlc.MatterUpsertParams{
+				Code: m.Code, Name: m.Name, Department: m.Department, Level: m.Level,
+				LimitDays: int32(m.LimitDays), Complexity: m.Complexity, WhereToGo: m.Where,
+			})
+			if err != nil {
+				return err
+			}
+			if err := s.q.MatterMaterialsClear(ctx, tx, m.Code); err != nil {
+				return err
+			}
+			for i, x := range m.Materials {
+				err := s.q.MatterMaterialInsert(ctx, tx, dbsqlc.MatterMaterialInsertParams{
+					MatterCode: m.Code, MaterialCode: x.Code, Position: int32(i), Original: x.Original, Count: int32(x.Count),
+				})
+				if err != nil {
+					return err
+				}
+			}
+		}
+		for _, ch := range c.Chains {
+			if err := s.q.ChainUpsert(ctx, tx, ch.Code, ch.Name); err != nil {
+				return err
+			}
+			if err := s.q.ChainMattersClear(ctx, tx, ch.Code); err != nil {
+				return err
+			}
+			for i, mc := range ch.Matters {
+				if err := s.q.ChainMatterInsert(ctx, tx, ch.Code, mc, int32(i)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// Validate checks a catalog for the mistakes a hand-edited file makes:
+// unknown or duplicate codes, bad levels and limits, empty names.
+func (c Catalog) Validate() error {
+	materials := map[string]bool{}
+	for i, m := range c.Materials {
+		if m.Code == "" || strings.TrimSpace(m.Name) == "" {
+			return daiban.Invalid(fmt.Sprintf("materials[%d]", i), "材料缺少代码或名称")
+		}
+		if materials[m.Code] {
+			return daiban.Invalid(fmt.Sprintf("materials[%d].code", i), "材料代码 %s 重复", m.Code)
+		}
+		materials[m.Code] = true
+	}
+	matters := map[string]bool{}
+	for i, m := range c.Matters {
+		f := fmt.Sprintf("matters[%d]", i)
+		switch {
+		case m.Code == "" || strings.TrimSpace(m.Name) == "" || strings.TrimSpace(m.Department) == "":
+			return daiban.Invalid(f, "事项缺少代码、名称或部门")
+		case matters[m.Code]:
+			return daiban.Invalid(f+".code", "事项代码 %s 重复", m.Code)
+		case !contains(Levels, m.Level):
+			return daiban.Invalid(f+".level", "事项 %s 的审批层级 %q 无效", m.Code, m.Level)
+		case !contains(Complexities, m.Complexity):
+			return daiban.Invalid(f+".complexity", "事项 %s 的复杂程度 %q 无效", m.Code, m.Complexity)
+		case m.LimitDays < 1 || m.LimitDays > 365:
+			return daiban.Invalid(f+".limit_days", "事项 %s 的承诺时限应为 1 至 365 个工作日", m.Code)
+		}
+		matters[m.Code] = true
+		seen := map[string]bool{}
+		for j, x := range m.Materials {
+			if !materials[x.Code] {
+				return daiban.Invalid(fmt.Sprintf("%s.materials[%d].code", f, j), "事项 %s 引用了不存在的材料 %q", m.Code, x.Code)
+			}
+			if seen[x.Code] {
+				return daiban.Invalid(fmt.Sprintf("%s.materials[%d].code", f, j), "事项 %s 的材料 %s 重复", m.Code, x.Code)
+			}
+			if x.Count < 1 || x.Count > 100 {
+				return daiban.Invalid(fmt.Sprintf("%s.materials[%d].count", f, j), "事项 %s 的材料 %s 份数无效", m.Code, x.Code)
+			}
+			seen[x.Code] = true
+		}
+	}
+	for i, ch := range c.Chains {
+		f := fmt.Sprintf("chains[%d]", i)
+		if ch.Code == "" || strings.TrimSpace(ch.Name) == "" || len(ch.Matters) < 2 {
+			return daiban.Invalid(f, "一件事 %q 需要代码、名称和至少两个事项", ch.Code)
+		}
+		for _, mc := range ch.Matters {
+			if !matters[mc] {
+				return daiban.Invalid(f+".matters", "一件事 %s 引用了不存在的事项 %q", ch.Code, mc)
+			}
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func fromRow(r dbsqlc.Matter) Matter {
+	return Matter{Code: r.Code, Name: r.Name, Department: r.Department, Level: r.Level, LimitDays: int(r.LimitDays), Complexity: r.Complexity, Where: r.WhereToGo}
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// config is everything daiban reads from its environment. The README's
+// configuration table lists the same variables.
+type config struct {
+	DatabaseURL string // DATABASE_URL: use this PostgreSQL instead of the embedded one
+	Addr        string // DAIBAN_ADDR: HTTP listen address
+	DataDir     string // DAIBAN_DATA: the embedded PostgreSQL's directory
+	LogLevel    slog.Level
+}
+
+func loadConfig() (config, error) {
+	c := config{
+		DatabaseURL: os.Getenv("DATABASE_URL"),
+		Addr:        envOr("DAIBAN_ADDR", "127.0.0.1:8080"),
+		DataDir:     envOr("DAIBAN_DATA", "./daiban-data"),
+	}
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return c, fmt.Errorf("DAIBAN_DATA: %w", err)
+	}
+	c.DataDir = abs
+	switch strings.ToLower(envOr("DAIBAN_LOG_LEVEL", "info")) {
+	case "debug":
+		c.LogLevel = slog.LevelDebug
+	case "info":
+		c.LogLevel = slog.LevelInfo
+	case "warn":
+		c.LogLevel = slog.LevelWarn
+	case "error":
+		c.LogLevel = slog.LevelError
+	default:
+		return c, fmt.Errorf("DAIBAN_LOG_LEVEL 应为 debug、info、warn 或 error")
+	}
+	return c, nil
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func (c config) logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
+}

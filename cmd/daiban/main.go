@@ -1,0 +1,77 @@
+// Command daiban runs the 帮办代办 case system: the HTTP server and the
+// administration commands. Configuration comes from the environment (see
+// config.go); each subcommand has its own flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/daiban/daiban"
+)
+
+const usage = `daiban — 帮办代办案件系统
+
+用法:
+  daiban serve [--demo]        启动 HTTP 服务（无 DATABASE_URL 时自带 PostgreSQL）
+  daiban migrate               执行数据库迁移
+  daiban demo                  载入演示县（沂源县）：地区、事项目录、演示用户
+  daiban user add --username U --role R --region CODE --name N   （密码从标准输入读取）
+  daiban user list [--region CODE]
+  daiban user set --username U [--role R] [--region CODE] [--name N] [--disabled=true|false] [--password-stdin]
+
+环境变量见 README 的配置表（DATABASE_URL、DAIBAN_ADDR、DAIBAN_DATA、DAIBAN_LOG_LEVEL）。
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:])
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "daiban:", message(err))
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Print(usage)
+		return errors.New("缺少子命令")
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	switch args[0] {
+	case "serve":
+		return cmdServe(ctx, cfg, args[1:])
+	case "migrate":
+		return cmdMigrate(ctx, cfg, args[1:])
+	case "demo":
+		return cmdDemo(ctx, cfg, args[1:])
+	case "user":
+		return cmdUser(ctx, cfg, args[1:])
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return nil
+	}
+	fmt.Fprint(os.Stderr, usage)
+	return fmt.Errorf("未知子命令 %q", args[0])
+}
+
+// message prints application errors by their user-facing message and
+// anything else as is (the command line is the operator's own terminal).
+func message(err error) string {
+	var de *daiban.Error
+	if errors.As(err, &de) {
+		if de.Field != "" {
+			return de.Field + ": " + de.Message
+		}
+		return de.Message
+	}
+	return err.Error()
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/daiban/daiban/app"
+	"github.com/daiban/daiban/demo"
+)
+
+func cmdServe(ctx context.Context, cfg config, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	withDemo := fs.Bool("demo", false, "首次启动时载入演示县（沂源县）")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logger := cfg.logger()
+	db, err := openDatabase(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if *withDemo {
+		created, err := demo.Load(ctx, db.Pool)
+		if err != nil {
+			return err
+		}
+		printAccounts(os.Stdout, created)
+	}
+	a, err := app.New(ctx, db.Pool, logger, prometheus.DefaultRegisterer, prometheus.DefaultGatherer)
+	if err != nil {
+		return err
+	}
+	srv := a.HTTP
+	fmt.Fprintf(os.Stdout, "daiban 已启动: http://%s/ （Ctrl-C 停止）\n", cfg.Addr)
+	logger.Info("listening", "addr", cfg.Addr)
+	err = srv.ListenAndServe(ctx, cfg.Addr)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	logger.Info("stopped")
+	return err
+}
+

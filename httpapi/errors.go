@@ -1,0 +1,112 @@
+package httpapi
+
+import (
+	"errors"
+	"net"
+	"net/http"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/labstack/echo/v4"
+
+	"github.com/daiban/daiban"
+)
+
+// statusOf is the one mapping from contract error codes to HTTP status.
+var statusOf = map[string]int{
+	daiban.EINVALID:              http.StatusUnprocessableEntity,
+	daiban.EUNAUTHENTICATED:      http.StatusUnauthorized,
+	daiban.EFORBIDDEN:            http.StatusForbidden,
+	daiban.ENOTFOUND:             http.StatusNotFound,
+	daiban.EVERSIONCONFLICT:      http.StatusConflict,
+	daiban.EINVALIDTRANSITION:    http.StatusConflict,
+	daiban.EPRECONDITIONREQUIRED: http.StatusPreconditionRequired,
+	daiban.ETOOMANYREQUESTS:      http.StatusTooManyRequests,
+	daiban.EUNAVAILABLE:          http.StatusServiceUnavailable,
+	daiban.EINTERNAL:             http.StatusInternalServerError,
+}
+
+// Status returns the HTTP status of an error.
+func Status(err error) int { return statusOf[daiban.ErrorCode(translate(err))] }
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// translate turns framework and database errors into application errors.
+func translate(err error) error {
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		switch he.Code {
+		case http.StatusNotFound:
+			return daiban.Errorf(daiban.ENOTFOUND, "接口不存在")
+		case http.StatusMethodNotAllowed:
+			return daiban.Errorf(daiban.ENOTFOUND, "接口不支持该请求方法")
+		case http.StatusRequestEntityTooLarge:
+			return daiban.Invalid("body", "请求体超过 1 MiB")
+		case http.StatusUnauthorized:
+			return daiban.Errorf(daiban.EUNAUTHENTICATED, "请先登录")
+		case http.StatusForbidden:
+			return daiban.Errorf(daiban.EFORBIDDEN, "无权执行此操作")
+		case http.StatusTooManyRequests:
+			return daiban.Errorf(daiban.ETOOMANYREQUESTS, "请求过于频繁，请稍后再试")
+		case http.StatusBadRequest:
+			return daiban.Invalid("", "请求格式错误")
+		}
+		return err
+	}
+	if unavailable(err) {
+		return daiban.Errorf(daiban.EUNAVAILABLE, "数据库暂时不可用，请稍后重试")
+	}
+	return err
+}
+
+// unavailable reports whether err means the database cannot be reached, a
+// condition that passes (503) rather than a bug (500).
+func unavailable(err error) bool {
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &ce), errors.As(err, &ne):
+		return true
+	case errors.As(err, &pe):
+		// admin_shutdown, crash_shutdown, cannot_connect_now
+		return pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	return pgconn.SafeToRetry(err)
+}
+
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	err = translate(err)
+	code := daiban.ErrorCode(err)
+	status := statusOf[code]
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	if code == daiban.EINTERNAL || code == daiban.EUNAVAILABLE {
+		s.logger.Error("request failed", "request_id", RequestID(c), "route", c.Path(), "method", c.Request().Method, "err", err.Error())
+	}
+	body := errorBody{Error: errorDetail{Code: code, Message: daiban.ErrorMessage(err), Field: daiban.ErrorField(err)}}
+	if code == daiban.EUNAVAILABLE {
+		c.Response().Header().Set("Retry-After", "5")
+	}
+	var werr error
+	if c.Request().Method == http.MethodHead {
+		werr = c.NoContent(status)
+	} else {
+		werr = c.JSON(status, body)
+	}
+	if werr != nil {
+		s.logger.Warn("writing error response", "request_id", RequestID(c), "err", werr.Error())
+	}
+}
+
