@@ -1,0 +1,4 @@
+package pgserver
+
+// DebianRoot lets tests point the /usr/lib/postgresql search elsewhere.
+var DebianRoot = &debianRoot
