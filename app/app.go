@@ -1,43 +1,72 @@
 // Package app wires every part of daiban into one running service: the
 // stores and services on one database pool, the authorizer loaded from the
-// users table, and the HTTP server with every route. The command line and
-// the end-to-end tests build the service through it, so they test what runs.
+// users table, the ledger and its integrator, and the HTTP server with every
+// route. The command line and the end-to-end tests build the service
+// through it, so the tests exercise what runs.
 package app
 
 import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/daiban/daiban/calendar"
+	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/catalog"
 	"github.com/daiban/daiban/httpapi"
+	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/regions"
 	"github.com/daiban/daiban/users"
 )
 
-// App is a wired service.
-type App struct {
-	Pool    *pgxpool.Pool
-	Users   *users.Service
-	Regions *regions.Store
-	Catalog *catalog.Store
-	Authz   *policies.Authorizer
-	HTTP    *httpapi.Server
+// Options configure New.
+type Options struct {
+	Pool   *pgxpool.Pool // works as the app role
+	Logger *slog.Logger
+	// KeyDir holds the ledger's checkpoint signing key (created on first
+	// use, never stored in the database).
+	KeyDir string
+	// Origin names the log in its checkpoints.
+	Origin string
+	// Registerer and Gatherer expose metrics; nil means a private registry.
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
 }
 
-// New builds the service on a migrated database. reg and gather may be nil
-// (tests use a private registry).
-func New(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, reg prometheus.Registerer, gather prometheus.Gatherer) (*App, error) {
+// App is a wired service.
+type App struct {
+	Pool     *pgxpool.Pool
+	Logger   *slog.Logger
+	Users    *users.Service
+	Regions  *regions.Store
+	Catalog  *catalog.Store
+	Authz    *policies.Authorizer
+	Ledger   *ledger.Log
+	Signer   *ledger.Signer
+	Cases    *cases.Service
+	Calendar *calendar.Calendar
+	HTTP     *httpapi.Server
+}
+
+// New builds the service on a migrated database.
+func New(ctx context.Context, o Options) (*App, error) {
+	if o.Origin == "" {
+		o.Origin = "daiban.370323"
+	}
 	a := &App{
-		Pool:    pool,
-		Users:   users.NewService(pool),
-		Regions: regions.NewStore(pool),
-		Catalog: catalog.NewStore(pool),
+		Pool:     o.Pool,
+		Logger:   o.Logger,
+		Users:    users.NewService(o.Pool),
+		Regions:  regions.NewStore(o.Pool),
+		Catalog:  catalog.NewStore(o.Pool),
+		Calendar: calendar.Default(),
 	}
 	grants, err := a.Users.Grants(ctx)
 	if err != nil {
@@ -46,19 +75,45 @@ func New(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, reg prome
 	if a.Authz, err = policies.New(grants); err != nil {
 		return nil, err
 	}
+	if a.Signer, err = ledger.LoadOrCreateKey(o.KeyDir, o.Origin); err != nil {
+		return nil, err
+	}
+	a.Ledger = ledger.New(o.Pool, a.Signer)
+	a.Cases = cases.NewService(o.Pool, record, func() *calendar.Calendar { return a.Calendar })
+	reg, gather := o.Registerer, o.Gatherer
 	if reg == nil {
 		r := prometheus.NewRegistry()
 		reg, gather = r, r
 	}
-	a.HTTP = httpapi.New(a.Authz, a.Users.AsAuthenticator(), logger, reg)
+	a.HTTP = httpapi.New(a.Authz, a.Users.AsAuthenticator(), o.Logger, reg)
 	a.HTTP.Register(
 		httpapi.Route{Method: http.MethodGet, Path: "/healthz", Public: true, Handler: a.health},
 		httpapi.MetricsRoute(gather),
 	)
+	caseHTTP := cases.NewHandler(a.Cases, a.Authz)
 	a.HTTP.Register(a.Users.Routes()...)
 	a.HTTP.Register(a.Regions.Routes()...)
 	a.HTTP.Register(a.Catalog.Routes()...)
+	a.HTTP.Register(caseHTTP.Routes()...)
+	a.HTTP.Register(a.Ledger.Routes(caseHTTP.Scope)...)
 	return a, nil
+}
+
+// record appends a case event to the ledger in the case's transaction.
+func record(ctx context.Context, tx pgx.Tx, actor string, caseID int64, region, typ string, payload any) error {
+	_, err := ledger.Append(ctx, tx, ledger.Meta{Actor: actor, CaseID: caseID, Region: region, Type: typ}, payload)
+	return err
+}
+
+// Start runs the background work (the ledger integrator) until ctx ends;
+// the returned channel closes when it has stopped.
+func (a *App) Start(ctx context.Context) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.Ledger.Run(ctx, 200*time.Millisecond)
+	}()
+	return done
 }
 
 // health answers 200 when the database answers, 503 otherwise, so a load

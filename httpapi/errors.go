@@ -109,4 +109,3 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.logger.Warn("writing error response", "request_id", RequestID(c), "err", werr.Error())
 	}
 }
-

@@ -48,18 +48,20 @@ func (s *Server) guard(rt Route) echo.MiddlewareFunc {
 				s.deny(c, "role", p.Username, rt.Obj+":"+act)
 				return errForbidden
 			}
-			region, rel := "", policies.RelAny
+			// Without a resource (lists, creation, regionless objects) the
+			// role permission is the whole decision; lists are scoped in SQL
+			// and creation checks its target region in the handler.
 			if rt.Scope != nil {
-				region, rel, err = rt.Scope(c, p)
+				region, rel, err := rt.Scope(c, p)
 				if err != nil {
 					if daiban.ErrorCode(err) == daiban.ENOTFOUND {
 						s.deny(c, "not_found", p.Username, rt.Obj+":"+act)
 					}
 					return err
 				}
-			}
-			if err := s.decide(c, p, region, rt.Obj, act, rel); err != nil {
-				return err
+				if err := s.decide(c, p, region, rt.Obj, act, rel); err != nil {
+					return err
+				}
 			}
 			return next(c)
 		}

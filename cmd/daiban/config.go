@@ -14,6 +14,7 @@ type config struct {
 	DatabaseURL string // DATABASE_URL: use this PostgreSQL instead of the embedded one
 	Addr        string // DAIBAN_ADDR: HTTP listen address
 	DataDir     string // DAIBAN_DATA: the embedded PostgreSQL's directory
+	KeyDir      string // DAIBAN_KEYS: the ledger signing key (default DAIBAN_DATA/keys)
 	LogLevel    slog.Level
 }
 
@@ -28,6 +29,7 @@ func loadConfig() (config, error) {
 		return c, fmt.Errorf("DAIBAN_DATA: %w", err)
 	}
 	c.DataDir = abs
+	c.KeyDir = envOr("DAIBAN_KEYS", filepath.Join(c.DataDir, "keys"))
 	switch strings.ToLower(envOr("DAIBAN_LOG_LEVEL", "info")) {
 	case "debug":
 		c.LogLevel = slog.LevelDebug

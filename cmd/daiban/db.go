@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"path/filepath"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -14,21 +12,23 @@ import (
 	"github.com/daiban/daiban/sql/migrations"
 )
 
-// database is an open pool and, on the embedded default, the server to stop.
+// database is the server's pool and, on the embedded default, the
+// PostgreSQL this process started and must stop.
 type database struct {
 	Pool   *pgxpool.Pool
+	URL    string
 	server *pgserver.Server
 }
 
 // openDatabase connects to DATABASE_URL or, without it, to the embedded
 // PostgreSQL in DAIBAN_DATA: the one a running "daiban serve" already
-// started, else a new one started here. Migrations run before it returns.
+// started, else a new one started here. Migrations run (as the database
+// owner) before it returns; the returned pool works as the app role.
 func openDatabase(ctx context.Context, cfg config, logger *slog.Logger) (*database, error) {
-	db := &database{}
-	dsn := cfg.DatabaseURL
-	if dsn == "" {
-		if pool, ok := attachRunning(ctx, cfg.DataDir); ok {
-			db.Pool = pool
+	db := &database{URL: cfg.DatabaseURL}
+	if db.URL == "" {
+		if dsn, ok := runningEmbedded(ctx, cfg.DataDir); ok {
+			db.URL = dsn
 		} else {
 			if _, err := pgserver.Find(); err != nil {
 				return nil, err
@@ -37,59 +37,55 @@ func openDatabase(ctx context.Context, cfg config, logger *slog.Logger) (*databa
 			if err != nil {
 				return nil, err
 			}
-			db.server = srv
-			dsn = srv.URL()
-			logger.Info("embedded postgresql started", "data", cfg.DataDir)
+			db.server, db.URL = srv, srv.URL()
 		}
 	}
-	if db.Pool == nil {
-		pcfg, err := pgxpool.ParseConfig(dsn)
-		if err != nil {
-			db.Close()
-			return nil, fmt.Errorf("DATABASE_URL 格式错误: %w", err)
-		}
-		if pcfg.MaxConns < 16 {
-			pcfg.MaxConns = 16
-		}
-		pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-		if err != nil {
-			db.Close()
-			return nil, err
-		}
-		db.Pool = pool
-	}
-	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := db.Pool.Ping(pingCtx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("无法连接数据库: %w", err)
-	}
-	if err := migrations.Up(ctx, db.Pool, logger); err != nil {
+	if err := migrate(ctx, db.URL, logger); err != nil {
 		db.Close()
 		return nil, err
 	}
+	pool, err := migrations.OpenAppPool(ctx, db.URL, 32)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	db.Pool = pool
 	return db, nil
 }
 
-// attachRunning connects to an embedded server another daiban process runs
-// on the same data directory, so "daiban user add" works beside "serve".
-func attachRunning(ctx context.Context, dataDir string) (*pgxpool.Pool, bool) {
-	sock := filepath.Join(dataDir, "run")
-	dsn := fmt.Sprintf("postgres:///daiban?host=%s&user=%s", url.QueryEscape(sock), pgserver.Superuser)
-	pool, err := pgxpool.New(ctx, dsn)
+func migrate(ctx context.Context, dsn string, logger *slog.Logger) error {
+	owner, err := migrations.OpenOwnerPool(ctx, dsn)
 	if err != nil {
-		return nil, false
+		return err
 	}
-	pingCtx, cancel := context.WithTimeout(ctx, time.Second)
+	defer owner.Close()
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := pool.Ping(pingCtx); err != nil {
-		pool.Close()
-		return nil, false
+	if err := owner.Ping(pingCtx); err != nil {
+		return fmt.Errorf("无法连接数据库: %w", err)
 	}
-	return pool, true
+	return migrations.Up(ctx, owner, logger)
 }
 
-// Close closes the pool and stops the embedded server, if it started one.
+// runningEmbedded finds an embedded server that another daiban process runs
+// on the same data directory, so "daiban user add" works beside "serve".
+func runningEmbedded(ctx context.Context, dataDir string) (string, bool) {
+	dsn, ok := pgserver.RunningURL(dataDir, "")
+	if !ok {
+		return "", false
+	}
+	pool, err := migrations.OpenOwnerPool(ctx, dsn)
+	if err != nil {
+		return "", false
+	}
+	defer pool.Close()
+	pingCtx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	return dsn, pool.Ping(pingCtx) == nil
+}
+
+// Close closes the pool and stops the embedded server, if this process
+// started it.
 func (db *database) Close() {
 	if db.Pool != nil {
 		db.Pool.Close()

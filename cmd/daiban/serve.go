@@ -33,10 +33,13 @@ func cmdServe(ctx context.Context, cfg config, args []string) error {
 		}
 		printAccounts(os.Stdout, created)
 	}
-	a, err := app.New(ctx, db.Pool, logger, prometheus.DefaultRegisterer, prometheus.DefaultGatherer)
+	a, err := app.New(ctx, app.Options{Pool: db.Pool, Logger: logger, KeyDir: cfg.KeyDir, Registerer: prometheus.DefaultRegisterer, Gatherer: prometheus.DefaultGatherer})
 	if err != nil {
 		return err
 	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := a.Start(runCtx)
+	defer func() { cancel(); <-done }()
 	srv := a.HTTP
 	fmt.Fprintf(os.Stdout, "daiban 已启动: http://%s/ （Ctrl-C 停止）\n", cfg.Addr)
 	logger.Info("listening", "addr", cfg.Addr)
@@ -47,4 +50,3 @@ func cmdServe(ctx context.Context, cfg config, args []string) error {
 	logger.Info("stopped")
 	return err
 }
-

@@ -6,7 +6,73 @@ package dbsqlc
 
 import (
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
+
+type Case struct {
+	ID                int64
+	Number            string
+	TrackingCode      string
+	Region            string
+	Channel           string
+	MatterCode        *string
+	ChainCode         *string
+	Title             string
+	MatterCodes       []string
+	Complexity        string
+	LimitDays         int32
+	Mode              *string
+	ApplicantKind     string
+	ApplicantName     string
+	ApplicantIDNumber string
+	ApplicantPhone    string
+	Summary           string
+	State             string
+	PausedFrom        *string
+	Outcome           *string
+	Version           int32
+	CreatedBy         string
+	Assignee          *string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	ClosedAt          *time.Time
+	DelegatedAt       *time.Time
+	DueDate           *time.Time
+	Rating            *int32
+	RatingComment     *string
+	RatedAt           *time.Time
+}
+
+type CaseCounter struct {
+	Region string
+	Day    time.Time
+	N      int32
+}
+
+type CaseMaterial struct {
+	CaseID           int64
+	Code             string
+	Name             string
+	Position         int32
+	RequiredOriginal bool
+	RequiredCount    int32
+	Received         bool
+	Original         bool
+	Pages            int32
+	Holder           string
+}
+
+type CaseNote struct {
+	ID     int64
+	CaseID int64
+	Kind   string
+	Step   string
+	Note   string
+	Public bool
+	Actor  string
+	At     time.Time
+}
 
 type Chain struct {
 	Code string
@@ -17,6 +83,81 @@ type ChainMatter struct {
 	ChainCode  string
 	MatterCode string
 	Position   int32
+}
+
+type CustodyMove struct {
+	ID           int64
+	CaseID       int64
+	MaterialCode string
+	FromHolder   string
+	ToHolder     string
+	Count        int32
+	Note         string
+	Actor        string
+	At           time.Time
+}
+
+type Escalation struct {
+	ID        int64
+	CaseID    int64
+	Level     string
+	Authority string
+	Tracker   string
+	ReplyDue  time.Time
+	Note      string
+	CreatedBy string
+	CreatedAt time.Time
+	RepliedAt *time.Time
+	Outcome   *string
+	ReplyNote *string
+}
+
+type HandoverItem struct {
+	ID           int64
+	CaseID       int64
+	Kind         string
+	Name         string
+	Number       string
+	MaterialCode *string
+	Verified     bool
+}
+
+type IdempotencyKey struct {
+	Username    string
+	Key         string
+	RequestHash []byte
+	Status      int32
+	Response    []byte
+	CreatedAt   time.Time
+}
+
+type LedgerCheckpoint struct {
+	Size    int64
+	Root    []byte
+	Note    string
+	At      time.Time
+	Horizon pgtype.Uint64
+}
+
+type LedgerEntry struct {
+	ID      int64
+	At      time.Time
+	Actor   string
+	CaseID  *int64
+	Region  string
+	Type    string
+	Payload []byte
+	Xid     pgtype.Uint64
+}
+
+type LedgerHash struct {
+	StorageIndex int64
+	Hash         []byte
+}
+
+type LedgerLeafe struct {
+	LeafIndex int64
+	EntryID   int64
 }
 
 type LoginFailure struct {
@@ -47,6 +188,18 @@ type MatterMaterial struct {
 	Position     int32
 	Original     bool
 	Count        int32
+}
+
+type Rectification struct {
+	ID       int64
+	CaseID   int64
+	Rating   int32
+	Comment  string
+	Status   string
+	OpenedAt time.Time
+	DueDate  time.Time
+	ClosedAt *time.Time
+	Result   *string
 }
 
 type Region struct {

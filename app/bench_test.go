@@ -1,0 +1,201 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/daiban/daiban/app/apptest"
+	"github.com/daiban/daiban/cases"
+)
+
+// BenchmarkProgressVsBare measures, on the same PostgreSQL in one run, (a)
+// a bare transaction that updates one row and inserts one row and (b)
+// daiban's progress action through the service with its ledger entry, each
+// from 8 concurrent workers, and reports both rates and their ratio.
+//
+//	go test -run XXX -bench ProgressVsBare -benchtime 1x ./app/
+func BenchmarkProgressVsBare(b *testing.B) {
+	const workers = 8
+	dur := envDuration("BENCH_SECONDS", 10*time.Second)
+	env := apptest.New(b)
+	env.User(b, "bench.town", "township_agent", "370323001")
+	ctx := context.Background()
+	if _, err := env.Pool.Exec(ctx, `CREATE TABLE bench_rows (id int PRIMARY KEY, n int NOT NULL);
+		CREATE TABLE bench_log (id bigserial PRIMARY KEY, row_id int NOT NULL, at timestamptz NOT NULL DEFAULT now(), note text NOT NULL)`); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := env.Pool.Exec(ctx, `INSERT INTO bench_rows SELECT g, 0 FROM generate_series(1, $1::int) g`, workers); err != nil {
+		b.Fatal(err)
+	}
+	// One processing case per worker, as an agent works its own queue.
+	ids := make([]int64, workers)
+	versions := make([]int, workers)
+	actor := cases.Actor{Username: "bench.town", Role: "township_agent", Region: "370323001"}
+	tok := env.Token(b, "bench.town")
+	for w := range ids {
+		id, v := env.CreateCase(b, tok, "370323001", "GT001")
+		c, err := env.App.Cases.Get(ctx, id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var mats []cases.MaterialReview
+		for _, m := range c.Materials {
+			mats = append(mats, cases.MaterialReview{Code: m.Code, Received: true, Original: m.RequiredOriginal, Pages: 1})
+		}
+		v = mustAct(b, env, actor, id, v, cases.ActReview, map[string]any{"result": "accept", "materials": mats})
+		if err := pgx.BeginFunc(ctx, env.Pool, func(tx pgx.Tx) error {
+			_, err := env.App.Cases.SignedAgreementTx(ctx, tx, actor, id, nil)
+			return err
+		}); err != nil {
+			b.Fatal(err)
+		}
+		ids[w], versions[w] = id, v+1
+	}
+	run := func(op func(w int) error) float64 {
+		var n atomic.Int64
+		stop := time.Now().Add(dur)
+		var wg sync.WaitGroup
+		start := time.Now()
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(stop) {
+					if err := op(w); err != nil {
+						b.Error(err)
+						return
+					}
+					n.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		return float64(n.Load()) / time.Since(start).Seconds()
+	}
+	bare := run(func(w int) error {
+		return pgx.BeginFunc(ctx, env.Pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `UPDATE bench_rows SET n = n + 1 WHERE id = $1`, w+1); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO bench_log (row_id, note) VALUES ($1, $2)`, w+1, "材料已送达审批局，窗口受理中")
+			return err
+		})
+	})
+	progress := run(func(w int) error {
+		body, err := cases.ParseBody(cases.ActProgress, []byte(`{"note":"材料已送达审批局，窗口受理中","step":"受理"}`))
+		if err != nil {
+			return err
+		}
+		if _, err := env.App.Cases.Act(ctx, actor, ids[w], versions[w], cases.ActProgress, body); err != nil {
+			return err
+		}
+		versions[w]++
+		return nil
+	})
+	b.ReportMetric(bare, "bare_tx/s")
+	b.ReportMetric(progress, "progress/s")
+	b.ReportMetric(progress/bare, "ratio")
+	fmt.Printf("progress vs bare, %d workers, %s each: bare %.0f tx/s, progress %.0f actions/s, ratio %.2f\n", workers, dur, bare, progress, progress/bare)
+}
+
+func mustAct(b *testing.B, env *apptest.Env, a cases.Actor, id int64, v int, action string, body map[string]any) int {
+	b.Helper()
+	decoded, err := cases.ParseBody(action, mustJSON(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := env.App.Cases.Act(context.Background(), a, id, v, action, decoded)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c.Version
+}
+
+// BenchmarkListAtScale fills the cases table with LIST_CASES (default
+// 1,000,000) cases spread over the demo county and measures listing with
+// the filters agents use, as each role, reporting p50 and p95.
+//
+//	go test -run XXX -bench ListAtScale -benchtime 1x -timeout 60m ./app/
+func BenchmarkListAtScale(b *testing.B) {
+	n := envInt("LIST_CASES", 1_000_000)
+	env := apptest.New(b)
+	ctx := context.Background()
+	start := time.Now()
+	// Bulk-load realistic rows: regions are the demo villages, matters the
+	// catalog, states spread over the lifecycle, some due and overdue.
+	_, err := env.Pool.Exec(ctx, `
+		INSERT INTO cases (number, tracking_code, region, channel, matter_code, title, matter_codes, complexity, limit_days,
+			applicant_kind, applicant_name, applicant_id_number, applicant_phone, summary, state, created_by, assignee, created_at, updated_at, due_date)
+		SELECT r.code || '-20260101-' || lpad(g::text, 7, '0'), 'T' || lpad(g::text, 11, '0'), r.code, 'counter', m.code, m.name, ARRAY[m.code], m.complexity, m.limit_days,
+			'person', (ARRAY['张','王','李','赵','刘','陈','杨','黄'])[1 + g % 8] || (ARRAY['伟','芳','娜','敏','静','丽','强','磊','洋','喆'])[1 + (g / 8) % 10] || (ARRAY['','','华','明','红'])[1 + (g / 80) % 5],
+			'370323198503122011', '13800000000', '', (ARRAY['consultation','processing','delegated','escalated','closed','closed','closed','awaiting_materials'])[1 + g % 8],
+			'bench', CASE WHEN g % 3 = 0 THEN 'agent' || (g % 50) END, now() - (g || ' seconds')::interval, now(),
+			CASE WHEN g % 8 BETWEEN 1 AND 3 THEN current_date + (g % 40 - 20) END
+		FROM generate_series(1, $1::int) g
+		CROSS JOIN LATERAL (SELECT code FROM regions WHERE level = 'village' ORDER BY code OFFSET (g % 60) LIMIT 1) r
+		CROSS JOIN LATERAL (SELECT code, name, complexity, limit_days FROM matters ORDER BY code OFFSET (g % 34) LIMIT 1) m`, n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := env.Pool.Exec(ctx, "ANALYZE cases"); err != nil {
+		b.Fatal(err)
+	}
+	fmt.Printf("loaded %d cases in %s\n", n, time.Since(start).Round(time.Second))
+	filters := []cases.Filter{
+		{Scope: "370323", Limit: 50},
+		{Scope: "370323001", Limit: 50},
+		{Scope: "370323001", State: "processing", Limit: 50},
+		{Scope: "370323", Region: "370323101203", Limit: 50},
+		{Scope: "370323", Matter: "SP001", Limit: 50},
+		{Scope: "370323", Handler: "agent7", Limit: 50},
+		{Scope: "370323", Overdue: true, Limit: 50},
+		{Scope: "370323", Q: "王芳", Limit: 50},
+		{Scope: "370323", Q: "370323101201-20260101-0099", Limit: 50},
+		{Scope: "370323001001", OwnOnly: true, Username: "agent9", Limit: 50},
+		{Scope: "370323", State: "closed", Region: "370323002", Matter: "GT001", Limit: 50},
+	}
+	var lat []time.Duration
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 1100; i++ {
+		f := filters[i%len(filters)]
+		if i%2 == 1 { // the second page, as a user scrolls
+			f.Before = int64(rng.IntN(n)) + 1
+		}
+		t0 := time.Now()
+		if _, err := env.App.Cases.List(ctx, f); err != nil {
+			b.Fatal(err)
+		}
+		if i >= 100 { // warm-up
+			lat = append(lat, time.Since(t0))
+		}
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	p50, p95 := lat[len(lat)/2], lat[len(lat)*95/100]
+	b.ReportMetric(float64(p50.Microseconds())/1000, "p50_ms")
+	b.ReportMetric(float64(p95.Microseconds())/1000, "p95_ms")
+	fmt.Printf("list at %d cases: p50 %.2f ms, p95 %.2f ms over %d queries (%d filter shapes)\n", n, float64(p50.Microseconds())/1000, float64(p95.Microseconds())/1000, len(lat), len(filters))
+}
+
+func envInt(k string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(k)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func envDuration(k string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(k)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}

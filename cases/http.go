@@ -1,0 +1,404 @@
+package cases
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/labstack/echo/v4"
+
+	"github.com/daiban/daiban"
+	"github.com/daiban/daiban/calendar"
+	"github.com/daiban/daiban/httpapi"
+	"github.com/daiban/daiban/policies"
+)
+
+// Handler serves the case endpoints.
+type Handler struct {
+	svc   *Service
+	authz *policies.Authorizer
+}
+
+// NewHandler returns the HTTP handler of the service.
+func NewHandler(svc *Service, authz *policies.Authorizer) *Handler {
+	return &Handler{svc: svc, authz: authz}
+}
+
+// Routes returns the case endpoints.
+func (h *Handler) Routes() []httpapi.Route {
+	return []httpapi.Route{
+		{Method: http.MethodPost, Path: "/api/v1/cases", Obj: "case", Act: "create", Handler: h.create},
+		{Method: http.MethodGet, Path: "/api/v1/cases", Obj: "case", Act: "read", Handler: h.list},
+		{Method: http.MethodGet, Path: "/api/v1/cases/:id", Obj: "case", Act: "read", Scope: h.Scope, Handler: h.get},
+		{Method: http.MethodPost, Path: "/api/v1/cases/:id/actions/:action", Obj: "case", ActParam: "action", Scope: h.Scope, Handler: h.act},
+		{Method: http.MethodPost, Path: "/api/v1/cases/:id/custody", Obj: "case", Act: "custody", Scope: h.Scope, Handler: h.custody},
+		{Method: http.MethodGet, Path: "/api/v1/track/:code", Public: true, Handler: h.track},
+		{Method: http.MethodPost, Path: "/api/v1/track/:code/evaluation", Public: true, Handler: h.trackEvaluate},
+	}
+}
+
+// Scope locates a case for the guard: its region, and "own" when the user
+// opened it or is its handler. A malformed id is simply not found.
+func (h *Handler) Scope(c echo.Context, p httpapi.Principal) (string, string, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return "", "", daiban.Errorf(daiban.ENOTFOUND, "案件不存在")
+	}
+	region, own, err := h.svc.Scope(c.Request().Context(), id, p.Username)
+	if err != nil {
+		return "", "", err
+	}
+	rel := policies.RelAny
+	if own {
+		rel = policies.RelOwn
+	}
+	return region, rel, nil
+}
+
+func actor(c echo.Context) Actor {
+	p := httpapi.CurrentPrincipal(c)
+	return Actor{Username: p.Username, Role: p.Role, Region: p.Region}
+}
+
+// fullID reports whether the user sees ID numbers and phones in full: only
+// an agent who may act on the case does (scope was checked by the guard).
+func (h *Handler) fullID(c echo.Context) bool {
+	return h.authz.RoleMay(httpapi.CurrentPrincipal(c).Username, "case", "progress")
+}
+
+// readBody reads the raw body (for the idempotency hash) within the limit.
+func readBody(c echo.Context) ([]byte, error) {
+	if ct := c.Request().Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return nil, daiban.Invalid("body", "请求体应为 JSON（Content-Type: application/json）")
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, httpapi.MaxBody))
+	if err != nil {
+		return nil, daiban.Invalid("body", "请求体超过 1 MiB")
+	}
+	return b, nil
+}
+
+// idem returns the request's idempotency identity, if it carried a key.
+func idem(c echo.Context, body []byte) (*Idem, error) {
+	key := c.Request().Header.Get("Idempotency-Key")
+	if key == "" {
+		return nil, nil
+	}
+	if len(key) > 200 {
+		return nil, daiban.Invalid("Idempotency-Key", "Idempotency-Key 最长 200 个字符")
+	}
+	h := sha256.New()
+	h.Write([]byte(c.Request().Method + " " + c.Request().URL.Path + "\n"))
+	h.Write([]byte(c.Request().Header.Get("If-Match") + "\n"))
+	h.Write(body)
+	return &Idem{User: httpapi.CurrentPrincipal(c).Username, Key: key, Hash: h.Sum(nil)}, nil
+}
+
+func writeStored(c echo.Context, st Stored) error {
+	return c.JSONBlob(st.Status, st.Body)
+}
+
+type createResponse struct {
+	ID           int64  `json:"id"`
+	Number       string `json:"number"`
+	State        State  `json:"state"`
+	Version      int    `json:"version"`
+	TrackingCode string `json:"tracking_code"`
+}
+
+func (h *Handler) create(c echo.Context) error {
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var in NewCase
+	if err := httpapi.DecodeJSON(body, &in); err != nil {
+		return err
+	}
+	if in.Region == "" {
+		return daiban.Invalid("region", "请选择地区")
+	}
+	if err := h.svc.CheckRegion(c.Request().Context(), in.Region); err != nil {
+		return err
+	}
+	if err := httpapi.Authorize(c, in.Region, "case", "create", policies.RelAny); err != nil {
+		return daiban.Errorf(daiban.EFORBIDDEN, "不能在地区 %s 受理案件：不在您的管辖范围内", in.Region)
+	}
+	id, err := idem(c, body)
+	if err != nil {
+		return err
+	}
+	st, err := h.svc.InTx(c.Request().Context(), id, http.StatusCreated, func(tx pgx.Tx) (any, error) {
+		cs, err := h.svc.Create(c.Request().Context(), tx, actor(c), in)
+		if err != nil {
+			return nil, err
+		}
+		return createResponse{ID: cs.ID, Number: cs.Number, State: cs.State, Version: cs.Version, TrackingCode: cs.TrackingCode}, nil
+	})
+	if err != nil {
+		return err
+	}
+	return writeStored(c, st)
+}
+
+func (h *Handler) get(c echo.Context) error {
+	id, _ := strconv.ParseInt(c.Param("id"), 10, 64)
+	cs, err := h.svc.Get(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("ETag", strconv.Quote(strconv.Itoa(cs.Version)))
+	return c.JSON(http.StatusOK, View(cs, h.fullID(c)))
+}
+
+// ifMatch reads the case version from If-Match ("3" or 3).
+func ifMatch(c echo.Context) (int, error) {
+	v := strings.TrimSpace(c.Request().Header.Get("If-Match"))
+	if v == "" {
+		return 0, errMissingVersion
+	}
+	v = strings.TrimPrefix(v, "W/")
+	n, err := strconv.Atoi(strings.Trim(v, `"`))
+	if err != nil || n <= 0 {
+		return 0, daiban.Invalid("If-Match", "If-Match 应为案件版本号，如 \"3\"")
+	}
+	return n, nil
+}
+
+func (h *Handler) act(c echo.Context) error {
+	id, _ := strconv.ParseInt(c.Param("id"), 10, 64)
+	action := c.Param("action")
+	version, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
+	raw, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	body, err := ParseBody(action, raw)
+	if err != nil {
+		return err
+	}
+	key, err := idem(c, raw)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	full := h.fullID(c)
+	if key != nil {
+		st, err := h.svc.InTx(ctx, key, http.StatusOK, func(tx pgx.Tx) (any, error) {
+			cs, err := h.svc.ActTx(ctx, tx, actor(c), id, version, action, body)
+			if err != nil {
+				return nil, err
+			}
+			loaded, err := h.svc.Load(ctx, tx, cs.ID)
+			return View(loaded, full), err
+		})
+		if err != nil {
+			return err
+		}
+		return writeStored(c, st)
+	}
+	if _, err := h.svc.Act(ctx, actor(c), id, version, action, body); err != nil {
+		return err
+	}
+	cs, err := h.svc.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("ETag", strconv.Quote(strconv.Itoa(cs.Version)))
+	return c.JSON(http.StatusOK, View(cs, full))
+}
+
+func (h *Handler) custody(c echo.Context) error {
+	id, _ := strconv.ParseInt(c.Param("id"), 10, 64)
+	raw, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var m Move
+	if err := httpapi.DecodeJSON(raw, &m); err != nil {
+		return err
+	}
+	key, err := idem(c, raw)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	full := h.fullID(c)
+	st, err := h.svc.InTx(ctx, key, http.StatusCreated, func(tx pgx.Tx) (any, error) {
+		cs, err := h.svc.CustodyTx(ctx, tx, actor(c), id, m)
+		return View(cs, full), err
+	})
+	if err != nil {
+		return err
+	}
+	return writeStored(c, st)
+}
+
+// listResponse is one page of cases.
+type listResponse struct {
+	Items      []CaseView `json:"items"`
+	NextCursor string     `json:"next_cursor,omitempty"`
+}
+
+func (h *Handler) list(c echo.Context) error {
+	p := httpapi.CurrentPrincipal(c)
+	qp := c.QueryParams()
+	for k := range qp {
+		switch k {
+		case "state", "region", "matter", "handler", "overdue", "q", "cursor", "limit":
+		default:
+			return daiban.Invalid(k, "未知的查询参数 %s", k)
+		}
+	}
+	f := Filter{
+		Scope: p.Region, Username: p.Username,
+		OwnOnly: !h.authz.Allow(p.Username, p.Region, "case", "read", policies.RelAny),
+		State:   qp.Get("state"), Region: qp.Get("region"), Matter: qp.Get("matter"), Handler: qp.Get("handler"),
+		Limit: 50,
+	}
+	if f.State != "" && StateNames[State(f.State)] == "" {
+		return daiban.Invalid("state", "状态 %q 无效", f.State)
+	}
+	if f.Region != "" && strings.Trim(f.Region, "0123456789") != "" {
+		return daiban.Invalid("region", "地区代码应为数字")
+	}
+	switch qp.Get("overdue") {
+	case "", "false", "0":
+	case "true", "1":
+		f.Overdue = true
+	default:
+		return daiban.Invalid("overdue", "overdue 应为 true 或 false")
+	}
+	q, err := text("q", qp.Get("q"), 50, false)
+	if err != nil {
+		return err
+	}
+	f.Q = q
+	if l := qp.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 200 {
+			return daiban.Invalid("limit", "limit 应为 1 至 200")
+		}
+		f.Limit = n
+	}
+	if cur := qp.Get("cursor"); cur != "" {
+		b, err := base64.RawURLEncoding.DecodeString(cur)
+		n, err2 := strconv.ParseInt(string(b), 10, 64)
+		if err != nil || err2 != nil || n <= 0 {
+			return daiban.Invalid("cursor", "分页游标无效")
+		}
+		f.Before = n
+	}
+	list, err := h.svc.List(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	full := h.fullID(c)
+	resp := listResponse{Items: make([]CaseView, 0, len(list))}
+	for _, cs := range list {
+		v := View(cs, full)
+		// Lists never show ID numbers or phones in full (contract).
+		v.Applicant.IDNumber, v.Applicant.Phone = MaskID(cs.Applicant.IDNumber), MaskPhone(cs.Applicant.Phone)
+		resp.Items = append(resp.Items, v)
+	}
+	if len(list) == f.Limit {
+		resp.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(list[len(list)-1].ID, 10)))
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+// CaseView is a case as the API shows it, with the available actions and
+// personal numbers masked for those who may not act on it.
+type CaseView struct {
+	Case
+	StateName string   `json:"state_name"`
+	Overdue   bool     `json:"overdue"`
+	Actions   []string `json:"actions"`
+}
+
+// View prepares a case for the API.
+func View(c Case, full bool) CaseView {
+	if !full {
+		c.Applicant.IDNumber, c.Applicant.Phone = MaskID(c.Applicant.IDNumber), MaskPhone(c.Applicant.Phone)
+	}
+	v := CaseView{Case: c, StateName: StateNames[c.State], Actions: ActionsFrom(c.State, c.PausedFrom)}
+	if c.DueDate != "" && c.State.Open() {
+		v.Overdue = c.DueDate < calendar.Date(time.Now()).Format("2006-01-02")
+	}
+	return v
+}
+
+// TrackView is what the applicant sees by the tracking code: nothing
+// personal.
+type TrackView struct {
+	Number    string      `json:"number"`
+	Title     string      `json:"title"`
+	State     State       `json:"state"`
+	StateName string      `json:"state_name"`
+	Applicant string      `json:"applicant"`
+	CreatedAt time.Time   `json:"created_at"`
+	DueDate   string      `json:"due_date,omitempty"`
+	Progress  []TrackNote `json:"progress"`
+	Rated     bool        `json:"rated"`
+	CanRate   bool        `json:"can_rate"`
+}
+
+// TrackNote is a progress note shown to the applicant.
+type TrackNote struct {
+	At   time.Time `json:"at"`
+	Step string    `json:"step,omitempty"`
+	Note string    `json:"note"`
+}
+
+// Track returns the public view of a case by its tracking code.
+func Track(c Case) TrackView {
+	v := TrackView{Number: c.Number, Title: c.Title, State: c.State, StateName: StateNames[c.State], Applicant: MaskName(c.Applicant.Name), CreatedAt: c.CreatedAt, DueDate: c.DueDate, Progress: []TrackNote{}, Rated: c.Rating != 0}
+	v.CanRate = c.State == Closed && c.Rating == 0
+	for _, n := range c.Notes {
+		v.Progress = append(v.Progress, TrackNote{At: n.At, Step: n.Step, Note: n.Note})
+	}
+	return v
+}
+
+func (h *Handler) track(c echo.Context) error {
+	cs, err := h.svc.Track(c.Request().Context(), c.Param("code"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, Track(cs))
+}
+
+func (h *Handler) trackEvaluate(c echo.Context) error {
+	var b evaluateBody
+	if err := httpapi.Bind(c, &b); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	cs, err := h.svc.Track(ctx, c.Param("code"))
+	if err != nil {
+		return err
+	}
+	err = pgx.BeginFunc(ctx, h.svc.pool, func(tx pgx.Tx) error {
+		_, err := h.svc.ActTx(ctx, tx, Actor{Username: "applicant"}, cs.ID, cs.Version, ActEvaluate, &b)
+		return err
+	})
+	if daiban.ErrorCode(err) == daiban.EVERSIONCONFLICT {
+		return daiban.Errorf(daiban.EVERSIONCONFLICT, "案件刚刚有更新，请刷新后重试")
+	} else if err != nil {
+		return err
+	}
+	cs, err = h.svc.Track(ctx, c.Param("code"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, Track(cs))
+}
+
