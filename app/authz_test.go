@@ -35,7 +35,7 @@ func contractMay(role, obj, act string) bool {
 		case "county_agent", "township_agent":
 			return act != "supervise"
 		case "village_agent":
-			return map[string]bool{"read": true, "create": true, "progress": true, "custody": true, "supply": true, "document": true, "ledger": true}[act]
+			return map[string]bool{"read": true, "create": true, "progress": true, "custody": true, "supply": true, "document": true, "issue_notice": true, "ledger": true}[act]
 		case "supervisor":
 			return act == "read" || act == "supervise" || act == "document" || act == "ledger"
 		}
@@ -106,7 +106,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 
 	type probe struct {
 		method, path, obj, act string
-		caseID             int64 // 0: not a case route
+		caseID                 int64 // 0: not a case route
 	}
 	var probes []probe
 	for _, rt := range env.App.HTTP.Routes() {

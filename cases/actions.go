@@ -550,4 +550,3 @@ func deref(p *string) string {
 	}
 	return *p
 }
-

@@ -126,6 +126,15 @@ type Case struct {
 	Notes         []Note         `json:"notes,omitempty"`
 	Custody       []CustodyMove  `json:"custody,omitempty"`
 	Rectification *Rectification `json:"rectification,omitempty"`
+	Documents     []DocumentRef  `json:"documents"`
+}
+
+// DocumentRef is a sealed document listed on its case.
+type DocumentRef struct {
+	ID       int64     `json:"id"`
+	Kind     string    `json:"kind"`
+	SHA256   string    `json:"sha256"`
+	IssuedAt time.Time `json:"issued_at"`
 }
 
 // Actor is who performs an action.

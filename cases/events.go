@@ -248,4 +248,3 @@ func holderName(h string) string {
 	}
 	return fmt.Sprintf("工作人员 %s", h)
 }
-

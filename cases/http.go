@@ -401,4 +401,3 @@ func (h *Handler) trackEvaluate(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, Track(cs))
 }
-

@@ -3,6 +3,7 @@ package cases
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -265,6 +266,14 @@ func (s *Service) Load(ctx context.Context, db dbsqlc.DBTX, id int64) (Case, err
 	c.Custody = []CustodyMove{}
 	for _, m := range moves {
 		c.Custody = append(c.Custody, CustodyMove{Material: m.MaterialCode, From: m.FromHolder, To: m.ToHolder, Count: int(m.Count), Note: m.Note, Actor: m.Actor, At: m.At})
+	}
+	docs, err := s.q.DocumentsOfCase(ctx, db, id)
+	if err != nil {
+		return Case{}, err
+	}
+	c.Documents = []DocumentRef{}
+	for _, d := range docs {
+		c.Documents = append(c.Documents, DocumentRef{ID: d.ID, Kind: d.Kind, SHA256: hex.EncodeToString(d.Sha256), IssuedAt: *d.IssuedAt})
 	}
 	if r, err := s.q.CaseRectification(ctx, db, id); err == nil {
 		c.Rectification = &Rectification{Rating: int(r.Rating), Comment: r.Comment, Status: r.Status, OpenedAt: r.OpenedAt, DueDate: r.DueDate.Format("2006-01-02"), ClosedAt: r.ClosedAt}

@@ -112,14 +112,18 @@ func populate(n int64) func(ctx context.Context, url string) error {
 	}
 }
 
-// readOnly reads the rows Verify reads — the same query, transaction mode
-// and binary row access — without hashing anything: the floor for Verify.
+// readOnly reads the rows Verify reads — the same query, transaction mode,
+// session settings and binary row access — without hashing anything: the
+// floor for Verify.
 func readOnly(ctx context.Context, pool *pgxpool.Pool) (int64, int64, error) {
 	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return 0, 0, err
 	}
 	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, ledger.StreamSettings); err != nil {
+		return 0, 0, err
+	}
 	rows, err := tx.Query(ctx, ledger.VerifyQuery, pgx.QueryExecModeDescribeExec, pgx.QueryResultFormats{pgx.BinaryFormatCode})
 	if err != nil {
 		return 0, 0, err

@@ -24,3 +24,6 @@ func FrontierRoots(leaves []tlog.Hash) []tlog.Hash {
 
 // FrontierIndexes exposes the storage indexes of a tree's right edge.
 func FrontierIndexes(n int64) []int64 { return frontierIndexes(n) }
+
+// StreamSettings are the session settings Verify reads under.
+const StreamSettings = streamSettings

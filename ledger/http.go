@@ -1,12 +1,14 @@
 package ledger
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/csv"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"github.com/daiban/daiban"
@@ -97,7 +99,16 @@ var ExportHeader = []string{"序号", "时间", "操作人", "案件ID", "地区
 func (l *Log) handleExport(c echo.Context) error {
 	ctx := c.Request().Context()
 	scope := httpapi.CurrentPrincipal(c).Region
-	rows, err := l.pool.Query(ctx, exportQuery, scope)
+	// One read-only snapshot, streamed in leaf order (see streamSettings).
+	tx, err := l.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, streamSettings); err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, exportQuery, scope)
 	if err != nil {
 		return err
 	}

@@ -198,8 +198,7 @@ func (l *Log) Run(ctx context.Context, interval time.Duration) {
 // and writes a new signed checkpoint, all in one transaction. Only one
 // caller in the whole database integrates at a time (a transaction-scoped
 // advisory lock, and a mutex within the process); any other returns 0 at
-// once. It returns how many entries
-// it integrated.
+// once. It returns how many entries it integrated.
 //
 // New entries are found without scanning the whole table: each entry
 // records its transaction id, and every entry of a transaction older than
@@ -223,7 +222,9 @@ func (l *Log) Integrate(ctx context.Context) (int, error) {
 }
 
 func (l *Log) integrate(ctx context.Context, st integratorState) (int, integratorState, error) {
-	tx, err := l.pool.Begin(ctx)
+	// Read committed, whatever the server's default: every statement after
+	// the lock must see what the previous lock holder committed.
+	tx, err := l.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
 		return 0, st, err
 	}

@@ -17,7 +17,7 @@ import (
 var vocabulary = map[string][]string{
 	"case": {"read", "create", "guide", "accompany", "complete", "review", "supply", "assign",
 		"progress", "escalate", "reply", "suspend", "resume", "results", "terminate", "evaluate",
-		"supervise", "custody", "agreement", "handover", "document", "ledger"},
+		"supervise", "custody", "agreement", "handover", "document", "issue_notice", "ledger"},
 	"ledger":  {"read", "verify", "export"},
 	"report":  {"read"},
 	"notice":  {"read"},
@@ -55,7 +55,7 @@ func expected(role, obj, act string, inside bool, rel string) bool {
 			if act == "create" {
 				return true
 			}
-			return own && isOneOf(act, "read", "progress", "custody", "supply", "document", "ledger")
+			return own && isOneOf(act, "read", "progress", "custody", "supply", "document", "issue_notice", "ledger")
 		case "notice", "region", "matter":
 			return act == "read"
 		case "session":

@@ -33,7 +33,7 @@ func cmdMigrate(ctx context.Context, cfg config, args []string) error {
 }
 
 func cmdDemo(ctx context.Context, cfg config, args []string) error {
-	db, err := openDatabase(ctx, cfg, cfg.logger())
+	db, err := openDatabase(ctx, cfg, cfg.quietLogger())
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func userAdd(ctx context.Context, cfg config, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openDatabase(ctx, cfg, cfg.logger())
+	db, err := openDatabase(ctx, cfg, cfg.quietLogger())
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func userList(ctx context.Context, cfg config, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	db, err := openDatabase(ctx, cfg, cfg.logger())
+	db, err := openDatabase(ctx, cfg, cfg.quietLogger())
 	if err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ func userSet(ctx context.Context, cfg config, args []string) error {
 		}
 		upd.Password = &pw
 	}
-	db, err := openDatabase(ctx, cfg, cfg.logger())
+	db, err := openDatabase(ctx, cfg, cfg.quietLogger())
 	if err != nil {
 		return err
 	}

@@ -55,3 +55,12 @@ func envOr(k, def string) string {
 func (c config) logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
 }
+
+// quietLogger is for the one-shot commands: their output is the answer, so
+// only warnings and errors are logged.
+func (c config) quietLogger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: max(c.LogLevel, slog.LevelWarn)}))
+}
+
+// origin names the ledger in its signed checkpoints.
+const origin = "daiban.370323"

@@ -23,8 +23,10 @@ const usage = `daiban — 帮办代办案件系统
   daiban user add --username U --role R --region CODE --name N   （密码从标准输入读取）
   daiban user list [--region CODE]
   daiban user set --username U [--role R] [--region CODE] [--name N] [--disabled=true|false] [--password-stdin]
+  daiban ledger verify [--checkpoint FILE] [--key FILE]   重算台账并核对签名检查点
+  daiban ledger checkpoint     输出最新的签名检查点（请另行保存）
 
-环境变量见 README 的配置表（DATABASE_URL、DAIBAN_ADDR、DAIBAN_DATA、DAIBAN_LOG_LEVEL）。
+环境变量见 README 的配置表（DATABASE_URL、DAIBAN_ADDR、DAIBAN_DATA、DAIBAN_KEYS、DAIBAN_LOG_LEVEL）。
 `
 
 func main() {
@@ -55,6 +57,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdDemo(ctx, cfg, args[1:])
 	case "user":
 		return cmdUser(ctx, cfg, args[1:])
+	case "ledger":
+		return cmdLedger(ctx, cfg, args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil

@@ -33,7 +33,7 @@ func cmdServe(ctx context.Context, cfg config, args []string) error {
 		}
 		printAccounts(os.Stdout, created)
 	}
-	a, err := app.New(ctx, app.Options{Pool: db.Pool, Logger: logger, KeyDir: cfg.KeyDir, Registerer: prometheus.DefaultRegisterer, Gatherer: prometheus.DefaultGatherer})
+	a, err := app.New(ctx, app.Options{Pool: db.Pool, Logger: logger, KeyDir: cfg.KeyDir, Origin: origin, Registerer: prometheus.DefaultRegisterer, Gatherer: prometheus.DefaultGatherer})
 	if err != nil {
 		return err
 	}

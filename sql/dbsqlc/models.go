@@ -97,6 +97,20 @@ type CustodyMove struct {
 	At           time.Time
 }
 
+type Document struct {
+	ID          int64
+	CaseID      int64
+	Kind        string
+	Status      string
+	VerifyCode  string
+	CreatedBy   string
+	CreatedAt   time.Time
+	Pdf         []byte
+	Sha256      []byte
+	IssuedAt    *time.Time
+	LedgerEntry *int64
+}
+
 type Escalation struct {
 	ID        int64
 	CaseID    int64
@@ -216,6 +230,25 @@ type Session struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	RevokedAt *time.Time
+}
+
+type SignLink struct {
+	TokenHash  []byte
+	DocumentID int64
+	CreatedBy  string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	UsedAt     *time.Time
+	Failures   int32
+	VoidedAt   *time.Time
+}
+
+type Signature struct {
+	DocumentID int64
+	Role       string
+	Signer     string
+	ImagePng   []byte
+	SignedAt   time.Time
 }
 
 type User struct {

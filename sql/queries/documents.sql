@@ -1,0 +1,59 @@
+-- name: DocumentInsert :one
+INSERT INTO documents (case_id, kind, verify_code, created_by, created_at)
+VALUES (@case_id, @kind, @verify_code, @created_by, @created_at)
+RETURNING *;
+
+-- name: DocumentGet :one
+SELECT * FROM documents WHERE id = $1;
+
+-- name: DocumentGetForUpdate :one
+SELECT * FROM documents WHERE id = $1 FOR UPDATE;
+
+-- name: DocumentBySHA :one
+SELECT * FROM documents WHERE sha256 = $1 AND status = 'sealed';
+
+-- name: DocumentByCode :one
+SELECT * FROM documents WHERE verify_code = $1 AND status = 'sealed';
+
+-- name: DocumentsOfCase :many
+SELECT id, case_id, kind, status, verify_code, sha256, issued_at, created_at
+FROM documents WHERE case_id = $1 AND status = 'sealed' ORDER BY id;
+
+-- name: DocumentVoidDrafts :exec
+UPDATE documents SET status = 'void'
+WHERE case_id = @case_id AND kind = @kind AND status = 'draft';
+
+-- name: DocumentSeal :exec
+UPDATE documents SET status = 'sealed', pdf = @pdf, sha256 = @sha256, issued_at = @issued_at, ledger_entry = @ledger_entry
+WHERE id = @id AND status = 'draft';
+
+-- name: SignatureUpsert :exec
+INSERT INTO signatures (document_id, role, signer, image_png, signed_at)
+VALUES (@document_id, @role, @signer, @image_png, @signed_at)
+ON CONFLICT (document_id, role) DO UPDATE SET signer = EXCLUDED.signer, image_png = EXCLUDED.image_png, signed_at = EXCLUDED.signed_at;
+
+-- name: SignaturesOf :many
+SELECT * FROM signatures WHERE document_id = $1;
+
+-- name: SignLinkInsert :exec
+INSERT INTO sign_links (token_hash, document_id, created_by, created_at, expires_at)
+VALUES (@token_hash, @document_id, @created_by, @created_at, @expires_at);
+
+-- name: SignLinkGetForUpdate :one
+SELECT * FROM sign_links WHERE token_hash = $1 FOR UPDATE;
+
+-- name: SignLinkGet :one
+SELECT * FROM sign_links WHERE token_hash = $1;
+
+-- name: SignLinkFail :one
+UPDATE sign_links SET failures = failures + 1,
+    voided_at = CASE WHEN failures + 1 >= 5 THEN @now::timestamptz ELSE voided_at END
+WHERE token_hash = @token_hash
+RETURNING failures;
+
+-- name: SignLinkUse :exec
+UPDATE sign_links SET used_at = @now WHERE token_hash = @token_hash;
+
+-- name: SignLinksVoidForDocument :exec
+UPDATE sign_links SET voided_at = @now
+WHERE document_id = @document_id AND used_at IS NULL AND voided_at IS NULL;
