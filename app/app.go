@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +22,7 @@ import (
 	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/regions"
+	"github.com/daiban/daiban/sql/dbsqlc"
 	"github.com/daiban/daiban/users"
 )
 
@@ -100,9 +100,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 }
 
 // record appends a case event to the ledger in the case's transaction.
-func record(ctx context.Context, tx pgx.Tx, actor string, caseID int64, region, typ string, payload any) error {
-	_, err := ledger.Append(ctx, tx, ledger.Meta{Actor: actor, CaseID: caseID, Region: region, Type: typ}, payload)
-	return err
+func record(ctx context.Context, db dbsqlc.DBTX, actor string, caseID int64, region, typ string, payload any) error {
+	return ledger.Record(ctx, db, ledger.Meta{Actor: actor, CaseID: caseID, Region: region, Type: typ}, payload)
 }
 
 // Start runs the background work (the ledger integrator) until ctx ends;

@@ -16,6 +16,7 @@ import (
 
 	"github.com/daiban/daiban/app/apptest"
 	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/sql/migrations"
 )
 
 // BenchmarkProgressVsBare measures, on the same PostgreSQL in one run, (a)
@@ -30,7 +31,12 @@ func BenchmarkProgressVsBare(b *testing.B) {
 	env := apptest.New(b)
 	env.User(b, "bench.town", "township_agent", "370323001")
 	ctx := context.Background()
-	if _, err := env.Pool.Exec(ctx, `CREATE TABLE bench_rows (id int PRIMARY KEY, n int NOT NULL);
+	owner, err := migrations.OpenOwnerPool(ctx, env.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer owner.Close()
+	if _, err := owner.Exec(ctx, `CREATE TABLE bench_rows (id int PRIMARY KEY, n int NOT NULL);
 		CREATE TABLE bench_log (id bigserial PRIMARY KEY, row_id int NOT NULL, at timestamptz NOT NULL DEFAULT now(), note text NOT NULL)`); err != nil {
 		b.Fatal(err)
 	}

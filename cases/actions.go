@@ -134,33 +134,41 @@ var (
 )
 
 // Act performs one action on a case in its own transaction and returns the
-// case as it now is (without details).
+// case as it now is (without details). It costs three round trips: the
+// case is read without a lock, the action is validated, then the
+// transaction's writes go in one batch guarded by the case version (a
+// concurrent change makes the update miss and the whole batch roll back as
+// version_conflict), then COMMIT.
 func (s *Service) Act(ctx context.Context, a Actor, id int64, version int, action string, body any) (Case, error) {
-	var out Case
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var err error
-		out, err = s.ActTx(ctx, tx, a, id, version, action, body)
-		return err
-	})
-	return out, err
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return Case{}, err
+	}
+	defer conn.Release()
+	return s.apply(ctx, conn.Conn(), true, a, id, version, action, body)
+}
+
+// ActTx performs one action inside the caller's transaction tx.
+func (s *Service) ActTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, version int, action string, body any) (Case, error) {
+	return s.apply(ctx, tx, false, a, id, version, action, body)
 }
 
 // change is what an action does to the case row and beyond.
 type change struct {
-	row      dbsqlc.CaseUpdateParams
-	result   string
-	ledger   map[string]any
-	after    []func(tx pgx.Tx) error
-	noteKind string
+	row    dbsqlc.CaseUpdateParams
+	result string
+	ledger map[string]any
+	after  []func(tx dbsqlc.DBTX) error
 }
 
-// ActTx performs one action inside tx: it locks the case, checks the version
-// and the state machine, applies the change and appends the ledger entry.
-func (s *Service) ActTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, version int, action string, body any) (Case, error) {
+// apply checks the version and the state machine, applies the change and
+// appends the ledger entry. With begin, db is a bare connection and apply
+// opens and ends the transaction itself, inside the write batch.
+func (s *Service) apply(ctx context.Context, db batcher, begin bool, a Actor, id int64, version int, action string, body any) (Case, error) {
 	if version <= 0 {
 		return Case{}, errMissingVersion
 	}
-	row, err := s.q.CaseGetForUpdate(ctx, tx, id)
+	row, err := s.q.CaseGet(ctx, db, id)
 	if err != nil {
 		return Case{}, daiban.NoRows(err, "案件不存在")
 	}
@@ -173,7 +181,7 @@ func (s *Service) ActTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, versi
 	}
 	now := s.Now()
 	ch := change{row: updateFrom(row, now), ledger: map[string]any{}}
-	if err := s.prepare(ctx, tx, a, cur, action, body, now, &ch); err != nil {
+	if err := s.prepare(ctx, db, a, cur, action, body, now, &ch); err != nil {
 		return Case{}, err
 	}
 	edge, ok := Next(cur.State, cur.PausedFrom, action, ch.result)
@@ -182,14 +190,6 @@ func (s *Service) ActTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, versi
 	}
 	to := edge.Resolve(cur.State, cur.PausedFrom)
 	s.applyEdge(&ch, cur, to, edge, now)
-	if err := s.q.CaseUpdate(ctx, tx, ch.row); err != nil {
-		return Case{}, err
-	}
-	for _, f := range ch.after {
-		if err := f(tx); err != nil {
-			return Case{}, err
-		}
-	}
 	ch.ledger["number"] = cur.Number
 	ch.ledger["action"] = action
 	ch.ledger["from"] = cur.State
@@ -198,7 +198,19 @@ func (s *Service) ActTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, versi
 	if ch.result != "" {
 		ch.ledger["result"] = ch.result
 	}
-	if err := s.record(ctx, tx, a.Username, id, cur.Region, "case."+action, ch.ledger); err != nil {
+	err = s.write(ctx, db, begin, func(w *pipe) error {
+		if err := s.q.CaseUpdate(ctx, w, ch.row); err != nil {
+			return err
+		}
+		w.expectRows(1, errVersion)
+		for _, f := range ch.after {
+			if err := f(w); err != nil {
+				return err
+			}
+		}
+		return s.record(ctx, w, a.Username, id, cur.Region, "case."+action, ch.ledger)
+	})
+	if err != nil {
 		return Case{}, err
 	}
 	next := cur
@@ -210,6 +222,31 @@ func (s *Service) ActTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, versi
 		next.DueDate = ch.row.DueDate.Format("2006-01-02")
 	}
 	return next, nil
+}
+
+// write pipelines the writes fn issues and, with begin, wraps them in a
+// transaction of their own: BEGIN travels with the writes, and COMMIT (or
+// ROLLBACK on any failure) follows.
+func (s *Service) write(ctx context.Context, db batcher, begin bool, fn func(w *pipe) error) error {
+	w := newPipe(db)
+	if begin {
+		w.b.Queue("BEGIN")
+	}
+	err := fn(w)
+	if err == nil {
+		err = w.flush(ctx)
+	}
+	if !begin {
+		return err
+	}
+	if err != nil {
+		// A failed ROLLBACK leaves the connection in a transaction; the
+		// pool then discards it rather than reuse it.
+		_, _ = db.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		return err
+	}
+	_, err = db.Exec(ctx, "COMMIT")
+	return err
 }
 
 // applyEdge sets the state, the paused-from state, the outcome and closing
@@ -239,7 +276,7 @@ func (s *Service) applyEdge(ch *change, cur Case, to State, e Edge, now time.Tim
 
 func updateFrom(r dbsqlc.Case, now time.Time) dbsqlc.CaseUpdateParams {
 	return dbsqlc.CaseUpdateParams{
-		ID: r.ID, State: r.State, PausedFrom: r.PausedFrom, Outcome: r.Outcome, Mode: r.Mode,
+		ID: r.ID, ExpectedVersion: r.Version, State: r.State, PausedFrom: r.PausedFrom, Outcome: r.Outcome, Mode: r.Mode,
 		Assignee: r.Assignee, ClosedAt: r.ClosedAt, DelegatedAt: r.DelegatedAt, DueDate: r.DueDate,
 		Rating: r.Rating, RatingComment: r.RatingComment, RatedAt: r.RatedAt, Now: now,
 	}
@@ -247,11 +284,14 @@ func updateFrom(r dbsqlc.Case, now time.Time) dbsqlc.CaseUpdateParams {
 
 // prepare validates the body of an action against the case and records
 // what the action changes besides the state.
-func (s *Service) prepare(ctx context.Context, tx pgx.Tx, a Actor, c Case, action string, body any, now time.Time, ch *change) error {
-	note := func(kind, step, text string, public bool) {
-		ch.after = append(ch.after, func(tx pgx.Tx) error {
-			return s.q.NoteInsert(ctx, tx, dbsqlc.NoteInsertParams{CaseID: c.ID, Kind: kind, Step: step, Note: text, Public: public, Actor: a.Username, At: now})
-		})
+func (s *Service) prepare(ctx context.Context, tx dbsqlc.DBTX, a Actor, c Case, action string, body any, now time.Time, ch *change) error {
+	// Notes live in the ledger entry itself: the case's timeline and the
+	// applicant's tracking page are read from the ledger. public_note is
+	// the text the applicant sees.
+	public := func(text string) {
+		if text != "" {
+			ch.ledger["public_note"] = text
+		}
 	}
 	switch b := body.(type) {
 	case *noteBody:
@@ -265,9 +305,6 @@ func (s *Service) prepare(ctx context.Context, tx pgx.Tx, a Actor, c Case, actio
 			ch.row.Mode = ptr("guide")
 		case ActAccompany:
 			ch.row.Mode = ptr("accompany")
-		}
-		if t != "" {
-			note(action, "", t, false)
 		}
 		ch.ledger["note"] = t
 	case *reviewBody:
@@ -300,9 +337,9 @@ func (s *Service) prepare(ctx context.Context, tx pgx.Tx, a Actor, c Case, actio
 				return daiban.Invalid("materials", "材料已齐全，无需补正")
 			}
 			ch.ledger["missing"] = missing
-			note("supplement", "", t+"（需补正："+strings.Join(missing, "、")+"）", true)
-		} else if t != "" {
-			note(action, "", t, b.Result == "decline")
+			public(t + "（需补正：" + strings.Join(missing, "、") + "）")
+		} else if b.Result == "decline" {
+			public("不予受理：" + t)
 		}
 		ch.ledger["note"] = t
 	case *supplyBody:
@@ -337,7 +374,9 @@ func (s *Service) prepare(ctx context.Context, tx pgx.Tx, a Actor, c Case, actio
 		if err != nil {
 			return err
 		}
-		note(action, step, t, b.NotifyApplicant)
+		if b.NotifyApplicant {
+			public(t)
+		}
 		ch.ledger["note"], ch.ledger["step"], ch.ledger["notify_applicant"] = t, step, b.NotifyApplicant
 	case *escalateBody:
 		if b.Level != "city" && b.Level != "province" && b.Level != "national" {
@@ -361,7 +400,7 @@ func (s *Service) prepare(ctx context.Context, tx pgx.Tx, a Actor, c Case, actio
 		if err := s.checkAgent(ctx, tx, "tracker", b.Tracker, c.Region); err != nil {
 			return err
 		}
-		ch.after = append(ch.after, func(tx pgx.Tx) error {
+		ch.after = append(ch.after, func(tx dbsqlc.DBTX) error {
 			return s.q.EscalationInsert(ctx, tx, dbsqlc.EscalationInsertParams{CaseID: c.ID, Level: b.Level, Authority: auth, Tracker: b.Tracker, ReplyDue: due, Note: t, CreatedBy: a.Username, CreatedAt: now})
 		})
 		ch.ledger["level"], ch.ledger["authority"], ch.ledger["tracker"], ch.ledger["reply_due"], ch.ledger["note"] = b.Level, auth, b.Tracker, b.ReplyDue, t
@@ -374,18 +413,18 @@ func (s *Service) prepare(ctx context.Context, tx pgx.Tx, a Actor, c Case, actio
 		if err != nil {
 			return err
 		}
-		ch.after = append(ch.after, func(tx pgx.Tx) error {
+		ch.after = append(ch.after, func(tx dbsqlc.DBTX) error {
 			_, err := s.q.EscalationReply(ctx, tx, dbsqlc.EscalationReplyParams{CaseID: c.ID, RepliedAt: &now, Outcome: &b.Outcome, ReplyNote: &t})
 			return err
 		})
-		note(action, "", replyNames[b.Outcome]+"："+t, true)
+		public(replyNames[b.Outcome] + "：" + t)
 		ch.ledger["outcome"], ch.ledger["note"] = b.Outcome, t
 	case *reasonBody:
 		t, err := text("reason", b.Reason, 2000, true)
 		if err != nil {
 			return err
 		}
-		note(action, "", t, true)
+		public(ActionNames[action] + "：" + t)
 		ch.ledger["reason"] = t
 	case *resultsBody:
 		if len(b.Items) == 0 {
@@ -409,7 +448,7 @@ func (s *Service) prepare(ctx context.Context, tx pgx.Tx, a Actor, c Case, actio
 				return err
 			}
 			kind := it.Kind
-			ch.after = append(ch.after, func(tx pgx.Tx) error {
+			ch.after = append(ch.after, func(tx dbsqlc.DBTX) error {
 				return s.q.HandoverItemInsert(ctx, tx, dbsqlc.HandoverItemInsertParams{CaseID: c.ID, Kind: kind, Name: name, Number: num})
 			})
 			logged = append(logged, map[string]string{"kind": kind, "name": name, "number": num})
@@ -424,7 +463,7 @@ func (s *Service) prepare(ctx context.Context, tx pgx.Tx, a Actor, c Case, actio
 				continue
 			}
 			code, name := m.Code, m.Name+"（原件）"
-			ch.after = append(ch.after, func(tx pgx.Tx) error {
+			ch.after = append(ch.after, func(tx dbsqlc.DBTX) error {
 				return s.q.HandoverItemInsert(ctx, tx, dbsqlc.HandoverItemInsertParams{CaseID: c.ID, Kind: "material", Name: name, MaterialCode: &code})
 			})
 			logged = append(logged, map[string]string{"kind": "material", "name": name, "material": code})
@@ -433,7 +472,7 @@ func (s *Service) prepare(ctx context.Context, tx pgx.Tx, a Actor, c Case, actio
 		if err != nil {
 			return err
 		}
-		note(action, "", "办理结果已出具，待交付", true)
+		public("办理结果已出具，请按通知到窗口签收")
 		ch.ledger["items"], ch.ledger["note"] = logged, t
 	case *terminateBody:
 		t, err := text("reason", b.Reason, 2000, true)
@@ -443,7 +482,7 @@ func (s *Service) prepare(ctx context.Context, tx pgx.Tx, a Actor, c Case, actio
 		if b.By != "applicant" && b.By != "center" {
 			return daiban.Invalid("by", "终止方应为 applicant（申请人）或 center（中心）")
 		}
-		note(action, "", t, true)
+		public("已终止：" + t)
 		ch.ledger["reason"], ch.ledger["by"] = t, b.By
 	case *evaluateBody:
 		return s.prepareRating(ctx, c, b.Rating, b.Comment, now, ch)
@@ -476,7 +515,7 @@ func (s *Service) prepareRating(ctx context.Context, c Case, rating int, comment
 	ch.ledger["rating"], ch.ledger["comment"] = rating, t
 	if rating <= 2 {
 		due := s.cal().AddWorkdays(now, 15)
-		ch.after = append(ch.after, func(tx pgx.Tx) error {
+		ch.after = append(ch.after, func(tx dbsqlc.DBTX) error {
 			return s.q.RectificationInsert(ctx, tx, dbsqlc.RectificationInsertParams{CaseID: c.ID, Rating: r, Comment: t, DueDate: due, OpenedAt: now})
 		})
 		ch.ledger["rectification_due"] = due.Format("2006-01-02")
@@ -486,7 +525,7 @@ func (s *Service) prepareRating(ctx context.Context, c Case, rating int, comment
 
 // reviewMaterials applies the findings to the case's materials (unknown
 // codes are an error) and returns all materials as they will be.
-func (s *Service) reviewMaterials(ctx context.Context, tx pgx.Tx, caseID int64, in []MaterialReview, ch *change) ([]dbsqlc.CaseMaterial, error) {
+func (s *Service) reviewMaterials(ctx context.Context, tx dbsqlc.DBTX, caseID int64, in []MaterialReview, ch *change) ([]dbsqlc.CaseMaterial, error) {
 	mats, err := s.q.CaseMaterials(ctx, tx, caseID)
 	if err != nil {
 		return nil, err
@@ -515,7 +554,7 @@ func (s *Service) reviewMaterials(ctx context.Context, tx pgx.Tx, caseID int64, 
 		}
 		mats[j].Received, mats[j].Original, mats[j].Pages = r.Received, r.Original, int32(r.Pages)
 		p := dbsqlc.CaseMaterialReviewParams{Received: r.Received, Original: r.Original, Pages: int32(r.Pages), CaseID: caseID, Code: r.Code}
-		ch.after = append(ch.after, func(tx pgx.Tx) error {
+		ch.after = append(ch.after, func(tx dbsqlc.DBTX) error {
 			_, err := s.q.CaseMaterialReview(ctx, tx, p)
 			return err
 		})
@@ -527,7 +566,7 @@ func (s *Service) reviewMaterials(ctx context.Context, tx pgx.Tx, caseID int64, 
 
 // checkAgent checks that username names an enabled agent who may work on
 // cases in region.
-func (s *Service) checkAgent(ctx context.Context, tx pgx.Tx, field, username, region string) error {
+func (s *Service) checkAgent(ctx context.Context, tx dbsqlc.DBTX, field, username, region string) error {
 	if username == "" {
 		return daiban.Invalid(field, "请指定代办员用户名")
 	}

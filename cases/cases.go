@@ -57,16 +57,6 @@ type HandoverItem struct {
 	Verified     bool   `json:"verified"`
 }
 
-// Note is a progress note, supervision note or other remark on the case.
-type Note struct {
-	Kind   string    `json:"kind"`
-	Step   string    `json:"step,omitempty"`
-	Note   string    `json:"note"`
-	Public bool      `json:"public"`
-	Actor  string    `json:"actor"`
-	At     time.Time `json:"at"`
-}
-
 // CustodyMove is one hand-over of an original material.
 type CustodyMove struct {
 	Material string    `json:"material"`
@@ -123,7 +113,7 @@ type Case struct {
 	Escalation    *Escalation    `json:"escalation,omitempty"`
 	Escalations   []Escalation   `json:"escalations,omitempty"`
 	HandoverItems []HandoverItem `json:"handover_items,omitempty"`
-	Notes         []Note         `json:"notes,omitempty"`
+	Timeline      []Event        `json:"timeline,omitempty"`
 	Custody       []CustodyMove  `json:"custody,omitempty"`
 	Rectification *Rectification `json:"rectification,omitempty"`
 	Documents     []DocumentRef  `json:"documents"`

@@ -40,7 +40,7 @@ func (s *Service) HandedOverTx(ctx context.Context, tx pgx.Tx, a Actor, id int64
 			}
 			if it.MaterialCode != nil {
 				code := *it.MaterialCode
-				ch.after = append(ch.after, func(tx pgx.Tx) error {
+				ch.after = append(ch.after, func(tx dbsqlc.DBTX) error {
 					return s.moveTx(ctx, tx, a, c, code, "applicant", 1, "交付时退还原件", 0)
 				})
 			}
@@ -69,16 +69,20 @@ func (s *Service) eventTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, eve
 	}
 	to := edge.Resolve(cur.State, cur.PausedFrom)
 	s.applyEdge(&ch, cur, to, edge, now)
-	if err := s.q.CaseUpdate(ctx, tx, ch.row); err != nil {
+	w := newPipe(tx)
+	if err := s.q.CaseUpdate(ctx, w, ch.row); err != nil {
 		return Case{}, err
 	}
 	for _, f := range ch.after {
-		if err := f(tx); err != nil {
+		if err := f(w); err != nil {
 			return Case{}, err
 		}
 	}
 	ch.ledger["number"], ch.ledger["action"], ch.ledger["from"], ch.ledger["to"], ch.ledger["version"] = cur.Number, event, cur.State, to, cur.Version+1
-	if err := s.record(ctx, tx, a.Username, id, cur.Region, "case."+event, ch.ledger); err != nil {
+	if err := s.record(ctx, w, a.Username, id, cur.Region, "case."+event, ch.ledger); err != nil {
+		return Case{}, err
+	}
+	if err := w.flush(ctx); err != nil {
 		return Case{}, err
 	}
 	return s.Load(ctx, tx, id)
@@ -189,7 +193,7 @@ func (s *Service) CustodyTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, m
 
 // moveTx writes the move, the new holder and the ledger entry; version is
 // the case version the move made (0 when it is part of another event).
-func (s *Service) moveTx(ctx context.Context, tx pgx.Tx, a Actor, c Case, code, to string, count int, note string, version int) error {
+func (s *Service) moveTx(ctx context.Context, tx dbsqlc.DBTX, a Actor, c Case, code, to string, count int, note string, version int) error {
 	mats, err := s.q.CaseMaterials(ctx, tx, c.ID)
 	if err != nil {
 		return err

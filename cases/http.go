@@ -362,8 +362,10 @@ type TrackNote struct {
 func Track(c Case) TrackView {
 	v := TrackView{Number: c.Number, Title: c.Title, State: c.State, StateName: StateNames[c.State], Applicant: MaskName(c.Applicant.Name), CreatedAt: c.CreatedAt, DueDate: c.DueDate, Progress: []TrackNote{}, Rated: c.Rating != 0}
 	v.CanRate = c.State == Closed && c.Rating == 0
-	for _, n := range c.Notes {
-		v.Progress = append(v.Progress, TrackNote{At: n.At, Step: n.Step, Note: n.Note})
+	for _, e := range c.Timeline {
+		if e.Public != "" {
+			v.Progress = append(v.Progress, TrackNote{At: e.At, Step: e.Step, Note: e.Public})
+		}
 	}
 	return v
 }

@@ -20,7 +20,7 @@ import (
 
 // Recorder appends a ledger entry inside the caller's transaction. The
 // payload must carry no full ID or phone numbers.
-type Recorder func(ctx context.Context, tx pgx.Tx, actor string, caseID int64, region, typ string, payload any) error
+type Recorder func(ctx context.Context, db dbsqlc.DBTX, actor string, caseID int64, region, typ string, payload any) error
 
 // Service runs the case lifecycle.
 type Service struct {
@@ -251,14 +251,11 @@ func (s *Service) Load(ctx context.Context, db dbsqlc.DBTX, id int64) (Case, err
 		}
 		c.HandoverItems = append(c.HandoverItems, h)
 	}
-	notes, err := s.q.CaseNotes(ctx, db, id)
+	events, err := s.q.CaseEvents(ctx, db, &id)
 	if err != nil {
 		return Case{}, err
 	}
-	c.Notes = []Note{}
-	for _, n := range notes {
-		c.Notes = append(c.Notes, Note{Kind: n.Kind, Step: n.Step, Note: n.Note, Public: n.Public, Actor: n.Actor, At: n.At})
-	}
+	c.Timeline = timeline(events)
 	moves, err := s.q.CustodyMoves(ctx, db, id)
 	if err != nil {
 		return Case{}, err
@@ -334,7 +331,8 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Case, error) {
 	return out, nil
 }
 
-// Track finds a case by its applicant tracking code with its public notes.
+// Track finds a case by its applicant tracking code with its timeline
+// (the caller shows only the public notes).
 func (s *Service) Track(ctx context.Context, code string) (Case, error) {
 	if len(code) != trackingLen {
 		return Case{}, daiban.Errorf(daiban.ENOTFOUND, "查询码不存在")
@@ -344,14 +342,11 @@ func (s *Service) Track(ctx context.Context, code string) (Case, error) {
 		return Case{}, daiban.NoRows(err, "查询码不存在")
 	}
 	c := fromRow(row)
-	notes, err := s.q.CasePublicNotes(ctx, s.pool, c.ID)
+	events, err := s.q.CaseEvents(ctx, s.pool, &c.ID)
 	if err != nil {
 		return Case{}, err
 	}
-	c.Notes = []Note{}
-	for _, n := range notes {
-		c.Notes = append(c.Notes, Note{Kind: n.Kind, Step: n.Step, Note: n.Note, Public: true, At: n.At})
-	}
+	c.Timeline = timeline(events)
 	return c, nil
 }
 

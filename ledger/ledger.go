@@ -83,33 +83,54 @@ var (
 // public proofs all see the ledger. Values that are such numbers as a whole
 // are refused.
 func Append(ctx context.Context, db dbsqlc.DBTX, m Meta, payload any) (int64, error) {
+	p, err := prepare(m, payload)
+	if err != nil {
+		return 0, err
+	}
+	id, err := queries.LedgerAppend(ctx, db, dbsqlc.LedgerAppendParams(p))
+	if err != nil {
+		return 0, fmt.Errorf("ledger: append: %w", err)
+	}
+	return id, nil
+}
+
+// Record is Append for callers that need no id back: it issues a plain
+// statement, so a caller may pipeline it with its other writes (one round
+// trip for the whole action).
+func Record(ctx context.Context, db dbsqlc.DBTX, m Meta, payload any) error {
+	p, err := prepare(m, payload)
+	if err != nil {
+		return err
+	}
+	if err := queries.LedgerRecord(ctx, db, dbsqlc.LedgerRecordParams(p)); err != nil {
+		return fmt.Errorf("ledger: record: %w", err)
+	}
+	return nil
+}
+
+// prepare validates an entry and encodes its payload canonically.
+func prepare(m Meta, payload any) (dbsqlc.LedgerRecordParams, error) {
 	if m.Actor == "" {
-		return 0, daiban.Invalid("actor", "台账记录缺少操作人")
+		return dbsqlc.LedgerRecordParams{}, daiban.Invalid("actor", "台账记录缺少操作人")
 	}
 	if !typePattern.MatchString(m.Type) {
-		return 0, daiban.Invalid("type", "台账记录类型 %q 格式错误", m.Type)
+		return dbsqlc.LedgerRecordParams{}, daiban.Invalid("type", "台账记录类型 %q 格式错误", m.Type)
 	}
 	if m.CaseID < 0 {
-		return 0, daiban.Invalid("case_id", "案件编号 %d 无效", m.CaseID)
+		return dbsqlc.LedgerRecordParams{}, daiban.Invalid("case_id", "案件编号 %d 无效", m.CaseID)
 	}
 	if !regionPattern.MatchString(m.Region) {
-		return 0, daiban.Invalid("region", "地区代码 %q 格式错误", m.Region)
+		return dbsqlc.LedgerRecordParams{}, daiban.Invalid("region", "地区代码 %q 格式错误", m.Region)
 	}
 	b, err := Canonical(payload)
 	if err != nil {
-		return 0, err
+		return dbsqlc.LedgerRecordParams{}, err
 	}
 	var caseID *int64
 	if m.CaseID != 0 {
 		caseID = &m.CaseID
 	}
-	id, err := queries.LedgerAppend(ctx, db, dbsqlc.LedgerAppendParams{
-		Actor: m.Actor, CaseID: caseID, Region: m.Region, Type: m.Type, Payload: b,
-	})
-	if err != nil {
-		return 0, fmt.Errorf("ledger: append: %w", err)
-	}
-	return id, nil
+	return dbsqlc.LedgerRecordParams{Actor: m.Actor, CaseID: caseID, Region: m.Region, Type: m.Type, Payload: b}, nil
 }
 
 // DefaultBatch is how many entries one Integrate call takes at most.

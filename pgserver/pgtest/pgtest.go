@@ -131,7 +131,9 @@ func start() (*pgserver.Server, error) {
 		DataDir:   dir,
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Database:  "pgtest",
-		Ephemeral: true,
+		// Benchmarks set PGTEST_DURABLE=1 to measure on a server that
+		// syncs its commits, as production does.
+		Ephemeral: os.Getenv("PGTEST_DURABLE") == "",
 	})
 	if err != nil {
 		lf.Close()

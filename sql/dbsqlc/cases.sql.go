@@ -90,6 +90,44 @@ func (q *Queries) CaseEscalations(ctx context.Context, db DBTX, caseID int64) ([
 	return items, nil
 }
 
+const caseEvents = `-- name: CaseEvents :many
+SELECT id, at, actor, type, payload FROM ledger_entries WHERE case_id = $1 ORDER BY id
+`
+
+type CaseEventsRow struct {
+	ID      int64
+	At      time.Time
+	Actor   string
+	Type    string
+	Payload []byte
+}
+
+func (q *Queries) CaseEvents(ctx context.Context, db DBTX, caseID *int64) ([]CaseEventsRow, error) {
+	rows, err := db.Query(ctx, caseEvents, caseID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CaseEventsRow{}
+	for rows.Next() {
+		var i CaseEventsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.At,
+			&i.Actor,
+			&i.Type,
+			&i.Payload,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const caseGet = `-- name: CaseGet :one
 SELECT id, number, tracking_code, region, channel, matter_code, chain_code, title, matter_codes, complexity, limit_days, mode, applicant_kind, applicant_name, applicant_id_number, applicant_phone, summary, state, paused_from, outcome, version, created_by, assignee, created_at, updated_at, closed_at, delegated_at, due_date, rating, rating_comment, rated_at FROM cases WHERE id = $1
 `
@@ -475,72 +513,6 @@ func (q *Queries) CaseNextNumber(ctx context.Context, db DBTX, region string, da
 	return n, err
 }
 
-const caseNotes = `-- name: CaseNotes :many
-SELECT id, case_id, kind, step, note, public, actor, at FROM case_notes WHERE case_id = $1 ORDER BY id
-`
-
-func (q *Queries) CaseNotes(ctx context.Context, db DBTX, caseID int64) ([]CaseNote, error) {
-	rows, err := db.Query(ctx, caseNotes, caseID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []CaseNote{}
-	for rows.Next() {
-		var i CaseNote
-		if err := rows.Scan(
-			&i.ID,
-			&i.CaseID,
-			&i.Kind,
-			&i.Step,
-			&i.Note,
-			&i.Public,
-			&i.Actor,
-			&i.At,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const casePublicNotes = `-- name: CasePublicNotes :many
-SELECT id, case_id, kind, step, note, public, actor, at FROM case_notes WHERE case_id = $1 AND public ORDER BY id
-`
-
-func (q *Queries) CasePublicNotes(ctx context.Context, db DBTX, caseID int64) ([]CaseNote, error) {
-	rows, err := db.Query(ctx, casePublicNotes, caseID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []CaseNote{}
-	for rows.Next() {
-		var i CaseNote
-		if err := rows.Scan(
-			&i.ID,
-			&i.CaseID,
-			&i.Kind,
-			&i.Step,
-			&i.Note,
-			&i.Public,
-			&i.Actor,
-			&i.At,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const caseRectification = `-- name: CaseRectification :one
 SELECT id, case_id, rating, comment, status, opened_at, due_date, closed_at, result FROM rectifications WHERE case_id = $1
 `
@@ -594,23 +566,24 @@ UPDATE cases SET
     rated_at = $11,
     version = version + 1,
     updated_at = $12
-WHERE id = $13
+WHERE id = $13 AND version = $14
 `
 
 type CaseUpdateParams struct {
-	State         string
-	PausedFrom    *string
-	Outcome       *string
-	Mode          *string
-	Assignee      *string
-	ClosedAt      *time.Time
-	DelegatedAt   *time.Time
-	DueDate       *time.Time
-	Rating        *int32
-	RatingComment *string
-	RatedAt       *time.Time
-	Now           time.Time
-	ID            int64
+	State           string
+	PausedFrom      *string
+	Outcome         *string
+	Mode            *string
+	Assignee        *string
+	ClosedAt        *time.Time
+	DelegatedAt     *time.Time
+	DueDate         *time.Time
+	Rating          *int32
+	RatingComment   *string
+	RatedAt         *time.Time
+	Now             time.Time
+	ID              int64
+	ExpectedVersion int32
 }
 
 func (q *Queries) CaseUpdate(ctx context.Context, db DBTX, arg CaseUpdateParams) error {
@@ -628,6 +601,7 @@ func (q *Queries) CaseUpdate(ctx context.Context, db DBTX, arg CaseUpdateParams)
 		arg.RatedAt,
 		arg.Now,
 		arg.ID,
+		arg.ExpectedVersion,
 	)
 	return err
 }
@@ -872,34 +846,6 @@ func (q *Queries) IdempotencyStore(ctx context.Context, db DBTX, arg Idempotency
 		arg.Response,
 		arg.Username,
 		arg.Key,
-	)
-	return err
-}
-
-const noteInsert = `-- name: NoteInsert :exec
-INSERT INTO case_notes (case_id, kind, step, note, public, actor, at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-`
-
-type NoteInsertParams struct {
-	CaseID int64
-	Kind   string
-	Step   string
-	Note   string
-	Public bool
-	Actor  string
-	At     time.Time
-}
-
-func (q *Queries) NoteInsert(ctx context.Context, db DBTX, arg NoteInsertParams) error {
-	_, err := db.Exec(ctx, noteInsert,
-		arg.CaseID,
-		arg.Kind,
-		arg.Step,
-		arg.Note,
-		arg.Public,
-		arg.Actor,
-		arg.At,
 	)
 	return err
 }

@@ -294,6 +294,30 @@ func (q *Queries) LedgerLeavesInsert(ctx context.Context, db DBTX, leafIndexes [
 	return err
 }
 
+const ledgerRecord = `-- name: LedgerRecord :exec
+INSERT INTO ledger_entries (actor, case_id, region, type, payload)
+VALUES ($1, $2, $3, $4, $5)
+`
+
+type LedgerRecordParams struct {
+	Actor   string
+	CaseID  *int64
+	Region  string
+	Type    string
+	Payload []byte
+}
+
+func (q *Queries) LedgerRecord(ctx context.Context, db DBTX, arg LedgerRecordParams) error {
+	_, err := db.Exec(ctx, ledgerRecord,
+		arg.Actor,
+		arg.CaseID,
+		arg.Region,
+		arg.Type,
+		arg.Payload,
+	)
+	return err
+}
+
 const ledgerSnapshotXmin = `-- name: LedgerSnapshotXmin :one
 SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin
 `

@@ -10,6 +10,25 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+type CalendarDay struct {
+	Day  time.Time
+	Year int32
+	Kind string
+	Name string
+}
+
+type CalendarState struct {
+	ID        bool
+	Version   int64
+	UpdatedAt time.Time
+}
+
+type CalendarYear struct {
+	Year       int32
+	ImportedAt time.Time
+	Source     string
+}
+
 type Case struct {
 	ID                int64
 	Number            string
@@ -63,17 +82,6 @@ type CaseMaterial struct {
 	Holder           string
 }
 
-type CaseNote struct {
-	ID     int64
-	CaseID int64
-	Kind   string
-	Step   string
-	Note   string
-	Public bool
-	Actor  string
-	At     time.Time
-}
-
 type Chain struct {
 	Code string
 	Name string
@@ -95,6 +103,13 @@ type CustodyMove struct {
 	Note         string
 	Actor        string
 	At           time.Time
+}
+
+type DeadlineAlert struct {
+	CaseID   int64
+	Level    string
+	Deadline time.Time
+	FiredAt  time.Time
 }
 
 type Document struct {
@@ -202,6 +217,23 @@ type MatterMaterial struct {
 	Position     int32
 	Original     bool
 	Count        int32
+}
+
+type Notice struct {
+	ID          int64
+	Recipient   string
+	CaseID      *int64
+	Region      string
+	Kind        string
+	Deadline    *time.Time
+	Title       string
+	Body        string
+	CreatedAt   time.Time
+	ReadAt      *time.Time
+	SentAt      *time.Time
+	Attempts    int32
+	LastError   *string
+	LedgerEntry *int64
 }
 
 type Rectification struct {

@@ -26,6 +26,9 @@ SELECT region, created_by, assignee FROM cases WHERE id = $1;
 -- name: CaseByTrackingCode :one
 SELECT * FROM cases WHERE tracking_code = $1;
 
+-- name: CaseEvents :many
+SELECT id, at, actor, type, payload FROM ledger_entries WHERE case_id = $1 ORDER BY id;
+
 -- name: CaseUpdate :exec
 UPDATE cases SET
     state = @state,
@@ -41,7 +44,7 @@ UPDATE cases SET
     rated_at = sqlc.narg(rated_at),
     version = version + 1,
     updated_at = @now
-WHERE id = @id;
+WHERE id = @id AND version = @expected_version;
 
 -- name: CaseList :many
 SELECT * FROM cases
@@ -78,16 +81,6 @@ RETURNING id;
 
 -- name: CustodyMoves :many
 SELECT * FROM custody_moves WHERE case_id = $1 ORDER BY id;
-
--- name: NoteInsert :exec
-INSERT INTO case_notes (case_id, kind, step, note, public, actor, at)
-VALUES (@case_id, @kind, @step, @note, @public, @actor, @at);
-
--- name: CaseNotes :many
-SELECT * FROM case_notes WHERE case_id = $1 ORDER BY id;
-
--- name: CasePublicNotes :many
-SELECT * FROM case_notes WHERE case_id = $1 AND public ORDER BY id;
 
 -- name: EscalationInsert :exec
 INSERT INTO escalations (case_id, level, authority, tracker, reply_due, note, created_by, created_at)

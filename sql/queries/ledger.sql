@@ -71,3 +71,7 @@ WHERE e.id = @id;
 
 -- name: LedgerLeafCount :one
 SELECT coalesce(max(leaf_index) + 1, 0)::bigint AS n FROM ledger_leaves;
+
+-- name: LedgerRecord :exec
+INSERT INTO ledger_entries (actor, case_id, region, type, payload)
+VALUES (@actor, sqlc.narg(case_id), @region, @type, @payload);

@@ -1,0 +1,54 @@
+package cases
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/daiban/daiban/sql/dbsqlc"
+)
+
+// Event is one step of a case's timeline. The timeline is read from the
+// case's ledger entries, so what the agent, the supervisor and the
+// applicant see is what the ledger proves.
+type Event struct {
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Type   string    `json:"type"`
+	Name   string    `json:"name"`
+	Step   string    `json:"step,omitempty"`
+	Note   string    `json:"note,omitempty"`
+	Public string    `json:"public_note,omitempty"`
+}
+
+// eventNames labels ledger entry types that are not actions.
+var eventNames = map[string]string{
+	"case.created": "接待登记", "case.custody": "材料移交", "case.handover_verified": "交付核验",
+	"document.drafted": "生成文书", "document.signed": "文书签名", "document.sealed": "文书盖章",
+}
+
+func timeline(rows []dbsqlc.CaseEventsRow) []Event {
+	out := make([]Event, 0, len(rows))
+	for _, r := range rows {
+		var p struct {
+			Note       string `json:"note"`
+			Reason     string `json:"reason"`
+			Step       string `json:"step"`
+			PublicNote string `json:"public_note"`
+		}
+		_ = json.Unmarshal(r.Payload, &p) // the ledger holds canonical JSON objects
+		name := eventNames[r.Type]
+		if name == "" {
+			name = ActionNames[strings.TrimPrefix(r.Type, "case.")]
+		}
+		if name == "" {
+			name = r.Type
+		}
+		note := p.Note
+		if note == "" {
+			note = p.Reason
+		}
+		out = append(out, Event{At: r.At, Actor: r.Actor, Type: r.Type, Name: name, Step: p.Step, Note: note, Public: p.PublicNote})
+	}
+	return out
+}
