@@ -128,9 +128,9 @@ func start() (*pgserver.Server, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	s, err := pgserver.Start(ctx, pgserver.Options{
-		DataDir:   dir,
-		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Database:  "pgtest",
+		DataDir:  dir,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Database: "pgtest",
 		// Benchmarks set PGTEST_DURABLE=1 to measure on a server that
 		// syncs its commits, as production does.
 		Ephemeral: os.Getenv("PGTEST_DURABLE") == "",
