@@ -15,15 +15,18 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/daiban/daiban/agreements"
 	"github.com/daiban/daiban/calendar"
 	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/catalog"
+	"github.com/daiban/daiban/documents"
 	"github.com/daiban/daiban/httpapi"
 	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/regions"
 	"github.com/daiban/daiban/sql/dbsqlc"
 	"github.com/daiban/daiban/users"
+	"github.com/daiban/daiban/web"
 )
 
 // Options configure New.
@@ -35,6 +38,12 @@ type Options struct {
 	KeyDir string
 	// Origin names the log in its checkpoints.
 	Origin string
+	// Center is the issuing center printed on documents; its BaseURL is
+	// where the QR codes point.
+	Center agreements.Center
+	// FontDirs are searched for the document fonts before the Debian
+	// locations.
+	FontDirs []string
 	// Registerer and Gatherer expose metrics; nil means a private registry.
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
@@ -50,8 +59,9 @@ type App struct {
 	Authz    *policies.Authorizer
 	Ledger   *ledger.Log
 	Signer   *ledger.Signer
-	Cases    *cases.Service
-	Calendar *calendar.Calendar
+	Cases     *cases.Service
+	Documents *documents.Service
+	Calendar  *calendar.Calendar
 	HTTP     *httpapi.Server
 }
 
@@ -59,6 +69,9 @@ type App struct {
 func New(ctx context.Context, o Options) (*App, error) {
 	if o.Origin == "" {
 		o.Origin = "daiban.370323"
+	}
+	if o.Center.Name == "" {
+		o.Center = DefaultCenter
 	}
 	a := &App{
 		Pool:     o.Pool,
@@ -80,6 +93,23 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	a.Ledger = ledger.New(o.Pool, a.Signer)
 	a.Cases = cases.NewService(o.Pool, record, func() *calendar.Calendar { return a.Calendar })
+	fonts, err := agreements.LoadFonts(o.FontDirs...)
+	if err != nil {
+		return nil, err
+	}
+	renderer, err := agreements.NewRenderer(fonts, o.Center)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := agreements.LoadSealer(o.KeyDir)
+	if err != nil {
+		return nil, err
+	}
+	a.Documents = documents.NewService(o.Pool, a.Cases, a.Catalog, a.Users, renderer, sealer, a.Ledger, o.Center)
+	pages, err := web.New(o.Center.Name, a.Cases, a.Documents)
+	if err != nil {
+		return nil, err
+	}
 	reg, gather := o.Registerer, o.Gatherer
 	if reg == nil {
 		r := prometheus.NewRegistry()
@@ -96,7 +126,17 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.HTTP.Register(a.Catalog.Routes()...)
 	a.HTTP.Register(caseHTTP.Routes()...)
 	a.HTTP.Register(a.Ledger.Routes(caseHTTP.Scope)...)
+	a.HTTP.Register(documents.NewHandler(a.Documents, caseHTTP.Scope).Routes()...)
+	a.HTTP.Register(pages.Routes()...)
 	return a, nil
+}
+
+// DefaultCenter is the demo county's government service center.
+var DefaultCenter = agreements.Center{
+	Name:    "沂源县政务服务中心",
+	Address: "山东省淄博市沂源县政务服务中心",
+	Phone:   "0533-3241234",
+	BaseURL: "http://127.0.0.1:8080",
 }
 
 // record appends a case event to the ledger in the case's transaction.

@@ -104,6 +104,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 	// The outside case: another township's.
 	outside, _ := env.CreateCase(t, env.Token(t, "m.other"), "370323101201", "GT001")
 
+	// One sealed document on each case, for the document routes.
+	docOf := map[int64]int64{}
+	for _, id := range []int64{inside, outside} {
+		r := env.Do(t, env.Token(t, "m.county"), http.MethodPost, fmt.Sprintf("/api/v1/cases/%d/notice", id), nil, nil).Must(t, 201)
+		docOf[id] = int64(r.JSON["document_id"].(float64))
+	}
+
 	type probe struct {
 		method, path, obj, act string
 		caseID                 int64 // 0: not a case route
@@ -123,7 +130,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 			path = strings.ReplaceAll(path, ":code", "GT001")
 			if strings.Contains(path, ":id") {
 				for _, id := range []int64{inside, outside} {
-					probes = append(probes, probe{rt.Method, strings.ReplaceAll(path, ":id", fmt.Sprint(id)), rt.Obj, act, id})
+					param := id
+					if strings.HasPrefix(path, "/api/v1/documents/") {
+						param = docOf[id]
+					}
+					probes = append(probes, probe{rt.Method, strings.ReplaceAll(path, ":id", fmt.Sprint(param)), rt.Obj, act, id})
 				}
 				continue
 			}

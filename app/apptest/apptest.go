@@ -19,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/daiban/daiban/agreements"
 	"github.com/daiban/daiban/app"
 	"github.com/daiban/daiban/catalog"
 	"github.com/daiban/daiban/demo"
@@ -82,7 +83,11 @@ func New(tb testing.TB) *Env {
 	tb.Cleanup(pool.Close)
 	logs := &bytes.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))
-	a, err := app.New(ctx, app.Options{Pool: pool, Logger: logger, KeyDir: tb.TempDir()})
+	keys := tb.TempDir()
+	if err := agreements.InitKeys(keys, "Yiyuan County Government Service Center"); err != nil {
+		tb.Fatal(err)
+	}
+	a, err := app.New(ctx, app.Options{Pool: pool, Logger: logger, KeyDir: keys})
 	if err != nil {
 		tb.Fatal(err)
 	}

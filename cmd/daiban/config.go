@@ -16,6 +16,9 @@ type config struct {
 	DataDir     string // DAIBAN_DATA: the embedded PostgreSQL's directory
 	KeyDir      string // DAIBAN_KEYS: the ledger signing key (default DAIBAN_DATA/keys)
 	LogLevel    slog.Level
+	BaseURL     string   // DAIBAN_BASE_URL: public address printed in QR codes
+	CenterName  string   // DAIBAN_CENTER_NAME: the issuing center on documents
+	FontDirs    []string // DAIBAN_FONT_DIRS: extra font directories (colon-separated)
 }
 
 func loadConfig() (config, error) {
@@ -30,6 +33,11 @@ func loadConfig() (config, error) {
 	}
 	c.DataDir = abs
 	c.KeyDir = envOr("DAIBAN_KEYS", filepath.Join(c.DataDir, "keys"))
+	c.BaseURL = strings.TrimRight(envOr("DAIBAN_BASE_URL", "http://"+c.Addr), "/")
+	c.CenterName = os.Getenv("DAIBAN_CENTER_NAME")
+	if v := os.Getenv("DAIBAN_FONT_DIRS"); v != "" {
+		c.FontDirs = filepath.SplitList(v)
+	}
 	switch strings.ToLower(envOr("DAIBAN_LOG_LEVEL", "info")) {
 	case "debug":
 		c.LogLevel = slog.LevelDebug

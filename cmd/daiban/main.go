@@ -25,6 +25,7 @@ const usage = `daiban — 帮办代办案件系统
   daiban user set --username U [--role R] [--region CODE] [--name N] [--disabled=true|false] [--password-stdin]
   daiban ledger verify [--checkpoint FILE] [--key FILE]   重算台账并核对签名检查点
   daiban ledger checkpoint     输出最新的签名检查点（请另行保存）
+  daiban keys init [--center NAME]   生成中心根证书和电子签章证书（DAIBAN_KEYS 目录）
 
 环境变量见 README 的配置表（DATABASE_URL、DAIBAN_ADDR、DAIBAN_DATA、DAIBAN_KEYS、DAIBAN_LOG_LEVEL）。
 `
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdUser(ctx, cfg, args[1:])
 	case "ledger":
 		return cmdLedger(ctx, cfg, args[1:])
+	case "keys":
+		return cmdKeys(ctx, cfg, args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/daiban/daiban/agreements"
 	"github.com/daiban/daiban/app"
 	"github.com/daiban/daiban/demo"
 )
@@ -33,7 +34,18 @@ func cmdServe(ctx context.Context, cfg config, args []string) error {
 		}
 		printAccounts(os.Stdout, created)
 	}
-	a, err := app.New(ctx, app.Options{Pool: db.Pool, Logger: logger, KeyDir: cfg.KeyDir, Origin: origin, Registerer: prometheus.DefaultRegisterer, Gatherer: prometheus.DefaultGatherer})
+	if !sealKeysExist(cfg.KeyDir) {
+		if err := agreements.InitKeys(cfg.KeyDir, "Yiyuan County Government Service Center"); err != nil {
+			return err
+		}
+		logger.Info("seal keys created", "dir", cfg.KeyDir)
+	}
+	center := app.DefaultCenter
+	center.BaseURL = cfg.BaseURL
+	if cfg.CenterName != "" {
+		center.Name = cfg.CenterName
+	}
+	a, err := app.New(ctx, app.Options{Center: center, FontDirs: cfg.FontDirs, Pool: db.Pool, Logger: logger, KeyDir: cfg.KeyDir, Origin: origin, Registerer: prometheus.DefaultRegisterer, Gatherer: prometheus.DefaultGatherer})
 	if err != nil {
 		return err
 	}
