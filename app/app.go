@@ -51,18 +51,18 @@ type Options struct {
 
 // App is a wired service.
 type App struct {
-	Pool     *pgxpool.Pool
-	Logger   *slog.Logger
-	Users    *users.Service
-	Regions  *regions.Store
-	Catalog  *catalog.Store
-	Authz    *policies.Authorizer
-	Ledger   *ledger.Log
-	Signer   *ledger.Signer
+	Pool      *pgxpool.Pool
+	Logger    *slog.Logger
+	Users     *users.Service
+	Regions   *regions.Store
+	Catalog   *catalog.Store
+	Authz     *policies.Authorizer
+	Ledger    *ledger.Log
+	Signer    *ledger.Signer
 	Cases     *cases.Service
 	Documents *documents.Service
 	Calendar  *calendar.Calendar
-	HTTP     *httpapi.Server
+	HTTP      *httpapi.Server
 }
 
 // New builds the service on a migrated database.
