@@ -214,7 +214,7 @@ func (r *Renderer) AgreementCtx(ctx context.Context, d AgreementData) ([]byte, e
 		for i, s := range clauses {
 			c.clause(strconv.Itoa(i+1)+"．", s, sizeCell)
 		}
-		c.space(2)
+		c.space(1.5)
 
 		appImg, agentImg := "", ""
 		if appSig != nil {
@@ -227,7 +227,7 @@ func (r *Renderer) AgreementCtx(ctx context.Context, d AgreementData) ([]byte, e
 			{label: "委托人（甲方）签字：", image: appImg, date: "日期：" + signed},
 			{label: "受托人（乙方）：" + ctr.Name + "（电子签章）", sublabel: "代办员签字：", image: agentImg, date: "日期：" + signed},
 		})
-		c.space(1.5)
+		c.space(1)
 		c.qrBox([]qrItem{
 			{bits: trackQR, caption: "扫码查询进度", lines: []string{
 				"查询码：" + d.TrackingCode,

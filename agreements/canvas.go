@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"unicode/utf16"
@@ -17,9 +18,9 @@ const (
 	pageH        = 297.0
 	marginL      = 20.0
 	marginR      = 20.0
-	marginT      = 16.0
+	marginT      = 15.0
 	contentW     = pageW - marginL - marginR
-	contentBot   = pageH - 20.0 // content must end above this line
+	contentBot   = pageH - 18.5 // content must end above this line
 	footerRuleY  = pageH - 16.0
 	ptMM         = 25.4 / 72.0
 	sizeBody     = 10.5
@@ -336,8 +337,18 @@ func (c *canvas) prepareFonts() {
 		if len(entries[f]) == 0 {
 			continue
 		}
+		// Never hand gofpdf the mapped font data: it appends into the
+		// slices it is given (padding checksums), which would fault on the
+		// read-only mapping and race between documents.
 		if c.r.naive {
-			c.pdf.AddUTF8FontFromBytes(faceFamily(f), "", c.r.naiveData[f])
+			// What a straightforward gofpdf program does (AddUTF8Font with
+			// the file): read, parse and subset the whole font each time.
+			data, err := os.ReadFile(c.r.fonts.faces[f].path)
+			if err != nil {
+				c.fail(err)
+				return
+			}
+			c.pdf.AddUTF8FontFromBytes(faceFamily(f), "", data)
 		} else {
 			data, err := c.r.fonts.faces[f].subset(entries[f])
 			if err != nil {

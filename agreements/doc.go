@@ -8,13 +8,20 @@
 // Every document is set in LXGW WenKai (Debian package fonts-lxgw-wenkai).
 // Characters it lacks — CJK Extension A/B and rarer — come from HanaMin A and
 // HanaMin B (package fonts-hanazono). All three are TrueType-outline fonts,
-// which is what gofpdf needs. LoadFonts reads them once; Fonts.Check tells,
-// per text field, whether every character can be printed.
+// which is what gofpdf needs. LoadFonts maps them once (read-only);
+// Fonts.Check tells, per text field, whether every character can be
+// printed, and every renderer method checks every field before it starts.
 //
-// For each document the renderer builds, from the parsed fonts, a tiny
-// TrueType font per face holding only the glyphs that document uses, and
-// gives those to gofpdf. gofpdf therefore never parses or subsets a 16–30 MB
-// font per document, which is where its time goes otherwise.
+// Debian packages: fonts-lxgw-wenkai and fonts-hanazono at run time; the
+// tests also use poppler-utils (pdftotext, pdffonts, pdftoppm, pdfsig) and
+// libnss3-tools (certutil).
+//
+// Each document is laid out twice: a measuring pass collects every
+// character it prints and counts the pages, then the renderer builds, from
+// the fonts parsed at start-up, a tiny TrueType font per face holding only
+// those glyphs and draws the document with them. gofpdf therefore never
+// parses or subsets a 16–30 MB font per document, which is where its time
+// goes otherwise (see BenchmarkAgreement).
 //
 // gofpdf writes text as UTF-16 code units mapped 1:1 to CIDs, so it cannot
 // address characters outside the Basic Multilingual Plane (Extension B and

@@ -21,18 +21,33 @@ func (c *canvas) title(s string) {
 // right (case number, date).
 func (c *canvas) metaRow(left, right string) {
 	lh := sizeBody * ptMM * 1.5
-	c.ensure(lh)
+	c.ensure(2 * lh)
+	if c.width(left, sizeBody)+c.width(right, sizeBody)+4 > contentW {
+		// Too long for one line: one under the other.
+		for _, l := range c.wrap(left, contentW, sizeBody) {
+			c.textIn(marginL, contentW, c.y, lh, l, sizeBody, 'L', false)
+			c.y += lh
+		}
+		c.textIn(marginL, contentW, c.y, lh, right, sizeBody, 'R', false)
+		c.y += lh + 1
+		return
+	}
 	c.textIn(marginL, contentW, c.y, lh, left, sizeBody, 'L', false)
 	c.textIn(marginL, contentW, c.y, lh, right, sizeBody, 'R', false)
 	c.y += lh + 1
 }
 
-// heading prints a section heading such as "一、协议双方".
+// heading prints a section heading such as "一、协议双方", wrapped when
+// long, kept with the first line of what follows.
 func (c *canvas) heading(s string) {
 	lh := sizeHeading * ptMM * 1.55
-	c.ensure(lh + 8) // keep with at least one following line
-	c.textIn(marginL, contentW, c.y, lh, s, sizeHeading, 'L', true)
-	c.y += lh
+	lines := c.wrap(s, contentW, sizeHeading)
+	c.ensure(float64(len(lines))*lh + 8)
+	for _, ln := range lines {
+		c.ensure(lh)
+		c.textIn(marginL, contentW, c.y, lh, ln, sizeHeading, 'L', true)
+		c.y += lh
+	}
 }
 
 // paragraph prints wrapped body text; indent is the first-line indent of
@@ -262,9 +277,12 @@ func (c *canvas) signatures(boxes []signBox) {
 // right-aligned, as a stamp block at the end of a form.
 func (c *canvas) sealLine(center, date string) {
 	lh := sizeBody * ptMM * 1.6
-	c.ensure(2 * lh)
-	c.textIn(marginL, contentW, c.y, lh, center+"（电子签章）", sizeBody, 'R', true)
-	c.y += lh
+	lines := c.wrap(center+"（电子签章）", contentW*0.6, sizeBody)
+	c.ensure(float64(len(lines)+1) * lh)
+	for _, ln := range lines {
+		c.textIn(marginL, contentW, c.y, lh, ln, sizeBody, 'R', true)
+		c.y += lh
+	}
 	c.textIn(marginL, contentW, c.y, lh, date, sizeBody, 'R', false)
 	c.y += lh
 }
@@ -277,13 +295,15 @@ type qrItem struct {
 }
 
 // qrBox draws QR codes side by side in one bordered box, kept together.
+// The codes keep a quiet zone of about four modules inside the box.
 func (c *canvas) qrBox(items []qrItem) {
-	const q = 20.0
+	const q = 19.0
+	const qrPad = 2.5
 	size := sizeSmall
 	lh := size * ptMM * 1.45
 	w := contentW / float64(len(items))
-	textW := w - q - 3*cellPadX
-	h := q + lh + 2*cellPadY
+	textW := w - q - qrPad - 2*cellPadX
+	h := qrPad + q + lh + cellPadY
 	wrapped := make([][]string, len(items))
 	for i, it := range items {
 		for _, l := range it.lines {
@@ -297,11 +317,11 @@ func (c *canvas) qrBox(items []qrItem) {
 	for i, it := range items {
 		x := marginL + float64(i)*w
 		c.rect(x, c.y, w, h, "D")
-		c.qr(it.bits, x+cellPadX, c.y+cellPadY, q)
-		c.textIn(x+cellPadX, q, c.y+cellPadY+q, lh, it.caption, size, 'C', false)
+		c.qr(it.bits, x+qrPad, c.y+qrPad, q)
+		c.textIn(x+qrPad, q, c.y+qrPad+q, lh, it.caption, size, 'C', false)
 		ty := c.y + (h-float64(len(wrapped[i]))*lh)/2
 		for j, ln := range wrapped[i] {
-			c.text(x+q+2*cellPadX, baseline(ty+float64(j)*lh, lh, size), ln, size, false)
+			c.text(x+q+qrPad+cellPadX, baseline(ty+float64(j)*lh, lh, size), ln, size, false)
 		}
 	}
 	c.y += h
@@ -322,15 +342,30 @@ func footer(center, caseNo string) func(c *canvas) {
 		}
 		lh := sizeSmall * ptMM * 1.5
 		y := footerRuleY + 1
-		c.textIn(marginL, contentW, y, lh, center, sizeSmall, 'L', false)
-		if caseNo != "" {
-			c.textIn(marginL, contentW, y, lh, "案件编号："+caseNo, sizeSmall, 'C', false)
-		}
 		total := c.pages
 		if total < c.page {
 			total = c.page
 		}
-		c.textIn(marginL, contentW, y, lh, pageLabel(c.page, total), sizeSmall, 'R', false)
+		pages := pageLabel(c.page, total)
+		mid := ""
+		if caseNo != "" {
+			mid = "案件编号：" + caseNo
+		}
+		left := center
+		// Keep the three parts apart: drop the middle, then shorten the
+		// left, when they would collide.
+		half := contentW / 2
+		if mid != "" && (c.width(left, sizeSmall)+3 > half-c.width(mid, sizeSmall)/2 || c.width(pages, sizeSmall)+3 > half-c.width(mid, sizeSmall)/2) {
+			mid = ""
+		}
+		if lines := c.wrap(left, contentW-c.width(pages, sizeSmall)-6, sizeSmall); len(lines) > 1 {
+			left = lines[0] + "…"
+		}
+		c.textIn(marginL, contentW, y, lh, left, sizeSmall, 'L', false)
+		if mid != "" {
+			c.textIn(marginL, contentW, y, lh, mid, sizeSmall, 'C', false)
+		}
+		c.textIn(marginL, contentW, y, lh, pages, sizeSmall, 'R', false)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -34,9 +35,8 @@ type Renderer struct {
 	mu  sync.Mutex
 	sem chan struct{} // one token per document rendering
 
-	naive     bool     // test/benchmark only: embed whole font files
-	naiveData [][]byte // whole font files (heap copies), naive mode only
-	runHook   func(face, text string)
+	naive   bool // benchmark only: embed whole font files, as plain gofpdf does
+	runHook func(face, text string)
 }
 
 // cst is the time zone documents print dates in (China Standard Time).
@@ -127,16 +127,21 @@ func (r *Renderer) render(ctx context.Context, meta docMeta, images map[string][
 
 func (r *Renderer) renderNow(meta docMeta, images map[string][]byte, layout func(c *canvas)) ([]byte, error) {
 	foot := footer(r.center.Name, meta.caseNo)
+	names := make([]string, 0, len(images))
+	for name := range images {
+		names = append(names, name)
+	}
+	sort.Strings(names)
 
 	// Pass 1: measure.
 	m := &canvas{r: r, used: make(map[rune]glyphRef, 512), foot: foot, imgs: map[string][2]int{}}
-	for name, png := range images {
-		m.registerImage(name, png)
+	for _, name := range names {
+		m.registerImage(name, images[name])
 	}
 	m.newPage()
 	layout(m)
 	m.finish()
-	m.text(0, 0, "0123456789", sizeSmall, false) // page numbers of any total
+	m.text(0, 0, "0123456789…", sizeSmall, false) // page numbers of any total, footer ellipsis
 	if m.err != nil {
 		return nil, fmt.Errorf("layout: %w", m.err)
 	}
@@ -162,8 +167,8 @@ func (r *Renderer) renderNow(meta docMeta, images map[string][]byte, layout func
 
 	c := &canvas{r: r, pdf: pdf, used: m.used, foot: foot, pages: m.page, imgs: map[string][2]int{}, runs: r.runHook}
 	c.prepareFonts()
-	for name, png := range images {
-		c.registerImage(name, png)
+	for _, name := range names {
+		c.registerImage(name, images[name])
 	}
 	c.newPage()
 	if c.drawing() {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -434,5 +435,63 @@ func TestAgreementContents(t *testing.T) {
 	}
 	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
 		t.Error("not a PDF")
+	}
+}
+
+var bboxRe = regexp.MustCompile(`<word xMin="([0-9.]+)" yMin="([0-9.]+)" xMax="([0-9.]+)" yMax="([0-9.]+)">`)
+
+// TestMaxLengthFields renders every field at its length limit: it must
+// render, keep every character, and keep all text inside the page margins
+// (20 mm = 56.7 pt on each side; a hanging punctuation mark may reach a few
+// points further).
+func TestMaxLengthFields(t *testing.T) {
+	needTool(t, "pdftotext", "poppler-utils")
+	rng := rand.New(rand.NewPCG(4, 4))
+	runeN := func(s string, n int) string {
+		var b []rune
+		for len(b) < n {
+			b = append(b, []rune(s)...)
+		}
+		return string(b[:n])
+	}
+	d := benchAgreement(t)
+	d.CaseNumber = runeN("YY-2025-0000000042-", 60)
+	d.Title = runeN("开办餐饮店“一件事”（含食品经营许可、个体工商户登记、户外招牌设置）", 200)
+	d.Applicant.Name = runeN("沂源县犇淼喆堃农业科技发展有限公司第一分公司", 200)
+	d.Applicant.Address = runeN(genAddress(rng), 200)
+	d.Agent.Name = runeN("欧阳喆𠇔𪚥", 60)
+	d.Matters = []agreements.MatterInfo{{Name: runeN("食品经营许可（新办、变更、延续、注销）", 200), Department: runeN("沂源县市场监督管理局", 200), Level: "县级", LimitDays: 3650}}
+	d.Materials = nil
+	for i := 0; i < 30; i++ {
+		d.Materials = append(d.Materials, agreements.ReceivedMaterial{Name: runeN(longNote(uint64(i)), 200), Original: i%2 == 0, Pages: 9999})
+	}
+	d.Note = runeN(longNote(1)+longNote(2)+longNote(3)+longNote(4)+longNote(5)+longNote(6)+longNote(7)+longNote(8), 2000)
+	pdf, err := testRenderer(t).Agreement(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dir := os.Getenv("AGREEMENTS_ARTIFACTS"); dir != "" {
+		os.WriteFile(filepath.Join(dir, "agreement-max.pdf"), pdf, 0o644)
+	}
+	want := []string{d.CaseNumber, d.Applicant.Name, d.Applicant.Address, d.Agent.Name, d.Matters[0].Name}
+	for _, m := range d.Materials {
+		want = append(want, m.Name)
+	}
+	want = append(want, d.Note)
+	assertInOrder(t, "max lengths", normalized(pdftotext(t, pdf, "-raw")), want)
+
+	box := pdftotext(t, pdf, "-bbox")
+	words := bboxRe.FindAllStringSubmatch(box, -1)
+	if len(words) < 100 {
+		t.Fatalf("only %d words in bbox output", len(words))
+	}
+	for _, w := range words {
+		x0, _ := strconv.ParseFloat(w[1], 64)
+		y0, _ := strconv.ParseFloat(w[2], 64)
+		x1, _ := strconv.ParseFloat(w[3], 64)
+		y1, _ := strconv.ParseFloat(w[4], 64)
+		if x0 < 56 || x1 > 595.28-56.7+12 || y0 < 30 || y1 > 841.89-20 {
+			t.Errorf("text outside the margins: %s", w[0])
+		}
 	}
 }

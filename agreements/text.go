@@ -202,6 +202,9 @@ func breakLines(toks []token, first, rest int) []string {
 			cur = cur[:k2]
 		}
 		// Opening punctuation must not end the line.
+		for len(cur) > 1 && cur[len(cur)-1].space {
+			cur = cur[:len(cur)-1]
+		}
 		for len(cur) > 1 {
 			last := cur[len(cur)-1]
 			r, _ := utf8.DecodeLastRuneInString(last.s)

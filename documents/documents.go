@@ -126,7 +126,7 @@ func (s *Service) IssueNotice(ctx context.Context, a cases.Actor, caseID int64) 
 		if err != nil {
 			return err
 		}
-		pdf, err := s.render.Notice(agreements.NoticeData{
+		pdf, err := s.render.NoticeCtx(ctx, agreements.NoticeData{
 			CaseNumber: c.Number, Title: c.Title, Matters: matters, ApplicantName: c.Applicant.Name,
 			IssuedAt: s.Now(), VerifyCode: doc.VerifyCode, TrackingCode: c.TrackingCode,
 		})
@@ -340,7 +340,7 @@ func (s *Service) renderSigned(ctx context.Context, c cases.Case, d dbsqlc.Docum
 				received = append(received, agreements.ReceivedMaterial{Name: m.Name, Original: m.Original, Pages: m.Pages})
 			}
 		}
-		return s.render.Agreement(agreements.AgreementData{
+		return s.render.AgreementCtx(ctx, agreements.AgreementData{
 			CaseNumber: c.Number, TrackingCode: c.TrackingCode, Title: c.Title, Matters: matters,
 			Applicant: agreements.Party{Kind: c.Applicant.Kind, Name: c.Applicant.Name, IDMasked: cases.MaskID(c.Applicant.IDNumber), PhoneMasked: cases.MaskPhone(c.Applicant.Phone)},
 			Agent:     agreements.Agent{Name: agent.Name, Username: agent.Username},
@@ -357,7 +357,7 @@ func (s *Service) renderSigned(ctx context.Context, c cases.Case, d dbsqlc.Docum
 	if u, err := s.users.Get(ctx, d.CreatedBy); err == nil {
 		agentName = u.Name
 	}
-	return s.render.Receipt(agreements.ReceiptData{
+	return s.render.ReceiptCtx(ctx, agreements.ReceiptData{
 		CaseNumber: c.Number, Title: c.Title, ApplicantName: c.Applicant.Name, Items: items, AgentName: agentName,
 		ApplicantSignature: sigs["applicant"].ImagePng, SignedAt: now, VerifyCode: d.VerifyCode,
 	})
