@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -21,10 +22,14 @@ import (
 	"github.com/daiban/daiban/catalog"
 	"github.com/daiban/daiban/documents"
 	"github.com/daiban/daiban/httpapi"
+	"github.com/daiban/daiban/jobs"
 	"github.com/daiban/daiban/ledger"
+	"github.com/daiban/daiban/notices"
 	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/regions"
+	"github.com/daiban/daiban/reports"
 	"github.com/daiban/daiban/sql/dbsqlc"
+	"github.com/daiban/daiban/supervision"
 	"github.com/daiban/daiban/users"
 	"github.com/daiban/daiban/web"
 )
@@ -47,6 +52,16 @@ type Options struct {
 	// Registerer and Gatherer expose metrics; nil means a private registry.
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
+	// Now is the clock of the case service, the deadline scan and the
+	// supervision lists (time.Now when nil); tests move it.
+	Now func() time.Time
+	// ScanInterval is how often the deadline scan runs
+	// (notices.DefaultScanInterval when 0).
+	ScanInterval time.Duration
+	// Sender delivers notices (a log line when nil).
+	Sender notices.Sender
+	// JobsID names this server's River client (generated when empty).
+	JobsID string
 }
 
 // App is a wired service.
@@ -61,8 +76,14 @@ type App struct {
 	Signer    *ledger.Signer
 	Cases     *cases.Service
 	Documents *documents.Service
-	Calendar  *calendar.Calendar
-	HTTP      *httpapi.Server
+	// Calendar is the working-day calendar in force; it follows imports
+	// (Calendars keeps it in step with the database).
+	Calendar    *calendar.Live
+	Calendars   *calendar.Store
+	Notices     *notices.Service
+	Supervision *supervision.Service
+	Jobs        *jobs.Runner
+	HTTP        *httpapi.Server
 }
 
 // New builds the service on a migrated database.
@@ -74,13 +95,17 @@ func New(ctx context.Context, o Options) (*App, error) {
 		o.Center = DefaultCenter
 	}
 	a := &App{
-		Pool:     o.Pool,
-		Logger:   o.Logger,
-		Users:    users.NewService(o.Pool),
-		Regions:  regions.NewStore(o.Pool),
-		Catalog:  catalog.NewStore(o.Pool),
-		Calendar: calendar.Default(),
+		Pool:    o.Pool,
+		Logger:  o.Logger,
+		Users:   users.NewService(o.Pool),
+		Regions: regions.NewStore(o.Pool),
+		Catalog: catalog.NewStore(o.Pool),
 	}
+	a.Calendars = calendar.NewStore(o.Pool, o.Logger)
+	if _, _, err := a.Calendars.Load(ctx); err != nil {
+		return nil, err
+	}
+	a.Calendar = a.Calendars.Live
 	grants, err := a.Users.Grants(ctx)
 	if err != nil {
 		return nil, err
@@ -92,7 +117,10 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Ledger = ledger.New(o.Pool, a.Signer)
-	a.Cases = cases.NewService(o.Pool, record, func() *calendar.Calendar { return a.Calendar })
+	a.Cases = cases.NewService(o.Pool, record, a.Calendar.Current)
+	if err := a.wireDeadlines(o); err != nil {
+		return nil, err
+	}
 	fonts, err := agreements.LoadFonts(o.FontDirs...)
 	if err != nil {
 		return nil, err
@@ -106,10 +134,6 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Documents = documents.NewService(o.Pool, a.Cases, a.Catalog, a.Users, renderer, sealer, a.Ledger, o.Center)
-	pages, err := web.New(o.Center.Name, a.Cases, a.Documents)
-	if err != nil {
-		return nil, err
-	}
 	reg, gather := o.Registerer, o.Gatherer
 	if reg == nil {
 		r := prometheus.NewRegistry()
@@ -121,6 +145,13 @@ func New(ctx context.Context, o Options) (*App, error) {
 		httpapi.MetricsRoute(gather),
 	)
 	caseHTTP := cases.NewHandler(a.Cases, a.Authz)
+	pages, err := web.New(web.Deps{Center: o.Center.Name, Pool: a.Pool, Cases: a.Cases, Documents: a.Documents, Users: a.Users,
+		Catalog: a.Catalog, Regions: a.Regions, Authz: a.Authz, Supervision: a.Supervision, CaseScope: caseHTTP.Scope,
+		VerifierKey: a.Signer.VerifierKey(), Logger: o.Logger})
+	if err != nil {
+		return nil, err
+	}
+	a.HTTP.Echo.Use(pages.Errors) // page routes answer with pages, and send a signed-out browser to /login
 	a.HTTP.Register(a.Users.Routes()...)
 	a.HTTP.Register(a.Regions.Routes()...)
 	a.HTTP.Register(a.Catalog.Routes()...)
@@ -128,6 +159,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.HTTP.Register(a.Ledger.Routes(caseHTTP.Scope)...)
 	a.HTTP.Register(documents.NewHandler(a.Documents, caseHTTP.Scope).Routes()...)
 	a.HTTP.Register(pages.Routes()...)
+	a.HTTP.Register(a.Notices.Routes()...)
+	a.HTTP.Register(a.Supervision.Routes()...)
+	a.HTTP.Register(reports.NewService(o.Pool, a.Calendar.Current, renderer, o.Now).Routes()...)
 	return a, nil
 }
 
@@ -144,13 +178,29 @@ func record(ctx context.Context, db dbsqlc.DBTX, actor string, caseID int64, reg
 	return ledger.Record(ctx, db, ledger.Meta{Actor: actor, CaseID: caseID, Region: region, Type: typ}, payload)
 }
 
-// Start runs the background work (the ledger integrator) until ctx ends;
-// the returned channel closes when it has stopped.
+// Start runs the background work until ctx ends: the ledger integrator,
+// the calendar watcher (a new calendar is in force within moments of its
+// import) and the job runner (River: the deadline scan and the notice
+// outbox). The returned channel closes when all have stopped.
 func (a *App) Start(ctx context.Context) <-chan struct{} {
 	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(3)
 	go func() {
-		defer close(done)
+		defer wg.Done()
 		a.Ledger.Run(ctx, 200*time.Millisecond)
+	}()
+	go func() {
+		defer wg.Done()
+		a.Calendars.Watch(ctx, 5*time.Second)
+	}()
+	go func() {
+		defer wg.Done()
+		a.Jobs.Run(ctx)
+	}()
+	go func() {
+		wg.Wait()
+		close(done)
 	}()
 	return done
 }

@@ -111,13 +111,23 @@ func TestAuthorizationMatrix(t *testing.T) {
 		docOf[id] = int64(r.JSON["document_id"].(float64))
 	}
 
+	// A 督办 note on the inside case makes a notice to its creator, the
+	// village agent: a resource of one user, not found by anyone else.
+	sc := env.Do(t, env.Token(t, "m.super"), http.MethodGet, fmt.Sprintf("/api/v1/cases/%d", inside), nil, nil).Must(t, 200)
+	env.Act(t, env.Token(t, "m.super"), inside, int(sc.JSON["version"].(float64)), "supervise", map[string]any{"note": "请加快办理"}).Must(t, 200)
+	var noticeID int64
+	if err := env.Pool.QueryRow(t.Context(), "SELECT id FROM notices WHERE recipient = 'm.village'").Scan(&noticeID); err != nil {
+		t.Fatal(err)
+	}
+
 	type probe struct {
 		method, path, obj, act string
-		caseID                 int64 // 0: not a case route
+		caseID                 int64  // 0: not a case route
+		owner                  string // a user's own resource: 404 to the others
 	}
 	var probes []probe
 	for _, rt := range env.App.HTTP.Routes() {
-		if rt.Public || rt.Path == "/api/v1/logout" { // logout is tested on its own: it would end the probe's session
+		if rt.Public || rt.Path == "/api/v1/logout" || rt.Path == "/logout" { // logout is tested on its own: it would end the probe's session
 			continue
 		}
 		acts := []string{rt.Act}
@@ -128,17 +138,21 @@ func TestAuthorizationMatrix(t *testing.T) {
 			path := strings.ReplaceAll(rt.Path, ":action", act)
 			path = strings.ReplaceAll(path, ":username", "m.town")
 			path = strings.ReplaceAll(path, ":code", "GT001")
+			if strings.HasPrefix(path, "/api/v1/notices/") {
+				probes = append(probes, probe{rt.Method, strings.ReplaceAll(path, ":id", fmt.Sprint(noticeID)), rt.Obj, act, 0, "m.village"})
+				continue
+			}
 			if strings.Contains(path, ":id") {
 				for _, id := range []int64{inside, outside} {
 					param := id
 					if strings.HasPrefix(path, "/api/v1/documents/") {
 						param = docOf[id]
 					}
-					probes = append(probes, probe{rt.Method, strings.ReplaceAll(path, ":id", fmt.Sprint(param)), rt.Obj, act, id})
+					probes = append(probes, probe{rt.Method, strings.ReplaceAll(path, ":id", fmt.Sprint(param)), rt.Obj, act, id, ""})
 				}
 				continue
 			}
-			probes = append(probes, probe{rt.Method, path, rt.Obj, act, 0})
+			probes = append(probes, probe{rt.Method, path, rt.Obj, act, 0, ""})
 		}
 	}
 	if len(probes) < 40 {
@@ -160,6 +174,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			inScope := true
 			if pr.caseID == outside {
 				inScope = p.role == "county_agent"
+			}
+			if pr.owner != "" {
+				inScope = p.user == pr.owner
 			}
 			var want string
 			switch {

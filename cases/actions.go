@@ -190,6 +190,9 @@ func (s *Service) apply(ctx context.Context, db batcher, begin bool, a Actor, id
 	}
 	to := edge.Resolve(cur.State, cur.PausedFrom)
 	s.applyEdge(&ch, cur, to, edge, now)
+	if err := s.clock(ctx, db, a, cur, to, action, now, &ch); err != nil {
+		return Case{}, err
+	}
 	ch.ledger["number"] = cur.Number
 	ch.ledger["action"] = action
 	ch.ledger["from"] = cur.State
@@ -202,7 +205,6 @@ func (s *Service) apply(ctx context.Context, db batcher, begin bool, a Actor, id
 		if err := s.q.CaseUpdate(ctx, w, ch.row); err != nil {
 			return err
 		}
-		w.expectRows(1, errVersion)
 		for _, f := range ch.after {
 			if err := f(w); err != nil {
 				return err
@@ -225,27 +227,27 @@ func (s *Service) apply(ctx context.Context, db batcher, begin bool, a Actor, id
 }
 
 // write pipelines the writes fn issues and, with begin, wraps them in a
-// transaction of their own: BEGIN travels with the writes, and COMMIT (or
-// ROLLBACK on any failure) follows.
+// transaction of their own that travels in the same batch: BEGIN, the
+// writes, COMMIT. The version-guarded case update makes the batch fail as a
+// whole when the case changed meanwhile; the connection then gets a
+// ROLLBACK.
 func (s *Service) write(ctx context.Context, db batcher, begin bool, fn func(w *pipe) error) error {
 	w := newPipe(db)
 	if begin {
 		w.b.Queue("BEGIN")
 	}
 	err := fn(w)
+	if err == nil && begin {
+		w.b.Queue("COMMIT")
+	}
 	if err == nil {
 		err = w.flush(ctx)
 	}
-	if !begin {
-		return err
-	}
-	if err != nil {
+	if err != nil && begin {
 		// A failed ROLLBACK leaves the connection in a transaction; the
 		// pool then discards it rather than reuse it.
 		_, _ = db.Exec(context.WithoutCancel(ctx), "ROLLBACK")
-		return err
 	}
-	_, err = db.Exec(ctx, "COMMIT")
 	return err
 }
 
@@ -514,7 +516,7 @@ func (s *Service) prepareRating(ctx context.Context, c Case, rating int, comment
 	ch.row.Rating, ch.row.RatingComment, ch.row.RatedAt = &r, &t, &now
 	ch.ledger["rating"], ch.ledger["comment"] = rating, t
 	if rating <= 2 {
-		due := s.cal().AddWorkdays(now, 15)
+		due := s.cal().AddWorkdays(now, RectificationWorkdays)
 		ch.after = append(ch.after, func(tx dbsqlc.DBTX) error {
 			return s.q.RectificationInsert(ctx, tx, dbsqlc.RectificationInsertParams{CaseID: c.ID, Rating: r, Comment: t, DueDate: due, OpenedAt: now})
 		})

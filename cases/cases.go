@@ -76,6 +76,7 @@ type Rectification struct {
 	OpenedAt time.Time  `json:"opened_at"`
 	DueDate  string     `json:"due_date"`
 	ClosedAt *time.Time `json:"closed_at,omitempty"`
+	Result   string     `json:"result,omitempty"` // what was done about it (整改结果)
 }
 
 // Case is a case with everything recorded on it.

@@ -17,11 +17,7 @@ import (
 // in the transaction that seals the agreement.
 func (s *Service) SignedAgreementTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, extra map[string]any) (Case, error) {
 	return s.eventTx(ctx, tx, a, id, EventAgreement, extra, func(c Case, ch *change) error {
-		now := ch.row.Now
-		due := s.cal().AddWorkdays(now, c.LimitDays)
-		ch.row.DelegatedAt, ch.row.DueDate = &now, &due
-		ch.ledger["due_date"] = due.Format("2006-01-02")
-		return nil
+		return s.startClock(ctx, tx, c, ch)
 	})
 }
 

@@ -37,6 +37,7 @@ func (h *Handler) Routes() []httpapi.Route {
 		{Method: http.MethodGet, Path: "/api/v1/cases/:id", Obj: "case", Act: "read", Scope: h.Scope, Handler: h.get},
 		{Method: http.MethodPost, Path: "/api/v1/cases/:id/actions/:action", Obj: "case", ActParam: "action", Scope: h.Scope, Handler: h.act},
 		{Method: http.MethodPost, Path: "/api/v1/cases/:id/custody", Obj: "case", Act: "custody", Scope: h.Scope, Handler: h.custody},
+		{Method: http.MethodPost, Path: "/api/v1/cases/:id/rectification", Obj: "case", Act: "evaluate", Scope: h.Scope, Handler: h.rectify},
 		{Method: http.MethodGet, Path: "/api/v1/track/:code", Public: true, Handler: h.track},
 		{Method: http.MethodPost, Path: "/api/v1/track/:code/evaluation", Public: true, Handler: h.trackEvaluate},
 	}

@@ -2,9 +2,12 @@ package cases
 
 import (
 	"context"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/daiban/daiban/sql/dbsqlc"
 )
 
 // pipe queues the writes of an action that need no answer and sends them
@@ -13,9 +16,8 @@ import (
 // writes (the case row, its notes, its ledger entry) thus cost one round
 // trip instead of one each.
 type pipe struct {
-	tx     batcher
-	b      pgx.Batch
-	expect map[int]expectation // by position in the batch
+	tx batcher
+	b  pgx.Batch
 }
 
 // batcher is a transaction, or a connection the caller put in one.
@@ -26,18 +28,7 @@ type batcher interface {
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
-type expectation struct {
-	rows int64
-	err  error
-}
-
-func newPipe(tx batcher) *pipe { return &pipe{tx: tx, expect: map[int]expectation{}} }
-
-// expectRows makes flush fail with err unless the statement queued last
-// affects exactly rows rows (an update guarded by the case version).
-func (p *pipe) expectRows(rows int64, err error) {
-	p.expect[p.b.Len()-1] = expectation{rows, err}
-}
+func newPipe(tx batcher) *pipe { return &pipe{tx: tx} }
 
 // Exec queues a statement; its error, if any, surfaces at flush.
 func (p *pipe) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
@@ -68,24 +59,45 @@ func (p *pipe) flush(ctx context.Context) error {
 	if n == 0 {
 		return nil
 	}
-	b, expect := p.b, p.expect
-	p.b, p.expect = pgx.Batch{}, map[int]expectation{}
+	b := p.b
+	p.b = pgx.Batch{}
 	br := p.tx.SendBatch(ctx, &b)
 	for i := 0; i < n; i++ {
-		tag, err := br.Exec()
-		if err == nil {
-			if e, ok := expect[i]; ok && tag.RowsAffected() != e.rows {
-				err = e.err
-			}
-		}
-		if err != nil {
+		if _, err := br.Exec(); err != nil {
 			br.Close()
-			return err
+			return versionError(err)
 		}
 	}
-	return br.Close()
+	return versionError(br.Close())
+}
+
+// versionError turns the version guard's failure (daiban_expect_rows,
+// SQLSTATE DB409) into version_conflict.
+func versionError(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "DB409" {
+		return errVersion
+	}
+	return err
 }
 
 type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }
+
+// customPlans runs queries as unnamed statements, which PostgreSQL plans
+// with the actual parameter values every time. The case list has many
+// optional filters; a cached generic plan for it would fit none of them.
+type customPlans struct{ db dbsqlc.DBTX }
+
+func (c customPlans) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return c.db.Exec(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...)
+}
+
+func (c customPlans) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return c.db.Query(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...)
+}
+
+func (c customPlans) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return c.db.QueryRow(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...)
+}

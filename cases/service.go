@@ -30,6 +30,13 @@ type Service struct {
 	cal    func() *calendar.Calendar
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// Calendars, when set, is the calendar kept in the database: due dates
+	// are computed with the version in force as the transaction sees it
+	// (see deadline.go). Without it, cal is used.
+	Calendars *calendar.Store
+	// OnAction, when set, runs inside every action's transaction after
+	// its change (notices: a 督办 note reaches the case's handler).
+	OnAction func(ctx context.Context, db dbsqlc.DBTX, ev ActionEvent) error
 }
 
 // NewService returns a Service. cal returns the working-day calendar in
@@ -273,7 +280,7 @@ func (s *Service) Load(ctx context.Context, db dbsqlc.DBTX, id int64) (Case, err
 		c.Documents = append(c.Documents, DocumentRef{ID: d.ID, Kind: d.Kind, SHA256: hex.EncodeToString(d.Sha256), IssuedAt: *d.IssuedAt})
 	}
 	if r, err := s.q.CaseRectification(ctx, db, id); err == nil {
-		c.Rectification = &Rectification{Rating: int(r.Rating), Comment: r.Comment, Status: r.Status, OpenedAt: r.OpenedAt, DueDate: r.DueDate.Format("2006-01-02"), ClosedAt: r.ClosedAt}
+		c.Rectification = &Rectification{Rating: int(r.Rating), Comment: r.Comment, Status: r.Status, OpenedAt: r.OpenedAt, DueDate: r.DueDate.Format("2006-01-02"), ClosedAt: r.ClosedAt, Result: deref(r.Result)}
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return Case{}, err
 	}
@@ -303,6 +310,7 @@ type Filter struct {
 	Handler  string
 	Overdue  bool
 	Q        string
+	Phone    string // the applicant's phone, exactly
 	Before   int64
 	Limit    int
 }
@@ -316,11 +324,11 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Case, error) {
 		}
 		return &v
 	}
-	p.State, p.Region, p.Matter, p.Handler, p.Q = opt(f.State), opt(f.Region), opt(f.Matter), opt(f.Handler), opt(f.Q)
+	p.State, p.Region, p.Matter, p.Handler, p.Q, p.Phone = opt(f.State), opt(f.Region), opt(f.Matter), opt(f.Handler), opt(f.Q), opt(f.Phone)
 	if f.Before > 0 {
 		p.Before = &f.Before
 	}
-	rows, err := s.q.CaseList(ctx, s.pool, p)
+	rows, err := s.q.CaseList(ctx, customPlans{s.pool}, p)
 	if err != nil {
 		return nil, err
 	}

@@ -218,9 +218,12 @@ func (s *Service) NewSigningLink(ctx context.Context, a cases.Actor, caseID int6
 	return docID, url, err
 }
 
+// draftQuery finds the id of a case's newest draft of a kind.
+const draftQuery = "SELECT id FROM documents WHERE case_id = $1 AND kind = $2 AND status = 'draft' ORDER BY id DESC LIMIT 1"
+
 func (s *Service) currentDraft(ctx context.Context, tx pgx.Tx, caseID int64, kind string) (dbsqlc.Document, error) {
 	var d dbsqlc.Document
-	row := tx.QueryRow(ctx, "SELECT id FROM documents WHERE case_id = $1 AND kind = $2 AND status = 'draft' ORDER BY id DESC LIMIT 1", caseID, kind)
+	row := tx.QueryRow(ctx, draftQuery, caseID, kind)
 	var id int64
 	if err := row.Scan(&id); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -229,6 +232,25 @@ func (s *Service) currentDraft(ctx context.Context, tx pgx.Tx, caseID int64, kin
 		return d, err
 	}
 	return s.q.DocumentGetForUpdate(ctx, tx, id)
+}
+
+// Draft tells where the case's current draft of a kind stands: which
+// signatures are in. It is not_found when the case has no draft of that
+// kind (none yet, or already sealed).
+func (s *Service) Draft(ctx context.Context, caseID int64, kind string) (Status, error) {
+	var id int64
+	if err := s.pool.QueryRow(ctx, draftQuery, caseID, kind).Scan(&id); err != nil {
+		return Status{}, daiban.NoRows(err, "没有待签署的%s", KindNames[kind])
+	}
+	sigs, err := s.q.SignaturesOf(ctx, s.pool, id)
+	if err != nil {
+		return Status{}, err
+	}
+	st := Status{DocumentID: id, Kind: kind}
+	for _, sg := range sigs {
+		st.Signed = append(st.Signed, sg.Role)
+	}
+	return st, nil
 }
 
 // AgentSign stores the signed-in agent's own signature on the case's draft

@@ -1,7 +1,20 @@
 // Package web serves daiban's pages: server-rendered HTML in Simplified
-// Chinese with embedded templates and assets (no external network). This
-// file holds the public pages: document verification, applicant tracking
-// and the tablet signing page.
+// Chinese, with the templates and static files embedded (no external
+// network). Staff pages — sign-in, the agents' desk (工作台), intake, the
+// case page with its action forms, agreement signing and handover, the
+// village agent's phone pages and the supervisor's dashboard — and the
+// public pages — document verification, applicant tracking and the tablet
+// signing page.
+//
+// Every page and form post is an httpapi.Route with the same permission
+// (Obj, Act, Scope) as its API twin, so the one guard decides both alike.
+// Forms are plain POSTs that work without JavaScript: they carry the
+// session's CSRF token in a hidden field (the guard checks it), redirect
+// after success (303) and, on a mistake, show the same page again with the
+// message next to the field at fault. Forms that create or change
+// something also carry an idempotency key made when the form is shown, so
+// the same form sent twice over a bad connection takes effect once.
+// JavaScript is needed only to draw a signature.
 package web
 
 import (
@@ -9,14 +22,25 @@ import (
 	"embed"
 	"html/template"
 	"io/fs"
+	"log/slog"
 	"net/http"
+	"strings"
+	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
 	"github.com/daiban/daiban"
+	"github.com/daiban/daiban/calendar"
 	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/catalog"
 	"github.com/daiban/daiban/documents"
 	"github.com/daiban/daiban/httpapi"
+	"github.com/daiban/daiban/policies"
+	"github.com/daiban/daiban/regions"
+	"github.com/daiban/daiban/sql/dbsqlc"
+	"github.com/daiban/daiban/supervision"
+	"github.com/daiban/daiban/users"
 )
 
 //go:embed templates/*.html
@@ -25,22 +49,52 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// Pages renders the pages.
-type Pages struct {
-	center string
-	cases  *cases.Service
-	docs   *documents.Service
-	pages  map[string]*template.Template
+// Deps are the services the pages use.
+type Deps struct {
+	// Center names the issuing center in the page header.
+	Center string
+	// Pool is read for the dashboard's figures and ledger verification.
+	Pool        *pgxpool.Pool
+	Cases       *cases.Service
+	Documents   *documents.Service
+	Users       *users.Service
+	Catalog     *catalog.Store
+	Regions     *regions.Store
+	Authz       *policies.Authorizer
+	Supervision *supervision.Service
+	// CaseScope locates the case of a /cases/:id route for the guard: the
+	// API's own, so a page and its API twin are decided alike.
+	CaseScope httpapi.ScopeFunc
+	// VerifierKey is the ledger's checkpoint verifier key (ledger.pub).
+	VerifierKey string
+	Logger      *slog.Logger
 }
 
-// Page names; each is layout.html plus its own file.
-var pageNames = []string{"verify", "track", "sign"}
+// Pages renders the pages.
+type Pages struct {
+	Deps
+	q     *dbsqlc.Queries
+	pages map[string]*template.Template
+	// routes are the page routes, "METHOD path"; Errors renders their
+	// failures as pages.
+	routes map[string]bool
+}
+
+// pageNames lists the pages; each is layout.html and forms.html plus its
+// own file.
+var pageNames = []string{
+	"login", "home", "error", "desk", "intake", "case", "agreement", "handover",
+	"village", "village_new", "supervision", "verify", "track", "sign",
+}
 
 // New parses every template once at start-up.
-func New(center string, cs *cases.Service, docs *documents.Service) (*Pages, error) {
-	p := &Pages{center: center, cases: cs, docs: docs, pages: map[string]*template.Template{}}
+func New(d Deps) (*Pages, error) {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	p := &Pages{Deps: d, q: dbsqlc.New(), pages: map[string]*template.Template{}, routes: map[string]bool{}}
 	for _, name := range pageNames {
-		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/forms.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
 		}
@@ -49,65 +103,207 @@ func New(center string, cs *cases.Service, docs *documents.Service) (*Pages, err
 	return p, nil
 }
 
-// Routes returns the public pages and the static assets.
+// Routes returns every page, form post and the static files.
 func (p *Pages) Routes() []httpapi.Route {
 	static, _ := fs.Sub(staticFS, "static")
 	files := http.StripPrefix("/static/", http.FileServer(http.FS(static)))
-	return []httpapi.Route{
-		{Method: http.MethodGet, Path: "/static/*", Public: true, Handler: echo.WrapHandler(files)},
-		{Method: http.MethodGet, Path: "/verify/:key", Public: true, Handler: p.verify},
-		{Method: http.MethodGet, Path: "/track/:code", Public: true, Handler: p.track},
-		{Method: http.MethodGet, Path: "/sign/:token", Public: true, Handler: p.sign},
+	cs := p.CaseScope
+	get, post := http.MethodGet, http.MethodPost
+	routes := []httpapi.Route{
+		{Method: get, Path: "/static/*", Public: true, Handler: echo.WrapHandler(files)},
+
+		// Public: sign-in, verification, tracking, the tablet signing page.
+		{Method: get, Path: "/login", Public: true, Handler: p.loginPage},
+		{Method: post, Path: "/login", Public: true, Handler: p.login},
+		{Method: get, Path: "/verify", Public: true, Handler: p.verifyLookup},
+		{Method: get, Path: "/verify/:key", Public: true, Handler: p.verify},
+		{Method: get, Path: "/track", Public: true, Handler: p.trackLookup},
+		{Method: get, Path: "/track/:code", Public: true, Handler: p.track},
+		{Method: post, Path: "/track/:code", Public: true, Handler: p.trackEvaluate},
+		{Method: get, Path: "/sign/:token", Public: true, Handler: p.sign},
+
+		// Staff.
+		{Method: get, Path: "/", Obj: "session", Act: "me", Handler: p.home},
+		{Method: post, Path: "/logout", Obj: "session", Act: "me", Handler: p.logout},
+		{Method: get, Path: "/desk", Obj: "report", Act: "read", Handler: p.desk},
+		{Method: get, Path: "/intake", Obj: "case", Act: "create", Handler: p.intakePage},
+		{Method: post, Path: "/intake", Obj: "case", Act: "create", Handler: p.intake},
+		{Method: get, Path: "/village", Obj: "case", Act: "create", Handler: p.village},
+		{Method: get, Path: "/village/new", Obj: "case", Act: "create", Handler: p.villageNewPage},
+		{Method: post, Path: "/village/new", Obj: "case", Act: "create", Handler: p.villageNew},
+		{Method: get, Path: "/cases/:id", Obj: "case", Act: "read", Scope: cs, Handler: p.casePage},
+		{Method: post, Path: "/cases/:id/act/:action", Obj: "case", ActParam: "action", Scope: cs, Handler: p.act},
+		{Method: post, Path: "/cases/:id/custody", Obj: "case", Act: "custody", Scope: cs, Handler: p.custody},
+		{Method: post, Path: "/cases/:id/notice", Obj: "case", Act: "issue_notice", Scope: cs, Handler: p.notice},
+		{Method: get, Path: "/cases/:id/agreement", Obj: "case", Act: "agreement", Scope: cs, Handler: p.agreementPage},
+		{Method: post, Path: "/cases/:id/agreement", Obj: "case", Act: "agreement", Scope: cs, Handler: p.draftAgreement},
+		{Method: post, Path: "/cases/:id/agreement/link", Obj: "case", Act: "agreement", Scope: cs, Handler: p.agreementLink},
+		{Method: get, Path: "/cases/:id/handover", Obj: "case", Act: "handover", Scope: cs, Handler: p.handoverPage},
+		{Method: post, Path: "/cases/:id/handover", Obj: "case", Act: "handover", Scope: cs, Handler: p.handover},
+		{Method: post, Path: "/cases/:id/handover/link", Obj: "case", Act: "handover", Scope: cs, Handler: p.handoverLink},
+		{Method: get, Path: "/supervision", Obj: "report", Act: "read", Handler: p.supervision},
+		{Method: post, Path: "/supervision/ledger", Obj: "ledger", Act: "verify", Handler: p.verifyLedger},
 	}
+	for _, rt := range routes {
+		if rt.Path != "/static/*" {
+			p.routes[rt.Method+" "+rt.Path] = true
+		}
+	}
+	return routes
 }
 
 // view is what every page template gets.
 type view struct {
 	Title  string
 	Center string
-	Token  string
-	Error  string
-	Data   any
+	// User is the signed-in staff user (nil on public pages).
+	User *userView
+	// CSRF is the session's token for the forms' hidden field.
+	CSRF string
+	// Flash is the message of the previous post (redirect-after-post).
+	Flash *flash
+	// Base is the scheme and host the browser used, for links shown as QR
+	// codes to another device (the counter tablet).
+	Base string
+	Data any
 }
 
 // Render executes a page into a buffer first, so a template error becomes
-// a clean 500 rather than half a page.
+// a clean error page rather than half a page.
 func (p *Pages) Render(c echo.Context, status int, name string, v view) error {
-	v.Center = p.center
+	v.Center = p.Center
+	v.Base = c.Scheme() + "://" + c.Request().Host
+	if pr := httpapi.CurrentPrincipal(c); pr.Username != "" && v.User == nil {
+		v.User = p.userView(pr)
+		v.CSRF = pr.CSRFToken
+	}
+	if v.Flash == nil {
+		v.Flash = takeFlash(c)
+	}
 	var buf bytes.Buffer
 	if err := p.pages[name].ExecuteTemplate(&buf, "layout", v); err != nil {
 		return err
 	}
-	c.Response().Header().Set("Cache-Control", "no-store")
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	// Everything is served from here: no inline script or style, images
+	// from here or data: (the QR codes), no framing (clickjacking).
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
-func (p *Pages) verify(c echo.Context) error {
-	v, err := p.docs.Verify(c.Request().Context(), c.Param("key"))
-	if daiban.ErrorCode(err) == daiban.ENOTFOUND {
-		return p.Render(c, http.StatusNotFound, "verify", view{Title: "文书核验"})
-	} else if err != nil {
-		return err
-	}
-	return p.Render(c, http.StatusOK, "verify", view{Title: "文书核验", Data: v})
+// userView is the signed-in user as the header shows it, with the places
+// the role may go.
+type userView struct {
+	Username, Name, Role, RoleName, Region string
+	Desk, Intake, Village, Supervision     bool
 }
 
-func (p *Pages) track(c echo.Context) error {
-	cs, err := p.cases.Track(c.Request().Context(), c.Param("code"))
-	if daiban.ErrorCode(err) == daiban.ENOTFOUND {
-		return p.Render(c, http.StatusNotFound, "track", view{Title: "办件进度查询"})
-	} else if err != nil {
-		return err
-	}
-	return p.Render(c, http.StatusOK, "track", view{Title: "办件进度查询", Data: cases.Track(cs)})
+func (p *Pages) userView(pr httpapi.Principal) *userView {
+	u := &userView{Username: pr.Username, Name: pr.Name, Role: pr.Role, RoleName: roleNames[pr.Role], Region: pr.Region}
+	may := func(obj, act string) bool { return p.Authz.RoleMay(pr.Username, obj, act) }
+	u.Village = pr.Role == policies.RoleVillageAgent
+	u.Desk = may("report", "read") && may("case", "progress")
+	u.Intake = may("case", "create") && !u.Village
+	u.Supervision = may("report", "read")
+	return u
 }
 
-func (p *Pages) sign(c echo.Context) error {
-	info, err := p.docs.SignInfo(c.Request().Context(), c.Param("token"))
-	if daiban.ErrorCode(err) == daiban.ENOTFOUND {
-		return p.Render(c, http.StatusNotFound, "sign", view{Title: "签署", Error: daiban.ErrorMessage(err)})
-	} else if err != nil {
-		return err
+var roleNames = map[string]string{
+	policies.RoleCountyAgent:   "县级帮办代办员",
+	policies.RoleTownshipAgent: "镇街帮办代办员",
+	policies.RoleVillageAgent:  "村代办员",
+	policies.RoleSupervisor:    "督查员",
+	policies.RoleAdmin:         "系统管理员",
+}
+
+// homeOf is where a role starts.
+func homeOf(role string) string {
+	switch role {
+	case policies.RoleVillageAgent:
+		return "/village"
+	case policies.RoleSupervisor:
+		return "/supervision"
+	case policies.RoleAdmin:
+		return "/"
 	}
-	return p.Render(c, http.StatusOK, "sign", view{Title: info.Title, Token: c.Param("token"), Data: info})
+	return "/desk"
+}
+
+// Errors renders the failures of page routes as pages with the status the
+// API would answer: a form post refused by the guard gets a readable page,
+// not JSON. An unauthenticated browser asking for a page (GET, accepting
+// HTML) is sent to the sign-in page instead of the bare 401; API clients
+// and everything else keep the 401. Install it on the server's Echo.
+func (p *Pages) Errors(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := next(c)
+		if err == nil || c.Response().Committed || !p.routes[c.Request().Method+" "+c.Path()] {
+			return err
+		}
+		status := httpapi.Status(err)
+		if status == 0 {
+			status = http.StatusInternalServerError
+		}
+		r := c.Request()
+		if status == http.StatusUnauthorized && r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html") {
+			return c.Redirect(http.StatusSeeOther, "/login?next="+urlQueryEscape(r.URL.RequestURI()))
+		}
+		msg := daiban.ErrorMessage(err)
+		if status >= 500 {
+			p.Logger.Error("page failed", "request_id", httpapi.RequestID(c), "route", c.Path(), "method", r.Method, "err", err.Error())
+			msg = "服务器暂时无法完成请求，请稍后重试。"
+			if status == http.StatusServiceUnavailable {
+				c.Response().Header().Set("Retry-After", "5")
+			}
+		}
+		e := errorPage{Status: status, Message: msg, Login: status == http.StatusUnauthorized, Next: r.URL.RequestURI()}
+		if rerr := p.Render(c, status, "error", view{Title: errorTitles[status], Data: e}); rerr != nil {
+			p.Logger.Error("rendering error page", "request_id", httpapi.RequestID(c), "err", rerr.Error())
+			return err
+		}
+		return nil
+	}
+}
+
+type errorPage struct {
+	Status  int
+	Message string
+	Login   bool
+	Next    string
+}
+
+var errorTitles = map[int]string{
+	http.StatusBadRequest:          "请求有误",
+	http.StatusUnauthorized:        "请先登录",
+	http.StatusForbidden:           "无权操作",
+	http.StatusNotFound:            "未找到",
+	http.StatusConflict:            "操作冲突",
+	http.StatusUnprocessableEntity: "填写有误",
+	http.StatusTooManyRequests:     "请求过于频繁",
+	http.StatusInternalServerError: "服务器错误",
+	http.StatusServiceUnavailable:  "服务暂不可用",
+}
+
+// now is the clock of the case service (tests move it).
+func (p *Pages) now() time.Time { return p.Cases.Now() }
+
+// today is the date in Shanghai as YYYY-MM-DD.
+func (p *Pages) today() string { return calendar.Date(p.now()).Format("2006-01-02") }
+
+// actor is the signed-in user as the services see it.
+func actor(c echo.Context) cases.Actor {
+	pr := httpapi.CurrentPrincipal(c)
+	return cases.Actor{Username: pr.Username, Role: pr.Role, Region: pr.Region}
+}
+
+// seeOther is the redirect after a successful post.
+func seeOther(c echo.Context, path string) error { return c.Redirect(http.StatusSeeOther, path) }
+
+// localPath reports whether s is a path on this site (for ?next= and
+// back= values), never another origin.
+func localPath(s string) bool {
+	return strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") && !strings.HasPrefix(s, `/\`) && !strings.ContainsAny(s, "\r\n")
 }

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,14 +16,19 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/daiban/daiban/agreements"
 	"github.com/daiban/daiban/app"
+	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/catalog"
 	"github.com/daiban/daiban/demo"
+	"github.com/daiban/daiban/notices"
 	"github.com/daiban/daiban/pgserver/pgtest"
 	"github.com/daiban/daiban/regions"
 	"github.com/daiban/daiban/sql/migrations"
@@ -42,6 +48,11 @@ type Env struct {
 
 	mu     sync.Mutex
 	tokens map[string]string
+
+	name   string
+	dead   atomic.Bool
+	cancel context.CancelFunc
+	stop   func()
 }
 
 // Template prepares (once per test binary) a migrated database holding the
@@ -74,30 +85,125 @@ func Template(tb testing.TB) string {
 // New starts the service on a fresh database.
 func New(tb testing.TB) *Env {
 	tb.Helper()
-	url := pgtest.NewDatabase(tb, Template(tb))
-	ctx := context.Background()
-	pool, err := migrations.OpenAppPool(ctx, url, 16)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(pool.Close)
-	logs := &bytes.Buffer{}
-	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))
-	keys := tb.TempDir()
-	if err := agreements.InitKeys(keys, "Yiyuan County Government Service Center"); err != nil {
-		tb.Fatal(err)
-	}
-	a, err := app.New(ctx, app.Options{Pool: pool, Logger: logger, KeyDir: keys})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	srv := httptest.NewServer(a.HTTP.Echo)
-	tb.Cleanup(srv.Close)
-	runCtx, cancel := context.WithCancel(ctx)
-	done := a.Start(runCtx)
-	tb.Cleanup(func() { cancel(); <-done })
-	return &Env{App: a, Server: srv, URL: url, Pool: pool, Logs: logs, tokens: map[string]string{}}
+	return NewShared(tb, NewDatabase(tb))
 }
+
+// NewDatabase returns the owner URL of a fresh database made from
+// Template, for NewShared.
+func NewDatabase(tb testing.TB) string {
+	tb.Helper()
+	return pgtest.NewDatabase(tb, Template(tb))
+}
+
+// Options tune an instance; the zero value is what New starts.
+type Options struct {
+	// Now is the instance's clock (cases, deadline scan, supervision).
+	Now func() time.Time
+	// ScanInterval is how often the deadline scan runs.
+	ScanInterval time.Duration
+	// Sender delivers the instance's notices.
+	Sender notices.Sender
+}
+
+var (
+	instances atomic.Int64
+	sharedMu  sync.Mutex
+	sharedKey = map[string]string{} // database URL -> key directory
+)
+
+// NewShared starts another instance of the service on the database at
+// url (from NewDatabase): its own pool, HTTP server, River client and
+// background work, as a second "daiban serve" would be. Instances on one
+// database share the key directory, as servers share DAIBAN_KEYS.
+func NewShared(tb testing.TB, url string, opts ...Options) *Env {
+	tb.Helper()
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	ctx := context.Background()
+	e := &Env{URL: url, Logs: &bytes.Buffer{}, tokens: map[string]string{}, name: fmt.Sprintf("apptest_%d", instances.Add(1))}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.MaxConns = 16
+	cfg.ConnConfig.RuntimeParams["role"] = migrations.AppRole
+	cfg.ConnConfig.RuntimeParams["application_name"] = e.name
+	cfg.BeforeConnect = func(context.Context, *pgx.ConnConfig) error {
+		if e.dead.Load() {
+			return errors.New("apptest: instance killed")
+		}
+		return nil
+	}
+	e.Pool, err = pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(e.Pool.Close)
+	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: e.Logs}, nil))
+	keys := sharedKeys(tb, url)
+	e.App, err = app.New(ctx, app.Options{Pool: e.Pool, Logger: logger, KeyDir: keys, Now: o.Now, ScanInterval: o.ScanInterval, Sender: o.Sender, JobsID: e.name})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e.Server = httptest.NewServer(e.App.HTTP.Echo)
+	tb.Cleanup(e.Server.Close)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := e.App.Start(runCtx)
+	e.cancel = cancel
+	e.stop = sync.OnceFunc(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(time.Minute):
+			tb.Errorf("apptest: instance %s did not stop within a minute", e.name)
+		}
+	})
+	tb.Cleanup(e.stop)
+	return e
+}
+
+// sharedKeys returns the key directory of the database at url, made (with
+// the center's keys) on first use.
+func sharedKeys(tb testing.TB, url string) string {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if dir, ok := sharedKey[url]; ok {
+		return dir
+	}
+	dir := tb.TempDir()
+	if err := agreements.InitKeys(dir, "Yiyuan County Government Service Center"); err != nil {
+		tb.Fatal(err)
+	}
+	sharedKey[url] = dir
+	return dir
+}
+
+// Kill stops the instance the hard way, as if its process died: its
+// database connections are cut at once (a transaction in flight rolls
+// back; River's leadership is not handed over, it expires), it cannot
+// connect again, its HTTP server closes and its goroutines are told to
+// stop. It does not wait for them (the test's cleanup does).
+func (e *Env) Kill(tb testing.TB) {
+	tb.Helper()
+	e.dead.Store(true)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, e.URL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", e.name); err != nil {
+		tb.Fatal(err)
+	}
+	e.Server.CloseClientConnections()
+	e.cancel()
+}
+
+// Name is the instance's name: its River client id and its connections'
+// application_name.
+func (e *Env) Name() string { return e.name }
 
 type lockedWriter struct {
 	mu sync.Mutex
@@ -244,4 +350,63 @@ func (e *Env) CreateCase(tb testing.TB, token, region, matter string) (id int64,
 func (e *Env) Act(tb testing.TB, token string, id int64, version int, action string, body any) Response {
 	tb.Helper()
 	return e.Do(tb, token, http.MethodPost, fmt.Sprintf("/api/v1/cases/%d/actions/%s", id, action), body, map[string]string{"If-Match": fmt.Sprintf("%q", fmt.Sprint(version))})
+}
+
+// Clock is a controllable clock for Options.Now, safe for concurrent use.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock standing at t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Set moves the clock to t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
+// Delegate opens a case as user (an agent) in region for matter, accepts
+// it with every material and has the agreement signed (as the documents
+// package does when both signatures are in): the case is delegated and its
+// clock runs from the service's Now. It returns the case id.
+func (e *Env) Delegate(tb testing.TB, user, region, matter string) int64 {
+	tb.Helper()
+	tok := e.Token(tb, user)
+	id, _ := e.CreateCase(tb, tok, region, matter)
+	c := e.Do(tb, tok, http.MethodGet, fmt.Sprintf("/api/v1/cases/%d", id), nil, nil).Must(tb, http.StatusOK).JSON
+	var mats []map[string]any
+	for _, m := range c["materials"].([]any) {
+		mm := m.(map[string]any)
+		mats = append(mats, map[string]any{"code": mm["code"], "received": true, "original": mm["required_original"], "pages": 1})
+	}
+	e.Act(tb, tok, id, int(c["version"].(float64)), "review", map[string]any{"result": "accept", "materials": mats}).Must(tb, http.StatusOK)
+	ctx := context.Background()
+	err := pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
+		_, err := e.App.Cases.SignedAgreementTx(ctx, tx, cases.Actor{Username: user}, id, nil)
+		return err
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return id
+}
+
+// Version returns a case's current version.
+func (e *Env) Version(tb testing.TB, id int64) int {
+	tb.Helper()
+	var v int
+	if err := e.Pool.QueryRow(context.Background(), "SELECT version FROM cases WHERE id = $1", id).Scan(&v); err != nil {
+		tb.Fatal(err)
+	}
+	return v
 }

@@ -25,6 +25,9 @@ const usage = `daiban — 帮办代办案件系统
   daiban user set --username U [--role R] [--region CODE] [--name N] [--disabled=true|false] [--password-stdin]
   daiban ledger verify [--checkpoint FILE] [--key FILE]   重算台账并核对签名检查点
   daiban ledger checkpoint     输出最新的签名检查点（请另行保存）
+  daiban calendar import [--dry-run] FILE   导入国务院节假日安排（CSV：date,kind,name），重算在办案件办结时限
+  daiban calendar show [--year Y]           显示当前节假日日历
+  daiban report monthly --month YYYY-MM --region CODE --out FILE.pdf   生成每月调度报告（PDF）
   daiban keys init [--center NAME]   生成中心根证书和电子签章证书（DAIBAN_KEYS 目录）
 
 环境变量见 README 的配置表（DATABASE_URL、DAIBAN_ADDR、DAIBAN_DATA、DAIBAN_KEYS、DAIBAN_LOG_LEVEL）。
@@ -60,6 +63,10 @@ func run(ctx context.Context, args []string) error {
 		return cmdUser(ctx, cfg, args[1:])
 	case "ledger":
 		return cmdLedger(ctx, cfg, args[1:])
+	case "calendar":
+		return cmdCalendar(ctx, cfg, args[1:])
+	case "report":
+		return cmdReport(ctx, cfg, args[1:])
 	case "keys":
 		return cmdKeys(ctx, cfg, args[1:])
 	case "help", "-h", "--help":

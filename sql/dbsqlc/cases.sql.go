@@ -314,10 +314,13 @@ WHERE region >= $1::text AND region < $1::text || ':'
   AND ($6::text IS NULL OR matter_codes @> ARRAY[$6::text])
   AND ($7::text IS NULL OR assignee = $7::text)
   AND (NOT $8::boolean OR (due_date < $9::date AND state IN ('delegated', 'processing', 'escalated', 'suspended', 'awaiting_materials', 'ready_for_handover')))
-  AND ($10::text IS NULL OR number LIKE '%' || $10::text || '%' OR applicant_name LIKE '%' || $10::text || '%')
-  AND ($11::bigint IS NULL OR id < $11::bigint)
+  AND ($10::text IS NULL
+       OR (number >= $10::text AND number < $10::text || chr(1114111))
+       OR (applicant_name >= $10::text AND applicant_name < $10::text || chr(1114111)))
+  AND ($11::text IS NULL OR applicant_phone = $11::text)
+  AND ($12::bigint IS NULL OR id < $12::bigint)
 ORDER BY id DESC
-LIMIT $12
+LIMIT $13
 `
 
 type CaseListParams struct {
@@ -331,6 +334,7 @@ type CaseListParams struct {
 	Overdue  bool
 	Today    time.Time
 	Q        *string
+	Phone    *string
 	Before   *int64
 	Lim      int32
 }
@@ -347,6 +351,7 @@ func (q *Queries) CaseList(ctx context.Context, db DBTX, arg CaseListParams) ([]
 		arg.Overdue,
 		arg.Today,
 		arg.Q,
+		arg.Phone,
 		arg.Before,
 		arg.Lim,
 	)
@@ -552,6 +557,7 @@ func (q *Queries) CaseScope(ctx context.Context, db DBTX, id int64) (CaseScopeRo
 }
 
 const caseUpdate = `-- name: CaseUpdate :exec
+WITH u AS (
 UPDATE cases SET
     state = $1,
     paused_from = $2,
@@ -567,6 +573,9 @@ UPDATE cases SET
     version = version + 1,
     updated_at = $12
 WHERE id = $13 AND version = $14
+RETURNING 1
+)
+SELECT daiban_expect_rows((SELECT count(*) FROM u), 1)
 `
 
 type CaseUpdateParams struct {

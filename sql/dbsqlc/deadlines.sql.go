@@ -161,6 +161,60 @@ func (q *Queries) RectificationForUpdate(ctx context.Context, db DBTX, caseID in
 	return i, err
 }
 
+const rectificationSetDue = `-- name: RectificationSetDue :exec
+UPDATE rectifications SET due_date = $1 WHERE id = $2
+`
+
+func (q *Queries) RectificationSetDue(ctx context.Context, db DBTX, dueDate time.Time, iD int64) error {
+	_, err := db.Exec(ctx, rectificationSetDue, dueDate, iD)
+	return err
+}
+
+const rectificationsOpenForUpdate = `-- name: RectificationsOpenForUpdate :many
+SELECT r.id, r.case_id, r.opened_at, r.due_date, c.number, c.region
+FROM rectifications r
+JOIN cases c ON c.id = r.case_id
+WHERE r.status = 'open'
+ORDER BY r.id
+FOR UPDATE OF r
+`
+
+type RectificationsOpenForUpdateRow struct {
+	ID       int64
+	CaseID   int64
+	OpenedAt time.Time
+	DueDate  time.Time
+	Number   string
+	Region   string
+}
+
+func (q *Queries) RectificationsOpenForUpdate(ctx context.Context, db DBTX) ([]RectificationsOpenForUpdateRow, error) {
+	rows, err := db.Query(ctx, rectificationsOpenForUpdate)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RectificationsOpenForUpdateRow{}
+	for rows.Next() {
+		var i RectificationsOpenForUpdateRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.CaseID,
+			&i.OpenedAt,
+			&i.DueDate,
+			&i.Number,
+			&i.Region,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const supervisionEscalated = `-- name: SupervisionEscalated :many
 SELECT c.id, c.number, c.region, c.title, c.state, c.assignee, c.created_by, c.due_date,
        c.applicant_kind, c.applicant_name, c.applicant_id_number,

@@ -1,5 +1,18 @@
 -- +goose Up
-CREATE EXTENSION IF NOT EXISTS pg_trgm;
+
+-- Guards an update by the case version inside a pipelined batch: when the
+-- row was changed meanwhile, the statement fails (SQLSTATE DB409) and the
+-- whole transaction with it, so a batch can carry its COMMIT.
+-- +goose StatementBegin
+CREATE FUNCTION daiban_expect_rows(got bigint, want bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF got <> want THEN
+        RAISE EXCEPTION 'version_conflict' USING ERRCODE = 'DB409';
+    END IF;
+END
+$$;
+-- +goose StatementEnd
 
 -- Per region and day counter behind the human-readable case number.
 CREATE TABLE case_counters (
@@ -11,7 +24,7 @@ CREATE TABLE case_counters (
 
 CREATE TABLE cases (
     id                  bigserial PRIMARY KEY,
-    number              text NOT NULL UNIQUE,
+    number              text COLLATE "C" NOT NULL UNIQUE,
     tracking_code       text NOT NULL UNIQUE,
     region              text COLLATE "C" NOT NULL REFERENCES regions (code),
     channel             text NOT NULL CHECK (channel IN ('counter', 'village', 'hotline', 'online')),
@@ -23,7 +36,7 @@ CREATE TABLE cases (
     limit_days          integer NOT NULL,
     mode                text CHECK (mode IN ('guide', 'accompany', 'delegate')),
     applicant_kind      text NOT NULL CHECK (applicant_kind IN ('person', 'enterprise')),
-    applicant_name      text NOT NULL,
+    applicant_name      text COLLATE "C" NOT NULL,
     applicant_id_number text NOT NULL,
     applicant_phone     text NOT NULL,
     summary             text NOT NULL DEFAULT '',
@@ -49,8 +62,10 @@ CREATE INDEX cases_matter_idx ON cases USING gin (matter_codes);
 CREATE INDEX cases_assignee_idx ON cases (assignee, id) WHERE assignee IS NOT NULL;
 CREATE INDEX cases_created_by_idx ON cases (created_by, id);
 CREATE INDEX cases_due_idx ON cases (due_date) WHERE due_date IS NOT NULL;
-CREATE INDEX cases_name_trgm_idx ON cases USING gin (applicant_name gin_trgm_ops);
-CREATE INDEX cases_number_trgm_idx ON cases USING gin (number gin_trgm_ops);
+-- Search is by prefix of the number or of the applicant's name (bytewise,
+-- so a btree serves it) and by exact phone number.
+CREATE INDEX cases_name_idx ON cases (applicant_name);
+CREATE INDEX cases_phone_idx ON cases (applicant_phone);
 
 -- Each required material of the case: review results and who holds the
 -- original now.
@@ -137,3 +152,4 @@ CREATE TABLE idempotency_keys (
 -- +goose Down
 DROP TABLE idempotency_keys, rectifications, handover_items, escalations,
     custody_moves, case_materials, cases, case_counters;
+DROP FUNCTION daiban_expect_rows(bigint, bigint);

@@ -18,8 +18,9 @@ import (
 //go:embed *.sql
 var files embed.FS
 
-// Up applies every pending migration. Concurrent callers (several server
-// instances starting together) are serialised by goose's session locker.
+// Up applies every pending migration, then River's (the job runner's
+// tables). Concurrent callers (several server instances starting together)
+// are serialised by goose's session locker and an advisory lock.
 func Up(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
@@ -36,7 +37,7 @@ func Up(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
 			logger.Info("migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
 		}
 	}
-	return nil
+	return upRiver(ctx, pool, logger)
 }
 
 // Version returns the newest applied migration version.

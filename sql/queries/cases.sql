@@ -30,6 +30,7 @@ SELECT * FROM cases WHERE tracking_code = $1;
 SELECT id, at, actor, type, payload FROM ledger_entries WHERE case_id = $1 ORDER BY id;
 
 -- name: CaseUpdate :exec
+WITH u AS (
 UPDATE cases SET
     state = @state,
     paused_from = sqlc.narg(paused_from),
@@ -44,7 +45,10 @@ UPDATE cases SET
     rated_at = sqlc.narg(rated_at),
     version = version + 1,
     updated_at = @now
-WHERE id = @id AND version = @expected_version;
+WHERE id = @id AND version = @expected_version
+RETURNING 1
+)
+SELECT daiban_expect_rows((SELECT count(*) FROM u), 1);
 
 -- name: CaseList :many
 SELECT * FROM cases
@@ -55,7 +59,10 @@ WHERE region >= @scope::text AND region < @scope::text || ':'
   AND (sqlc.narg(matter)::text IS NULL OR matter_codes @> ARRAY[sqlc.narg(matter)::text])
   AND (sqlc.narg(handler)::text IS NULL OR assignee = sqlc.narg(handler)::text)
   AND (NOT @overdue::boolean OR (due_date < @today::date AND state IN ('delegated', 'processing', 'escalated', 'suspended', 'awaiting_materials', 'ready_for_handover')))
-  AND (sqlc.narg(q)::text IS NULL OR number LIKE '%' || sqlc.narg(q)::text || '%' OR applicant_name LIKE '%' || sqlc.narg(q)::text || '%')
+  AND (sqlc.narg(q)::text IS NULL
+       OR (number >= sqlc.narg(q)::text AND number < sqlc.narg(q)::text || chr(1114111))
+       OR (applicant_name >= sqlc.narg(q)::text AND applicant_name < sqlc.narg(q)::text || chr(1114111)))
+  AND (sqlc.narg(phone)::text IS NULL OR applicant_phone = sqlc.narg(phone)::text)
   AND (sqlc.narg(before)::bigint IS NULL OR id < sqlc.narg(before)::bigint)
 ORDER BY id DESC
 LIMIT @lim;

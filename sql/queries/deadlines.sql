@@ -66,3 +66,14 @@ WHERE r.status = 'open'
   AND c.region >= @scope::text AND c.region < @scope::text || ':'
 ORDER BY r.due_date, c.id
 LIMIT @lim;
+
+-- name: RectificationsOpenForUpdate :many
+SELECT r.id, r.case_id, r.opened_at, r.due_date, c.number, c.region
+FROM rectifications r
+JOIN cases c ON c.id = r.case_id
+WHERE r.status = 'open'
+ORDER BY r.id
+FOR UPDATE OF r;
+
+-- name: RectificationSetDue :exec
+UPDATE rectifications SET due_date = @due_date WHERE id = @id;

@@ -1,81 +1,157 @@
-// Signature pad: pointer events (finger, stylus, mouse), smooth strokes,
-// clear and undo; posts the PNG with the ID's last four characters.
+// Signature pad for the counter tablet (finger or stylus) and the agent's
+// screen (mouse): pointer events with coalesced samples, smooth strokes
+// drawn as they come, undo, redo and clear. The form posts the signature
+// as PNG (transparent background, black ink) to its data-endpoint, with
+// the ID number's last four characters when the form asks for them and
+// the CSRF token when the page has one; data-next is where to go after.
 (function () {
+  'use strict';
   var form = document.getElementById('sign-form');
   var canvas = document.getElementById('pad');
+  if (!form || !canvas) return;
+  var wrap = canvas.parentNode;
   var ctx = canvas.getContext('2d');
-  var strokes = [], current = null;
+  var strokes = [], undone = [], current = null;
+  var ink = '#111';
 
+  function width(p) {
+    // A pen's pressure thickens the line a little; a mouse reports 0.5.
+    var pr = p.p > 0 ? p.p : 0.5;
+    return 1.6 + pr * 2.8;
+  }
   function resize() {
     var r = canvas.getBoundingClientRect(), dpr = window.devicePixelRatio || 1;
-    canvas.width = Math.round(r.width * dpr);
-    canvas.height = Math.round(r.height * dpr);
+    canvas.width = Math.max(1, Math.round(r.width * dpr));
+    canvas.height = Math.max(1, Math.round(r.height * dpr));
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     redraw();
   }
   function point(e) {
     var r = canvas.getBoundingClientRect();
-    return { x: e.clientX - r.left, y: e.clientY - r.top };
+    return { x: e.clientX - r.left, y: e.clientY - r.top, p: e.pressure };
   }
-  function drawStroke(s) {
-    if (s.length === 0) return;
-    ctx.lineWidth = 3; ctx.lineCap = 'round'; ctx.lineJoin = 'round'; ctx.strokeStyle = '#111';
-    ctx.beginPath();
-    ctx.moveTo(s[0].x, s[0].y);
-    if (s.length === 1) { ctx.lineTo(s[0].x + 0.1, s[0].y + 0.1); }
-    for (var i = 1; i < s.length - 1; i++) {
-      var mx = (s[i].x + s[i + 1].x) / 2, my = (s[i].y + s[i + 1].y) / 2;
-      ctx.quadraticCurveTo(s[i].x, s[i].y, mx, my);
+  // segment draws the part of stroke s that ends at point i: a quadratic
+  // curve between the midpoints around point i-1, so joins are smooth.
+  function segment(c, s, i) {
+    c.lineCap = 'round'; c.lineJoin = 'round'; c.strokeStyle = ink;
+    if (i === 0) {
+      c.beginPath();
+      c.fillStyle = ink;
+      c.arc(s[0].x, s[0].y, width(s[0]) / 2, 0, Math.PI * 2);
+      c.fill();
+      return;
     }
-    if (s.length > 1) ctx.lineTo(s[s.length - 1].x, s[s.length - 1].y);
-    ctx.stroke();
+    var a = s[i - 1], b = s[i];
+    var m0 = i > 1 ? { x: (s[i - 2].x + a.x) / 2, y: (s[i - 2].y + a.y) / 2 } : a;
+    var m1 = { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
+    c.beginPath();
+    c.lineWidth = width(b);
+    c.moveTo(m0.x, m0.y);
+    c.quadraticCurveTo(a.x, a.y, m1.x, m1.y);
+    c.stroke();
+  }
+  function finish(c, s) {
+    if (s.length < 2) return;
+    var a = s[s.length - 2], b = s[s.length - 1];
+    c.beginPath();
+    c.lineWidth = width(b);
+    c.moveTo((a.x + b.x) / 2, (a.y + b.y) / 2);
+    c.lineTo(b.x, b.y);
+    c.stroke();
+  }
+  function drawAll(c) {
+    strokes.forEach(function (s) {
+      for (var i = 0; i < s.length; i++) segment(c, s, i);
+      finish(c, s);
+    });
   }
   function redraw() {
+    ctx.save();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, canvas.width, canvas.height);
-    strokes.forEach(drawStroke);
+    ctx.restore();
+    drawAll(ctx);
+    wrap.classList.toggle('inked', strokes.length > 0);
   }
+
   canvas.addEventListener('pointerdown', function (e) {
+    if (e.button !== 0 && e.pointerType === 'mouse') return;
     e.preventDefault();
-    canvas.setPointerCapture(e.pointerId);
+    if (canvas.setPointerCapture) canvas.setPointerCapture(e.pointerId);
     current = [point(e)];
     strokes.push(current);
-    redraw();
+    undone = [];
+    segment(ctx, current, 0);
+    wrap.classList.add('inked');
   });
   canvas.addEventListener('pointermove', function (e) {
     if (!current) return;
     e.preventDefault();
-    var evs = e.getCoalescedEvents ? e.getCoalescedEvents() : [e];
-    evs.forEach(function (ev) { current.push(point(ev)); });
-    redraw();
+    var evs = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
+    if (evs.length === 0) evs = [e];
+    evs.forEach(function (ev) {
+      current.push(point(ev));
+      segment(ctx, current, current.length - 1);
+    });
   });
-  function end() { current = null; }
+  function end() {
+    if (current) finish(ctx, current);
+    current = null;
+  }
   canvas.addEventListener('pointerup', end);
   canvas.addEventListener('pointercancel', end);
-  document.getElementById('clear').onclick = function () { strokes = []; redraw(); };
-  document.getElementById('undo').onclick = function () { strokes.pop(); redraw(); };
+  canvas.addEventListener('lostpointercapture', end);
+
+  document.getElementById('clear').addEventListener('click', function () { undone = []; strokes = []; redraw(); });
+  document.getElementById('undo').addEventListener('click', function () { if (strokes.length) undone.push(strokes.pop()); redraw(); });
+  document.getElementById('redo').addEventListener('click', function () { if (undone.length) strokes.push(undone.pop()); redraw(); });
   window.addEventListener('resize', resize);
   resize();
+
+  // png renders the strokes at screen size on a transparent canvas: the
+  // server trims and scales it for the document.
+  function png() {
+    var r = canvas.getBoundingClientRect();
+    var out = document.createElement('canvas');
+    out.width = Math.round(r.width);
+    out.height = Math.round(r.height);
+    drawAll(out.getContext('2d'));
+    return out.toDataURL('image/png').split(',')[1];
+  }
 
   form.addEventListener('submit', function (e) {
     e.preventDefault();
     var err = document.getElementById('error');
     err.textContent = '';
-    if (strokes.length === 0) { err.textContent = '请先在签名区签名。'; return; }
-    var last4 = document.getElementById('id_last4').value.trim();
-    if (last4.length !== 4) { err.textContent = '请输入身份证号码后四位。'; return; }
-    var png = canvas.toDataURL('image/png').split(',')[1];
-    var btn = document.getElementById('confirm');
+    if (strokes.length === 0) { err.textContent = '请先在签名框内签名。'; return; }
+    var body = { image_png: png() };
+    var last4 = form.querySelector('[name=id_last4]');
+    if (last4) {
+      body.id_last4 = last4.value.trim().toUpperCase();
+      if (!/^[0-9X]{4}$/.test(body.id_last4)) { err.textContent = '请输入身份证号码的后四位（数字，末位可为 X）。'; last4.focus(); return; }
+    }
+    var headers = { 'Content-Type': 'application/json' };
+    if (form.dataset.csrf) headers['X-CSRF-Token'] = form.dataset.csrf;
+    var btn = document.getElementById('confirm'), label = btn.textContent;
     btn.disabled = true;
-    fetch('/api/v1/sign/' + encodeURIComponent(form.dataset.token), {
-      method: 'POST', headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ image_png: png, id_last4: last4 })
-    }).then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); })
+    btn.textContent = '正在提交…';
+    fetch(form.dataset.endpoint, { method: 'POST', headers: headers, body: JSON.stringify(body), credentials: 'same-origin' })
+      .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }, function () { return { ok: r.ok, body: {} }; }); })
       .then(function (res) {
-        if (!res.ok) { err.textContent = res.body.error ? res.body.error.message : '签署失败，请重试。'; btn.disabled = false; return; }
+        if (!res.ok) {
+          err.textContent = res.body.error ? res.body.error.message : '签署失败，请重试。';
+          btn.disabled = false; btn.textContent = label;
+          return;
+        }
+        if (form.dataset.next) { window.location.assign(form.dataset.next); return; }
         form.hidden = true;
+        var doc = document.getElementById('document');
+        if (doc) doc.hidden = true;
         document.getElementById('done').hidden = false;
-        document.getElementById('done-text').textContent = res.body.sealed ? '文书已盖章生效，可交由工作人员打印。' : '您的签名已保存，等待工作人员签名后生效。';
+        document.getElementById('done-text').textContent = res.body.sealed
+          ? '文书已盖章生效，谢谢！请将平板交还工作人员。'
+          : '您的签名已保存，工作人员签名后协议生效。请将平板交还工作人员。';
       })
-      .catch(function () { err.textContent = '网络异常，请重试。'; btn.disabled = false; });
+      .catch(function () { err.textContent = '网络异常，签名未提交，请重试。'; btn.disabled = false; btn.textContent = label; });
   });
 })();

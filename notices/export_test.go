@@ -1,0 +1,13 @@
+package notices
+
+import "context"
+
+// SetBeforeCommit installs a hook that runs inside each deadline notice's
+// transaction just before it commits (nil removes it).
+func SetBeforeCommit(s *Service, f func(ctx context.Context, caseID int64, level string)) {
+	if f == nil {
+		s.beforeCommit.Store(nil)
+		return
+	}
+	s.beforeCommit.Store(&f)
+}

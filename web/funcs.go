@@ -1,0 +1,127 @@
+package web
+
+import (
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"strconv"
+	"strings"
+	"time"
+
+	qrcode "github.com/skip2/go-qrcode"
+
+	"github.com/daiban/daiban/calendar"
+	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/catalog"
+	"github.com/daiban/daiban/documents"
+)
+
+// funcs are the helpers every template may call.
+var funcs = template.FuncMap{
+	// dt and date show times in Beijing time, as every date of a case is
+	// counted there.
+	"dt": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.In(calendar.Shanghai).Format("2006-01-02 15:04")
+	},
+	"date": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.In(calendar.Shanghai).Format("2006年1月2日")
+	},
+	"stateName":      func(s any) string { return cases.StateNames[toState(s)] },
+	"actionName":     func(a string) string { return cases.ActionNames[a] },
+	"docName":        func(k string) string { return documents.KindNames[k] },
+	"channelName":    func(ch string) string { return channelNames[ch] },
+	"complexityName": func(c string) string { return catalog.ComplexityNames[c] },
+	"levelName":      func(l string) string { return escalationLevels[l] },
+	"matterLevel":    func(l string) string { return catalog.LevelNames[l] },
+	"list":           func(s ...string) []string { return s },
+	"caseOutcome":    func(o string) string { return outcomeNames[o] },
+	"resultKindName": func(k string) string { return resultKinds[k] },
+	"ratingName":     func(r int) string { return ratingNames[r] },
+	"ratingLabel": func(r string) string {
+		n, _ := strconv.Atoi(r)
+		return ratingNames[n]
+	},
+	"outcomeName": func(o string) string { return replyOutcomes[o] },
+	"maskID":      cases.MaskID,
+	"maskPhone":   cases.MaskPhone,
+	"holderName":  holderName,
+	"stateClass":  func(s any) string { return stateClass(toState(s)) },
+	// qr is a PNG QR code of an address, for the tablet to scan.
+	"qr": func(s string) template.URL {
+		png, err := qrcode.Encode(s, qrcode.Medium, 240)
+		if err != nil {
+			return ""
+		}
+		return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))
+	},
+	"seq": func(n int) []int {
+		s := make([]int, n)
+		for i := range s {
+			s[i] = i
+		}
+		return s
+	},
+	"add":   func(a, b int) int { return a + b },
+	"add1":  func(a, b float64) float64 { return a + b },
+	"sub1":  func(a, b float64) float64 { return a - b },
+	"pct":   func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
+	"f1":    func(f float64) string { return fmt.Sprintf("%.1f", f) },
+	"join":  strings.Join,
+	"field": field,
+}
+
+var channelNames = map[string]string{"counter": "窗口接待", "village": "村代办员", "hotline": "热线电话", "online": "网上申请"}
+
+var escalationLevels = map[string]string{"city": "市级", "province": "省级", "national": "国家级"}
+
+var outcomeNames = map[string]string{"guided": "即办指导办结", "accompanied": "领办办结", "handed_over": "已交付签收", "declined": "不予受理", "terminated": "已终止"}
+
+var replyOutcomes = map[string]string{"approved": "批准", "returned": "退回补正", "refused": "不予批准"}
+
+var resultKinds = map[string]string{"licence": "证照", "approval": "批文", "material": "退还材料", "other": "其他"}
+
+// ratingNames are the five levels of the satisfaction rating.
+var ratingNames = map[int]string{1: "非常不满意", 2: "不满意", 3: "一般", 4: "满意", 5: "非常满意"}
+
+// holderName names who holds an original: the applicant, a department or
+// a staff user (by username; pages show the user's name where they know it).
+func holderName(h string) string {
+	switch {
+	case h == "applicant":
+		return "申请人"
+	case strings.HasPrefix(h, "department:"):
+		return strings.TrimPrefix(h, "department:")
+	}
+	return h
+}
+
+// toState accepts a state as the cases package types it or as a plain
+// string (the supervision lists).
+func toState(s any) cases.State {
+	switch v := s.(type) {
+	case cases.State:
+		return v
+	case string:
+		return cases.State(v)
+	}
+	return ""
+}
+
+// stateClass colours a state badge: open work, waiting, done, stopped.
+func stateClass(s cases.State) string {
+	switch s {
+	case cases.Closed:
+		return "s-done"
+	case cases.Declined, cases.Terminated:
+		return "s-stop"
+	case cases.AwaitingMaterials, cases.Suspended, cases.Escalated, cases.AgreementPending:
+		return "s-wait"
+	}
+	return "s-open"
+}

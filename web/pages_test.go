@@ -1,0 +1,184 @@
+package web_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/daiban/daiban/app/apptest"
+)
+
+// client is a browser without JavaScript: it keeps cookies and does not
+// follow redirects, so each answer can be checked.
+func client(t *testing.T) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+type answer struct {
+	status   int
+	location string
+	body     string
+	header   http.Header
+}
+
+func send(t *testing.T, c *http.Client, method, u string, form url.Values, header map[string]string) answer {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return answer{resp.StatusCode, resp.Header.Get("Location"), string(b), resp.Header}
+}
+
+// TestSignInFormsAndCSRF checks, without a browser, what the pages promise
+// about sessions: signed-out pages send a browser to sign in (API clients
+// keep their 401), the session cookie is HttpOnly and SameSite=Lax, a form
+// post without the session's CSRF token is refused on a page, and sign-out
+// ends the session.
+func TestSignInFormsAndCSRF(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	env.User(t, "p.town", "township_agent", "370323001")
+	base := env.Server.URL
+	c := client(t)
+	html := map[string]string{"Accept": "text/html,application/xhtml+xml"}
+
+	if a := send(t, c, http.MethodGet, base+"/desk?all=1", nil, html); a.status != http.StatusSeeOther || a.location != "/login?next=%2Fdesk%3Fall%3D1" {
+		t.Fatalf("signed-out page: %d → %q", a.status, a.location)
+	}
+	if a := send(t, c, http.MethodGet, base+"/desk", nil, nil); a.status != http.StatusUnauthorized {
+		t.Fatalf("signed-out page for a client not asking for HTML: %d", a.status)
+	}
+	if a := send(t, c, http.MethodPost, base+"/intake", url.Values{"name": {"x"}}, html); a.status != http.StatusUnauthorized || !strings.Contains(a.body, "请先登录") {
+		t.Fatalf("signed-out form post: %d %s", a.status, a.body)
+	}
+
+	bad := send(t, c, http.MethodPost, base+"/login", url.Values{"username": {"p.town"}, "password": {"wrong-password"}}, html)
+	if bad.status != http.StatusUnauthorized || !strings.Contains(bad.body, "用户名或密码错误") || !strings.Contains(bad.body, `value="p.town"`) {
+		t.Fatalf("wrong password: %d", bad.status)
+	}
+	if a := send(t, c, http.MethodPost, base+"/login", url.Values{"username": {"p.town"}, "password": {apptest.Password}}, map[string]string{"Sec-Fetch-Site": "cross-site"}); a.status != http.StatusForbidden {
+		t.Fatalf("sign-in posted from another site: %d", a.status)
+	}
+	in := send(t, c, http.MethodPost, base+"/login", url.Values{"username": {"p.town"}, "password": {apptest.Password}, "next": {"/intake"}}, html)
+	if in.status != http.StatusSeeOther || in.location != "/intake" {
+		t.Fatalf("sign-in: %d → %q", in.status, in.location)
+	}
+	ck := in.header.Get("Set-Cookie")
+	for _, want := range []string{"daiban_session=", "HttpOnly", "SameSite=Lax", "Path=/"} {
+		if !strings.Contains(ck, want) {
+			t.Errorf("session cookie %q lacks %s", ck, want)
+		}
+	}
+	if a := send(t, c, http.MethodPost, base+"/login", url.Values{"username": {"p.town"}, "password": {apptest.Password}, "next": {"//evil.example/"}}, html); a.location != "/desk" {
+		t.Errorf("sign-in with an off-site next went to %q", a.location)
+	}
+
+	page := send(t, c, http.MethodGet, base+"/intake", nil, html)
+	if page.status != http.StatusOK || !strings.Contains(page.body, "接待登记") {
+		t.Fatalf("intake page: %d", page.status)
+	}
+	if csp := page.header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+		t.Errorf("no content security policy: %q", csp)
+	}
+	token := between(page.body, `name="csrf_token" value="`, `"`)
+	if token == "" {
+		t.Fatal("the form carries no CSRF token")
+	}
+	noToken := send(t, c, http.MethodPost, base+"/intake", url.Values{"matter": {"GT001"}}, html)
+	if noToken.status != http.StatusForbidden || !strings.Contains(noToken.body, "表单已失效") {
+		t.Fatalf("form post without the CSRF token: %d", noToken.status)
+	}
+	withToken := send(t, c, http.MethodPost, base+"/intake", url.Values{"csrf_token": {token}, "matter": {"GT001"}, "kind": {"person"}, "region": {"370323001"}, "id_number": {"123"}}, html)
+	if withToken.status != http.StatusUnprocessableEntity || !strings.Contains(withToken.body, "身份证号码应为 18 位，现在是 3 位") {
+		t.Fatalf("form post with a short ID number: %d", withToken.status)
+	}
+
+	out := send(t, c, http.MethodPost, base+"/logout", url.Values{"csrf_token": {token}}, html)
+	if out.status != http.StatusSeeOther || out.location != "/login" {
+		t.Fatalf("sign-out: %d → %q", out.status, out.location)
+	}
+	if a := send(t, c, http.MethodGet, base+"/desk", nil, html); a.status != http.StatusSeeOther {
+		t.Fatalf("after sign-out: %d", a.status)
+	}
+}
+
+// TestPagesAnswerLikeTheAPI: a page of a case outside the user's region
+// is not found, an action the role may not take is forbidden — as pages.
+func TestPagesAnswerLikeTheAPI(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	env.User(t, "q.town", "township_agent", "370323001")
+	env.User(t, "q.other", "township_agent", "370323101")
+	env.User(t, "q.super", "supervisor", "370323001")
+	id, _ := env.CreateCase(t, env.Token(t, "q.town"), "370323001", "GT001")
+	base := env.Server.URL
+	html := map[string]string{"Accept": "text/html"}
+	for _, tc := range []struct {
+		user, method, path string
+		status             int
+		says               string
+	}{
+		{"q.other", http.MethodGet, "/cases/%d", http.StatusNotFound, "不在您的管辖范围内"},
+		{"q.super", http.MethodGet, "/cases/%d", http.StatusOK, "接待咨询"},
+		{"q.super", http.MethodPost, "/cases/%d/act/review", http.StatusForbidden, "无权执行此操作"},
+		{"q.town", http.MethodGet, "/supervision", http.StatusOK, "督查"},
+		{"q.super", http.MethodGet, "/intake", http.StatusForbidden, "无权"},
+	} {
+		c := client(t)
+		send(t, c, http.MethodPost, base+"/login", url.Values{"username": {tc.user}, "password": {apptest.Password}}, html)
+		path := tc.path
+		if strings.Contains(path, "%d") {
+			path = strings.Replace(path, "%d", itoa(id), 1)
+		}
+		var form url.Values
+		if tc.method == http.MethodPost {
+			page := send(t, c, http.MethodGet, base+"/cases/"+itoa(id), nil, html)
+			form = url.Values{"csrf_token": {between(page.body, `name="csrf_token" value="`, `"`)}}
+		}
+		a := send(t, c, tc.method, base+path, form, html)
+		if a.status != tc.status || !strings.Contains(a.body, tc.says) || !strings.Contains(a.header.Get("Content-Type"), "text/html") {
+			t.Errorf("%s %s %s: %d %q, want %d with %q", tc.user, tc.method, path, a.status, a.header.Get("Content-Type"), tc.status, tc.says)
+		}
+	}
+}
+
+func between(s, start, end string) string {
+	i := strings.Index(s, start)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(start):]
+	j := strings.Index(s, end)
+	if j < 0 {
+		return ""
+	}
+	return s[:j]
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,128 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/daiban/daiban"
+	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/documents"
+)
+
+// The public pages: nothing personal on them (names masked, no ID or
+// phone numbers), readable on a phone.
+
+type verifyData struct {
+	Key    string
+	Result *documents.Verification
+}
+
+// verifyLookup answers the lookup form: the code or fingerprint typed
+// from a paper document.
+func (p *Pages) verifyLookup(c echo.Context) error {
+	key := strings.TrimSpace(c.QueryParam("key"))
+	if key != "" {
+		return seeOther(c, "/verify/"+url.PathEscape(key))
+	}
+	return p.Render(c, http.StatusOK, "verify", view{Title: "文书核验", Data: verifyData{}})
+}
+
+func (p *Pages) verify(c echo.Context) error {
+	key := c.Param("key")
+	v, err := p.Documents.Verify(c.Request().Context(), key)
+	if daiban.ErrorCode(err) == daiban.ENOTFOUND {
+		return p.Render(c, http.StatusNotFound, "verify", view{Title: "文书核验", Data: verifyData{Key: key}})
+	} else if err != nil {
+		return err
+	}
+	return p.Render(c, http.StatusOK, "verify", view{Title: "文书核验", Data: verifyData{Key: key, Result: &v}})
+}
+
+type trackData struct {
+	Code   string
+	Looked bool // a code was given (and not found when Case is nil)
+	Case   *cases.TrackView
+	Form   *form
+}
+
+func (p *Pages) trackLookup(c echo.Context) error {
+	code := strings.ToUpper(strings.TrimSpace(c.QueryParam("code")))
+	if code != "" {
+		return seeOther(c, "/track/"+url.PathEscape(code))
+	}
+	return p.Render(c, http.StatusOK, "track", view{Title: "办件进度查询", Data: trackData{Form: newForm(c, "evaluate")}})
+}
+
+func (p *Pages) track(c echo.Context) error {
+	return p.renderTrack(c, http.StatusOK, newForm(c, "evaluate"))
+}
+
+func (p *Pages) renderTrack(c echo.Context, status int, f *form) error {
+	code := c.Param("code")
+	d := trackData{Code: code, Looked: true, Form: f}
+	cs, err := p.Cases.Track(c.Request().Context(), code)
+	switch {
+	case daiban.ErrorCode(err) == daiban.ENOTFOUND:
+		return p.Render(c, http.StatusNotFound, "track", view{Title: "办件进度查询", Data: d})
+	case err != nil:
+		return err
+	}
+	tv := cases.Track(cs)
+	d.Case = &tv
+	return p.Render(c, status, "track", view{Title: "办件进度查询", Data: d})
+}
+
+// trackEvaluate takes the applicant's one rating from the tracking page
+// (the API's POST /api/v1/track/{code}/evaluation as a form).
+func (p *Pages) trackEvaluate(c echo.Context) error {
+	ctx := c.Request().Context()
+	f := postedForm(c, "evaluate")
+	if c.Request().Header.Get("Sec-Fetch-Site") == "cross-site" {
+		return daiban.Errorf(daiban.EFORBIDDEN, "请在本系统的查询页评价")
+	}
+	cs, err := p.Cases.Track(ctx, c.Param("code"))
+	if err != nil {
+		return err
+	}
+	body, fieldOf, err := actionBody(cases.ActEvaluate, f.Values)
+	var b any
+	if err == nil {
+		b, err = cases.ParseBody(cases.ActEvaluate, body)
+	}
+	if err == nil {
+		_, err = p.Cases.Act(ctx, cases.Actor{Username: "applicant"}, cs.ID, cs.Version, cases.ActEvaluate, b)
+	}
+	if err != nil {
+		status, ferr := f.fail(err, fieldOf)
+		if ferr != nil {
+			return ferr
+		}
+		return p.renderTrack(c, status, f)
+	}
+	setFlash(c, flash{Message: "感谢您的评价！"})
+	return seeOther(c, "/track/"+url.PathEscape(cs.TrackingCode))
+}
+
+type signData struct {
+	Info  *documents.SignInfo
+	Token string
+	Error string
+}
+
+// sign is the counter tablet's signing page for the applicant: the
+// document's contents in large type, a full-width pad for finger or
+// stylus, the last four characters of the ID number and a confirm button
+// (static/sign.js posts to the API's POST /api/v1/sign/{token}).
+func (p *Pages) sign(c echo.Context) error {
+	token := c.Param("token")
+	info, err := p.Documents.SignInfo(c.Request().Context(), token)
+	if daiban.ErrorCode(err) == daiban.ENOTFOUND {
+		return p.Render(c, http.StatusNotFound, "sign", view{Title: "签署", Data: signData{Error: daiban.ErrorMessage(err)}})
+	} else if err != nil {
+		return err
+	}
+	return p.Render(c, http.StatusOK, "sign", view{Title: info.Title, Data: signData{Info: &info, Token: token}})
+}

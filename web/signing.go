@@ -1,0 +1,131 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/daiban/daiban"
+	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/documents"
+	"github.com/daiban/daiban/httpapi"
+)
+
+// signingPage is the agreement page or the handover page: the draft's
+// signatures so far, the one-time link for the counter tablet, the
+// agent's own signature pad (agreement) or the checklist (handover), and
+// the sealed document once it is done.
+type signingPage struct {
+	Case cases.CaseView
+	// Draft is the document waiting for signatures (nil: none).
+	Draft           *documents.Status
+	ApplicantSigned bool
+	AgentSigned     bool
+	// Sealed is the sealed agreement or receipt, once there is one.
+	Sealed *cases.DocumentRef
+	Form   *form
+	CSRF   string
+}
+
+func (p *Pages) signingData(c echo.Context, kind string) (*signingPage, error) {
+	ctx := c.Request().Context()
+	pr := httpapi.CurrentPrincipal(c)
+	cs, err := p.Cases.Get(ctx, caseID(c))
+	if err != nil {
+		return nil, err
+	}
+	sp := &signingPage{Case: cases.View(cs, p.Authz.RoleMay(pr.Username, "case", "progress")), CSRF: pr.CSRFToken, Form: newForm(c, kind)}
+	for i, d := range cs.Documents {
+		if d.Kind == kind {
+			sp.Sealed = &cs.Documents[i]
+		}
+	}
+	st, err := p.Documents.Draft(ctx, cs.ID, kind)
+	switch {
+	case err == nil:
+		sp.Draft = &st
+		for _, r := range st.Signed {
+			sp.ApplicantSigned = sp.ApplicantSigned || r == "applicant"
+			sp.AgentSigned = sp.AgentSigned || r == "agent"
+		}
+	case daiban.ErrorCode(err) != daiban.ENOTFOUND:
+		return nil, err
+	}
+	return sp, nil
+}
+
+func (p *Pages) agreementPage(c echo.Context) error {
+	sp, err := p.signingData(c, documents.KindAgreement)
+	if err != nil {
+		return err
+	}
+	return p.Render(c, http.StatusOK, "agreement", view{Title: "签订委托协议", Data: sp})
+}
+
+// draftAgreement drafts the agreement and shows the page with the
+// applicant's one-time signing link.
+func (p *Pages) draftAgreement(c echo.Context) error {
+	_, link, err := p.Documents.DraftAgreement(c.Request().Context(), actor(c), caseID(c))
+	return p.afterLink(c, documents.KindAgreement, link, err, "委托协议已生成。请在柜台平板上打开签署页，由申请人签名；您本人在下方签名。")
+}
+
+func (p *Pages) agreementLink(c echo.Context) error {
+	_, link, err := p.Documents.NewSigningLink(c.Request().Context(), actor(c), caseID(c), documents.KindAgreement)
+	return p.afterLink(c, documents.KindAgreement, link, err, "已生成新的签署链接，原链接作废。")
+}
+
+func (p *Pages) handoverPage(c echo.Context) error {
+	sp, err := p.signingData(c, documents.KindReceipt)
+	if err != nil {
+		return err
+	}
+	return p.Render(c, http.StatusOK, "handover", view{Title: "交付签收", Data: sp})
+}
+
+// handover records the agent's check of every result and returned
+// original (each ticked box is one verified item) and drafts the receipt
+// for the applicant to sign on the tablet.
+func (p *Pages) handover(c echo.Context) error {
+	verified := map[int64]bool{}
+	params, _ := c.FormParams()
+	for _, v := range params["verified"] {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return daiban.Invalid("verified", "交付项目无效")
+		}
+		verified[id] = true
+	}
+	_, link, err := p.Documents.StartHandover(c.Request().Context(), actor(c), caseID(c), verified)
+	return p.afterLink(c, documents.KindReceipt, link, err, "全部项目已核验。请在柜台平板上打开签收页，由申请人签名确认。")
+}
+
+func (p *Pages) handoverLink(c echo.Context) error {
+	_, link, err := p.Documents.NewSigningLink(c.Request().Context(), actor(c), caseID(c), documents.KindReceipt)
+	return p.afterLink(c, documents.KindReceipt, link, err, "已生成新的签收链接，原链接作废。")
+}
+
+// afterLink answers a post that made a signing link: on success the page
+// again, with the link (kept for one showing only); on a mistake the page
+// with the message.
+func (p *Pages) afterLink(c echo.Context, kind, link string, err error, msg string) error {
+	page, title := "agreement", "签订委托协议"
+	if kind == documents.KindReceipt {
+		page, title = "handover", "交付签收"
+	}
+	if err == nil {
+		setFlash(c, flash{Message: msg, Link: link, LinkText: "在平板上打开签署页"})
+		return seeOther(c, fmt.Sprintf("/cases/%d/%s", caseID(c), page))
+	}
+	sp, derr := p.signingData(c, kind)
+	if derr != nil {
+		return derr
+	}
+	sp.Form = postedForm(c, kind)
+	status, ferr := sp.Form.fail(err, func(string) string { return "" })
+	if ferr != nil {
+		return ferr
+	}
+	return p.Render(c, status, page, view{Title: title, Data: sp})
+}

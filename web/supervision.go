@@ -1,0 +1,181 @@
+package web
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/daiban/daiban"
+	"github.com/daiban/daiban/calendar"
+	"github.com/daiban/daiban/httpapi"
+	"github.com/daiban/daiban/ledger"
+	"github.com/daiban/daiban/regions"
+	"github.com/daiban/daiban/supervision"
+)
+
+// townRow is one township's figures on the dashboard.
+type townRow struct {
+	Code, Name                           string
+	Total, Open, Overdue, Escalated      int
+	HandedOver, OnTime, Rated, RatingSum int
+	Ratings                              [5]int // count of ratings 1..5
+}
+
+// OnTimeRate is the share of handed-over cases closed by their due date
+// (-1: none handed over yet).
+func (r townRow) OnTimeRate() float64 {
+	if r.HandedOver == 0 {
+		return -1
+	}
+	return float64(r.OnTime) / float64(r.HandedOver)
+}
+
+// AvgRating is the mean rating (0: no rating yet).
+func (r townRow) AvgRating() float64 {
+	if r.Rated == 0 {
+		return 0
+	}
+	return float64(r.RatingSum) / float64(r.Rated)
+}
+
+type supervisionData struct {
+	Region, RegionName string
+	Today              string
+	Month              string // last month, for the monthly report
+	Rows               []townRow
+	Total              townRow
+	Charts             []chart
+	Report             supervision.Report
+	CanSupervise       bool
+	CanVerify          bool
+	CanExport          bool
+	CSRF               string
+	forms              map[string]*form
+}
+
+// Form is a fresh form (the 督办 forms, the ledger verification).
+func (d *supervisionData) Form(name string) *form {
+	if f, ok := d.forms[name]; ok {
+		return f
+	}
+	f := blankForm(name, d.CSRF)
+	d.forms[name] = f
+	return f
+}
+
+// supervision is the supervisor's dashboard: by township, open and
+// overdue cases, the on-time rate and the ratings, as charts drawn here
+// (inline SVG) and as a table; the overdue list with a 督办 form on each;
+// ledger verification; the ledger export and the monthly report.
+func (p *Pages) supervision(c echo.Context) error {
+	ctx := c.Request().Context()
+	pr := httpapi.CurrentPrincipal(c)
+	scope := pr.Region
+	if r := c.QueryParam("region"); r != "" {
+		if strings.Trim(r, "0123456789") != "" || !strings.HasPrefix(r, pr.Region) {
+			return daiban.Errorf(daiban.ENOTFOUND, "地区 %s 不在您的管辖范围内", r)
+		}
+		scope = r
+	}
+	may := func(obj, act string) bool { return p.Authz.RoleMay(pr.Username, obj, act) }
+	today := calendar.Date(p.now())
+	d := &supervisionData{Region: scope, Today: today.Format("2006-01-02"), Month: today.AddDate(0, 0, -today.Day()).Format("2006-01"),
+		CanSupervise: may("case", "supervise"), CanVerify: may("ledger", "verify"), CanExport: may("ledger", "export"),
+		CSRF: pr.CSRFToken, forms: map[string]*form{}}
+	var err error
+	if d.Rows, d.RegionName, err = p.townRows(ctx, scope); err != nil {
+		return err
+	}
+	d.Total.Name = "合计"
+	for _, r := range d.Rows {
+		d.Total.Total += r.Total
+		d.Total.Open += r.Open
+		d.Total.Overdue += r.Overdue
+		d.Total.Escalated += r.Escalated
+		d.Total.HandedOver += r.HandedOver
+		d.Total.OnTime += r.OnTime
+		d.Total.Rated += r.Rated
+		d.Total.RatingSum += r.RatingSum
+		for i := range r.Ratings {
+			d.Total.Ratings[i] += r.Ratings[i]
+		}
+	}
+	d.Charts = dashboardCharts(d.Rows, d.Total)
+	if d.Report, err = p.Supervision.Build(ctx, scope); err != nil {
+		return err
+	}
+	return p.Render(c, http.StatusOK, "supervision", view{Title: "督查", Data: d})
+}
+
+// townRows returns the figures of every township inside scope (zeros for
+// a township without cases), and the scope's name.
+func (p *Pages) townRows(ctx context.Context, scope string) ([]townRow, string, error) {
+	rs, err := p.Regions.List(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	stats, err := p.q.DashboardTownships(ctx, p.Pool, calendar.Date(p.now()), scope)
+	if err != nil {
+		return nil, "", err
+	}
+	byCode := map[string]townRow{}
+	for _, s := range stats {
+		byCode[s.Township] = townRow{Code: s.Township, Total: int(s.Total), Open: int(s.Open), Overdue: int(s.Overdue), Escalated: int(s.Escalated),
+			HandedOver: int(s.HandedOver), OnTime: int(s.OnTime), Rated: int(s.Rated), RatingSum: int(s.RatingSum),
+			Ratings: [5]int{int(s.Rating1), int(s.Rating2), int(s.Rating3), int(s.Rating4), int(s.Rating5)}}
+	}
+	var rows []townRow
+	name := scope
+	for _, r := range rs {
+		if r.Code == scope {
+			name = r.Name
+		}
+		if !regions.Contains(scope, r.Code) && !regions.Contains(r.Code, scope) {
+			continue
+		}
+		switch {
+		case r.Level == regions.County && byCode[r.Code].Total > 0:
+			row := byCode[r.Code]
+			row.Code, row.Name = r.Code, "县本级"
+			rows = append(rows, row)
+		case r.Level == regions.Township:
+			row := byCode[r.Code]
+			row.Code, row.Name = r.Code, r.Name
+			rows = append(rows, row)
+		}
+	}
+	return rows, name, nil
+}
+
+// verifyLedger recomputes the ledger against its signed checkpoints (and,
+// when pasted, a checkpoint the supervisor kept) and shows the result.
+func (p *Pages) verifyLedger(c echo.Context) error {
+	var kept []byte
+	if s := strings.TrimSpace(c.FormValue("checkpoint")); s != "" {
+		kept = []byte(strings.ReplaceAll(s, "\r\n", "\n") + "\n")
+	}
+	res, err := ledger.Verify(c.Request().Context(), p.Pool, p.VerifierKey, kept, nil)
+	var ve *ledger.VerifyError
+	switch {
+	case errors.As(err, &ve):
+		setFlash(c, flash{Kind: "bad", Message: ve.Error() + "。请立即报告系统管理员，并保留已导出的台账与检查点。"})
+	case err != nil && daiban.ErrorCode(err) == daiban.EINVALID:
+		setFlash(c, flash{Kind: "bad", Message: "台账校验未完成：" + daiban.ErrorMessage(err)})
+	case err != nil:
+		return err
+	case res.Size == 0:
+		setFlash(c, flash{Message: "台账校验通过：台账为空。"})
+	default:
+		msg := fmt.Sprintf("台账校验通过：共 %d 条记录，与最新签名检查点一致（根哈希 %s）", res.Size, base64.StdEncoding.EncodeToString(res.Root[:]))
+		if res.Kept != nil {
+			msg += fmt.Sprintf("，并包含您保存的检查点（%d 条）", res.Kept.Size)
+		}
+		setFlash(c, flash{Message: msg + "。"})
+	}
+	return seeOther(c, "/supervision#ledger")
+}

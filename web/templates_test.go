@@ -1,0 +1,192 @@
+package web
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+
+	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/documents"
+	"github.com/daiban/daiban/supervision"
+)
+
+// TestTemplates parses every template (New) and executes every page with
+// representative data — each variant a page has (empty, full, with form
+// errors) — checking that the result is HTML, that nothing printed an
+// unset value or a value html/template refused, and that the page says
+// what a person would look for.
+func TestTemplates(t *testing.T) {
+	t.Parallel()
+	p, err := New(Deps{Center: "沂源县政务服务中心"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent := &userView{Username: "lishan.daiban", Name: "张喆", Role: "township_agent", RoleName: "镇街帮办代办员", Region: "370323001", Desk: true, Intake: true, Supervision: true}
+	village := &userView{Username: "lishan.cun1", Name: "陈静", Role: "village_agent", RoleName: "村代办员", Region: "370323001001", Village: true}
+	now := time.Date(2025, 3, 10, 9, 30, 0, 0, time.UTC)
+
+	failed := blankForm("intake", "tok")
+	failed.Values.Set("name", "王小明")
+	failed.Values.Set("id_number", "370323199001011234")
+	failed.Values.Set("kind", "person")
+	failed.Values.Set("matter", "SP001")
+	failed.Errors["id_number"] = "身份证号码有误：校验位不符或出生日期无效，请逐位核对"
+	failed.Errors[""] = "请检查下面标红的内容"
+
+	cs := sampleCase(now)
+	full := &casePage{Case: cases.View(cs, true), Can: map[string]bool{"custody": true, "issue_notice": true, "agreement": true, "handover": true, "document": true},
+		Actions: cases.Actions, Today: "2025-03-10", CSRF: "tok", Me: "lishan.daiban", forms: map[string]*form{},
+		names: map[string]string{"lishan.daiban": "张喆"}, Agents: []agentOption{{"lishan.daiban", "张喆（镇街帮办代办员）"}, {"xian.daiban", "李堃（县级帮办代办员）"}}}
+	for _, m := range cs.Materials {
+		full.Materials = append(full.Materials, materialRow{Material: m, CanMove: true, Moves: cs.Custody})
+	}
+	full.failed = blankForm("review", "tok")
+	full.failed.Values["material"] = []string{"ID_CARD"}
+	full.failed.Errors["note"] = "说明 不能为空"
+	full.failed.Errors["received.ID_CARD"] = "未收到的材料不能登记原件或页数"
+	full.ReplyLate = true
+
+	emptyCase := cases.Case{ID: 2, Number: "370323001-20250310-0002", Title: "残疾人证办理（新办）", State: cases.Consultation, LimitDays: 15, Documents: []cases.DocumentRef{}}
+	bare := &casePage{Case: cases.View(emptyCase, false), Can: map[string]bool{}, forms: map[string]*form{}, names: map[string]string{}}
+
+	signLink := &flash{Kind: "ok", Message: "委托协议已生成。", Link: "/sign/abc", LinkText: "在平板上打开签署页"}
+	sealed := &cases.DocumentRef{ID: 9, Kind: "agreement", SHA256: strings.Repeat("ab", 32), IssuedAt: now}
+	pending := cs
+	pending.State = cases.AgreementPending
+	ready := cs
+	ready.State = cases.ReadyForHandover
+
+	rows := []townRow{{Code: "370323001", Name: "历山街道", Total: 12, Open: 7, Overdue: 2, HandedOver: 4, OnTime: 3, Rated: 3, RatingSum: 12, Ratings: [5]int{0, 0, 1, 1, 1}},
+		{Code: "370323101", Name: "鲁村镇"}}
+	total := townRow{Name: "合计", Total: 12, Open: 7, Overdue: 2, HandedOver: 4, OnTime: 3, Rated: 3, RatingSum: 12, Ratings: [5]int{0, 0, 1, 1, 1}}
+	ref := supervision.CaseRef{ID: 1, Number: cs.Number, Title: cs.Title, State: "processing", StateName: "办理中", Handler: "lishan.daiban", Applicant: supervision.Applicant{Name: "王**"}}
+	sup := &supervisionData{Region: "370323001", RegionName: "历山街道", Today: "2025-03-10", Month: "2025-02", Rows: rows, Total: total,
+		Charts: dashboardCharts(rows, total), CanSupervise: true, CanVerify: true, CanExport: true, CSRF: "tok", forms: map[string]*form{},
+		Report: supervision.Report{
+			Overdue:        []supervision.DeadlineItem{{CaseRef: ref, DueDate: "2025-03-01", WorkdaysOverdue: 5}},
+			DueSoon:        []supervision.DeadlineItem{{CaseRef: ref, DueDate: "2025-03-12", WorkdaysLeft: 2}},
+			Escalated:      []supervision.EscalationItem{{CaseRef: ref, LevelName: "省级", Authority: "山东省药品监督管理局", ReplyDue: "2025-03-08", Overdue: true}},
+			Rectifications: []supervision.RectificationItem{{CaseRef: ref, Rating: 2, Comment: "等待太久", DueDate: "2025-03-30"}},
+		}}
+	trackView := cases.Track(cs)
+	trackView.CanRate = true
+	evalFailed := blankForm("evaluate", "")
+	evalFailed.Errors["comment"] = "评价意见 不能为空"
+	info := &documents.SignInfo{Kind: "agreement", Title: "代办服务委托协议书", CaseNumber: cs.Number, Matter: cs.Title, Applicant: "王**",
+		ExpiresAt: now.Add(30 * time.Minute), Materials: []string{"身份证（原件，1 页）"}, LimitDays: 5, CenterName: "沂源县政务服务中心"}
+	receipt := &documents.SignInfo{Kind: "receipt", Title: "签收单", CaseNumber: cs.Number, Matter: cs.Title, Applicant: "王**", ExpiresAt: now, Items: []string{"食品经营许可证 JY123"}}
+	item := deskItem{ID: 1, Number: cs.Number, Title: cs.Title, Applicant: "王小明", Phone: "138****1201", State: cases.Processing, Due: "2025-03-12", Note: "还剩 2 个工作日"}
+
+	tests := []struct {
+		name, page string
+		v          view
+		want       []string
+	}{
+		{"login", "login", view{Data: loginData{Form: blankForm("login", ""), Next: "/desk"}}, []string{"工作人员登录", `name="next" value="/desk"`}},
+		{"login error", "login", view{Data: loginData{Form: func() *form { f := blankForm("login", ""); f.Errors[""] = "用户名或密码错误"; return f }()}}, []string{"用户名或密码错误"}},
+		{"home", "home", view{User: &userView{Name: "系统管理员", RoleName: "系统管理员", Region: "370323"}}, []string{"系统管理员不办理案件"}},
+		{"error 401", "error", view{Title: "请先登录", Data: errorPage{Status: 401, Message: "请先登录", Login: true, Next: "/desk"}}, []string{"重新登录", "/login?next="}},
+		{"error 403", "error", view{Title: "无权操作", User: agent, Data: errorPage{Status: 403, Message: "无权执行此操作"}}, []string{"无权执行此操作", "调整您的权限"}},
+		{"error 404", "error", view{User: agent, Data: errorPage{Status: 404, Message: "未找到"}}, []string{"不在您的管辖范围内"}},
+		{"desk", "desk", view{User: agent, CSRF: "tok", Data: deskData{Q: "王", Searched: true, Results: []deskItem{item},
+			Buckets: []bucket{{Key: "new", Name: "新接待", Items: []deskItem{item}}, {Key: "overdue", Name: "已超期", Items: []deskItem{{ID: 3, Number: "X", Late: true, Note: "超期 2 个工作日"}}, More: true}, {Key: "ready", Name: "待交付"}}}},
+			[]string{"工作台", "查找“王”：1 件", "新接待", "超期 2 个工作日", "1+", "暂无。", `name="csrf_token" value="tok"`}},
+		{"intake", "intake", view{User: agent, Data: intakeData{Q: "食品", Form: failed, Found: 2,
+			Matters: []matterOption{{Code: "SP001", Name: "食品经营许可（新办）", Department: "县市场监管局", Level: "county", Complexity: "general", LimitDays: 5, Materials: 6}},
+			Chains:  []matterOption{{Code: "YJS001", Name: "开办餐馆一件事", Complexity: "general", LimitDays: 5, Members: []string{"个体工商户设立登记", "食品经营许可（新办）"}}},
+			Regions: []regionGroup{{Name: "历山街道", Options: []regionOption{{"370323001", "历山街道（镇街本级）"}, {"370323001001", "城关村"}}}}}},
+			[]string{"食品经营许可（新办）", "开办餐馆一件事", "校验位不符", `value="SP001" checked`, "请检查下面标红的内容", `value="王小明"`, "县级审批"}},
+		{"intake nothing found", "intake", view{User: agent, Data: intakeData{Q: "火星", Form: blankForm("intake", "tok")}}, []string{"没有找到与“火星”匹配的事项"}},
+		{"village new", "village_new", view{User: village, Data: intakeData{Form: failed, OneRegion: &regionOption{"370323001001", "城关村"},
+			Matters: []matterOption{{Code: "SP001", Name: "食品经营许可（新办）"}}}}, []string{"新建代办", "城关村", `name="idem"`, "校验位不符"}},
+		{"village", "village", view{User: village, Data: villageData{Open: []deskItem{item}}}, []string{"新建代办", "办理中", cs.Number, "暂无。"}},
+		{"case full", "case", view{User: agent, CSRF: "tok", Data: full}, []string{cs.Number, "王小明", "材料初审", "说明 不能为空", "未收到的材料不能登记原件或页数",
+			"转报上级", "山东省药品监督管理局", "已逾期", "食品经营许可证", "登记原件移交", "一次告知单", "非常满意", "差评整改", "办理记录", "申请人可见",
+			`name="version" value="7"`, "督办意见", "确认终止", `data-confirm=`}},
+		{"case bare", "case", view{User: village, Data: bare}, []string{"尚无盖章文书", "本事项没有需要收取的材料"}},
+		{"agreement draft with link", "agreement", view{User: agent, CSRF: "tok", Flash: signLink, Base: "http://127.0.0.1:8080",
+			Data: &signingPage{Case: cases.View(pending, true), Draft: &documents.Status{Signed: []string{"applicant"}}, ApplicantSigned: true, Form: blankForm("agreement", "tok"), CSRF: "tok"}},
+			[]string{"申请人已签名", "代办员待签名", "在平板上打开签署页", "data:image/png;base64,", "http://127.0.0.1:8080/sign/abc", "/static/sign.js", `data-csrf="tok"`}},
+		{"agreement none", "agreement", view{User: agent, Data: &signingPage{Case: cases.View(pending, true), Form: blankForm("agreement", "tok")}}, []string{"生成委托协议"}},
+		{"agreement sealed", "agreement", view{User: agent, Data: &signingPage{Case: cases.View(cs, true), Sealed: sealed, Form: blankForm("agreement", "tok")}}, []string{"已签订并盖章生效", "/api/v1/documents/9"}},
+		{"agreement wrong state", "agreement", view{User: agent, Data: &signingPage{Case: cases.View(emptyCase, true), Form: blankForm("agreement", "tok")}}, []string{"不能签订委托协议"}},
+		{"handover checklist", "handover", view{User: agent, Data: &signingPage{Case: cases.View(ready, true), Form: func() *form {
+			f := blankForm("receipt", "tok")
+			f.Values.Set("verified", "11")
+			f.Errors[""] = "以下项目尚未核验：身份证（原件）"
+			return f
+		}()}}, []string{"逐项核验", "以下项目尚未核验", `value="11" checked`, "食品经营许可证"}},
+		{"handover waiting", "handover", view{User: agent, Flash: signLink, Base: "http://x", Data: &signingPage{Case: cases.View(ready, true), Draft: &documents.Status{}, Form: blankForm("receipt", "tok")}}, []string{"等待申请人签收", "在平板上打开签署页"}},
+		{"handover done", "handover", view{User: agent, Data: &signingPage{Case: cases.View(cs, true), Sealed: sealed, Form: blankForm("receipt", "tok")}}, []string{"申请人已签收", "打开签收单"}},
+		{"supervision", "supervision", view{User: agent, CSRF: "tok", Flash: &flash{Kind: "bad", Message: "台账校验失败：序号 3：记录被修改"}, Data: sup},
+			[]string{"督查 · 历山街道", "<svg", "各镇街在办与超期件数", "按时办结率", "75%", "4.0", "超期 5 个工作日", "督办", "校验台账", "/api/v1/ledger/export.csv", "/api/v1/reports/monthly.pdf", `value="2025-02"`, "台账校验失败", "等待太久"}},
+		{"verify found", "verify", view{Data: verifyData{Key: "K", Result: &documents.Verification{Title: "代办服务委托协议书", Center: "沂源县政务服务中心", IssuedAt: now, SHA256: "ab", VerifyCode: "ABCDEFGH23", CaseNumber: "3703****-0001",
+			Ledger: &documents.Proof{Index: 4, TreeSize: 10, Root: "cm9vdA=="}}}}, []string{"已加盖电子签章", "第 4 条"}},
+		{"verify not found", "verify", view{Data: verifyData{Key: "nope"}}, []string{"未找到该文书", `value="nope"`}},
+		{"verify lookup", "verify", view{Data: verifyData{}}, []string{"10 位核验码"}},
+		{"track", "track", view{Flash: &flash{Kind: "ok", Message: "感谢您的评价！"}, Data: trackData{Code: "ABC", Looked: true, Case: &trackView, Form: evalFailed}},
+			[]string{"办件进度查询", "已提交审批局", "评价本次代办服务", "评价意见 不能为空", "非常满意", "感谢您的评价"}},
+		{"track not found", "track", view{Data: trackData{Code: "ZZZ", Looked: true, Form: blankForm("evaluate", "")}}, []string{"查询码不存在"}},
+		{"sign agreement", "sign", view{Title: "代办服务委托协议书", Data: signData{Info: info, Token: "tkn"}}, []string{"请签名确认", "本代办服务全程免费", "/api/v1/sign/tkn", "身份证号码后四位", "撤销一笔", "恢复一笔", "清除重签", "/static/sign.js"}},
+		{"sign receipt", "sign", view{Data: signData{Info: receipt, Token: "tkn"}}, []string{"食品经营许可证 JY123"}},
+		{"sign invalid", "sign", view{Data: signData{Error: "签署链接无效、已使用或已过期"}}, []string{"签署链接无效"}},
+	}
+	seen := map[string]bool{}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			seen[tc.page] = true
+			tc.v.Center = p.Center
+			if tc.v.Title == "" {
+				tc.v.Title = tc.name
+			}
+			var buf bytes.Buffer
+			if err := p.pages[tc.page].ExecuteTemplate(&buf, "layout", tc.v); err != nil {
+				t.Fatal(err)
+			}
+			out := buf.String()
+			if _, err := html.Parse(strings.NewReader(out)); err != nil {
+				t.Fatalf("not HTML: %v", err)
+			}
+			for _, bad := range []string{"<no value>", "ZgotmplZ", "%!"} {
+				if strings.Contains(out, bad) {
+					t.Errorf("page contains %q", bad)
+				}
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("page lacks %q", w)
+				}
+			}
+		})
+	}
+	for _, name := range pageNames {
+		if !seen[name] {
+			t.Errorf("page %s has no template test", name)
+		}
+	}
+}
+
+// sampleCase is a case with something in every part.
+func sampleCase(now time.Time) cases.Case {
+	replied := now.Add(-time.Hour)
+	return cases.Case{
+		ID: 1, Number: "370323001-20250310-0001", TrackingCode: "ABCDEFGH2345", Region: "370323001001", Channel: "counter",
+		Title: "食品经营许可（新办）", Matters: []string{"SP001"}, Complexity: "general", LimitDays: 5,
+		Applicant: cases.Applicant{Kind: "person", Name: "王小明", IDNumber: "370323199001011234", Phone: "13800001201"},
+		Summary:   "开小饭馆", State: cases.Closed, Outcome: "handed_over", Version: 7, CreatedBy: "lishan.daiban", Assignee: "lishan.daiban",
+		CreatedAt: now, UpdatedAt: now, DueDate: "2025-03-17", Rating: 5, RatingComment: "很满意",
+		Materials: []cases.Material{{Code: "ID_CARD", Name: "身份证", RequiredOriginal: true, RequiredCount: 1, Received: true, Original: true, Pages: 1, Holder: "applicant"},
+			{Code: "PREMISES_PROOF", Name: "经营场所证明", RequiredCount: 1, Holder: "department:县市场监管局"}},
+		Escalation:    &cases.Escalation{Level: "province", Authority: "山东省药品监督管理局", Tracker: "lishan.daiban", ReplyDue: "2025-03-08", CreatedAt: now},
+		Escalations:   []cases.Escalation{{Level: "province", Authority: "山东省药品监督管理局", ReplyDue: "2025-03-08", CreatedAt: now, RepliedAt: &replied, Outcome: "approved"}},
+		HandoverItems: []cases.HandoverItem{{ID: 10, Kind: "licence", Name: "食品经营许可证", Number: "JY123", Verified: true}, {ID: 11, Kind: "material", Name: "身份证（原件）"}},
+		Timeline: []cases.Event{{At: now, Actor: "lishan.daiban", Type: "case.created", Name: "接待登记"},
+			{At: now, Actor: "lishan.daiban", Type: "case.progress", Name: "办理进展", Step: "报送", Note: "已提交审批局", Public: "已提交审批局"}},
+		Custody:       []cases.CustodyMove{{Material: "ID_CARD", From: "applicant", To: "lishan.daiban", Count: 1, At: now}},
+		Rectification: &cases.Rectification{Rating: 2, Status: "open", DueDate: "2025-03-30"},
+		Documents:     []cases.DocumentRef{{ID: 5, Kind: "notice", SHA256: strings.Repeat("cd", 32), IssuedAt: now}},
+	}
+}
