@@ -118,6 +118,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	a.Ledger = ledger.New(o.Pool, a.Signer)
 	a.Cases = cases.NewService(o.Pool, record, a.Calendar.Current)
+	a.Cases.Encode = encode
 	if err := a.wireDeadlines(o); err != nil {
 		return nil, err
 	}
@@ -171,6 +172,11 @@ var DefaultCenter = agreements.Center{
 	Address: "山东省淄博市沂源县政务服务中心",
 	Phone:   "0533-3241234",
 	BaseURL: "http://127.0.0.1:8080",
+}
+
+// encode prepares a case action's ledger entry for the action's own write.
+func encode(actor string, caseID int64, region, typ string, payload any) ([]byte, error) {
+	return ledger.Encode(ledger.Meta{Actor: actor, CaseID: caseID, Region: region, Type: typ}, payload)
 }
 
 // record appends a case event to the ledger in the case's transaction.

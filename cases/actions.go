@@ -201,8 +201,26 @@ func (s *Service) apply(ctx context.Context, db batcher, begin bool, a Actor, id
 	if ch.result != "" {
 		ch.ledger["result"] = ch.result
 	}
+	typ := "case." + action
+	var entry []byte
+	if s.Encode != nil {
+		if entry, err = s.Encode(a.Username, id, cur.Region, typ, ch.ledger); err != nil {
+			return Case{}, err
+		}
+	}
 	err = s.write(ctx, db, begin, func(w *pipe) error {
-		if err := s.q.CaseUpdate(ctx, w, ch.row); err != nil {
+		if entry != nil {
+			r := ch.row
+			err := s.q.CaseUpdateRecorded(ctx, w, dbsqlc.CaseUpdateRecordedParams{
+				State: r.State, PausedFrom: r.PausedFrom, Outcome: r.Outcome, Mode: r.Mode, Assignee: r.Assignee,
+				ClosedAt: r.ClosedAt, DelegatedAt: r.DelegatedAt, DueDate: r.DueDate, Rating: r.Rating,
+				RatingComment: r.RatingComment, RatedAt: r.RatedAt, Now: r.Now, ID: r.ID, ExpectedVersion: r.ExpectedVersion,
+				Actor: a.Username, Region: cur.Region, Type: typ, Payload: entry,
+			})
+			if err != nil {
+				return err
+			}
+		} else if err := s.q.CaseUpdate(ctx, w, ch.row); err != nil {
 			return err
 		}
 		for _, f := range ch.after {
@@ -210,7 +228,10 @@ func (s *Service) apply(ctx context.Context, db batcher, begin bool, a Actor, id
 				return err
 			}
 		}
-		return s.record(ctx, w, a.Username, id, cur.Region, "case."+action, ch.ledger)
+		if entry != nil {
+			return nil
+		}
+		return s.record(ctx, w, a.Username, id, cur.Region, typ, ch.ledger)
 	})
 	if err != nil {
 		return Case{}, err

@@ -28,6 +28,10 @@ type Service struct {
 	q      *dbsqlc.Queries
 	record Recorder
 	cal    func() *calendar.Calendar
+	// Encode, when set, validates a ledger entry and returns its canonical
+	// payload; an action then writes the case and its entry in one
+	// statement instead of two.
+	Encode func(actor string, caseID int64, region, typ string, payload any) ([]byte, error)
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 	// Calendars, when set, is the calendar kept in the database: due dates

@@ -108,6 +108,15 @@ func Record(ctx context.Context, db dbsqlc.DBTX, m Meta, payload any) error {
 	return nil
 }
 
+// Encode validates an entry and returns its canonical payload, for a
+// writer that inserts the entry with a statement of its own (a case action
+// writes its update and its entry in one statement). The entry's rules are
+// those of Append.
+func Encode(m Meta, payload any) ([]byte, error) {
+	p, err := prepare(m, payload)
+	return p.Payload, err
+}
+
 // prepare validates an entry and encodes its payload canonically.
 func prepare(m Meta, payload any) (dbsqlc.LedgerRecordParams, error) {
 	if m.Actor == "" {

@@ -27,6 +27,7 @@ func (p *Pages) act(c echo.Context) error {
 	id, action := caseID(c), c.Param("action")
 	f := postedForm(c, action)
 	body, fieldOf, err := actionBody(action, f.Values)
+	fieldOf = shownOn(fieldOf, actionFields)
 	var version int
 	if err == nil {
 		version, err = p.formVersion(c, id, action, f.Value("version"))
@@ -87,6 +88,26 @@ func (p *Pages) formVersion(c echo.Context, id int64, action, v string) (int, er
 		return 0, daiban.Errorf(daiban.EPRECONDITIONREQUIRED, "表单缺少案件版本号，请刷新页面后重新填写")
 	}
 	return n, nil
+}
+
+// actionFields are the fields the action forms show messages next to;
+// "name." stands for every field of that name with a suffix.
+var actionFields = []string{"note", "result", "materials", "received.", "original.", "pages.", "agent", "step", "level", "authority",
+	"tracker", "reply_due", "outcome", "reason", "items", "kind.", "name.", "number.", "by", "rating", "comment"}
+
+// shownOn keeps a field mapping to the fields a form shows messages
+// next to; a message about any other field goes to the top of the form,
+// so no message is lost.
+func shownOn(fieldOf func(string) string, shown []string) func(string) string {
+	return func(f string) string {
+		f = fieldOf(f)
+		for _, s := range shown {
+			if f == s || strings.HasSuffix(s, ".") && strings.HasPrefix(f, s) {
+				return f
+			}
+		}
+		return ""
+	}
 }
 
 var indexed = regexp.MustCompile(`^(materials|items)\[(\d+)\]\.(\w+)$`)
@@ -255,7 +276,7 @@ func (p *Pages) notice(c echo.Context) error {
 	d, err := p.Documents.IssueNotice(c.Request().Context(), actor(c), caseID(c))
 	if err != nil {
 		f := newForm(c, "notice")
-		status, ferr := f.fail(err, nil)
+		status, ferr := f.fail(err, atTop)
 		if ferr != nil {
 			return ferr
 		}

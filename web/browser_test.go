@@ -82,6 +82,18 @@ func TestBrowserDelegatedCase(t *testing.T) {
 	number := agent.text("#case-number")
 	agent.shot("case-new")
 
+	// The desk finds it by the applicant's phone, and counts it as new.
+	agent.open("/desk")
+	agent.sees("#count-new", "1")
+	agent.fill("#q", person["phone"])
+	agent.submit(`form[role=search] button`)
+	agent.sees("#results", "1 件", number)
+	if strings.Contains(agent.text("#results ul.cases"), person["phone"]) {
+		t.Error("the search results show the full phone number")
+	}
+	agent.shot("desk-search")
+	agent.open("/cases/" + id)
+
 	// The one-time notice: issued, sealed, a PDF to print.
 	agent.submit("#issue-notice")
 	agent.sees("#flash", "一次告知单已出具")

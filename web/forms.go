@@ -71,9 +71,6 @@ func (f *form) Has(field, value string) bool {
 // Err is the message for a field ("" for the whole form).
 func (f *form) Err(field string) string { return f.Errors[field] }
 
-// Failed reports whether the form has any message.
-func (f *form) Failed() bool { return len(f.Errors) > 0 }
-
 // fail records a service error on the form: the message goes next to the
 // form field that the error's field maps to (through fieldOf; unmapped
 // fields go to the top of the form). It returns the HTTP status to answer
@@ -84,10 +81,7 @@ func (f *form) fail(err error, fieldOf func(string) string) (int, error) {
 	if code == daiban.EINTERNAL || code == daiban.EUNAVAILABLE {
 		return 0, err
 	}
-	field := daiban.ErrorField(err)
-	if fieldOf != nil {
-		field = fieldOf(field)
-	}
+	field := fieldOf(daiban.ErrorField(err))
 	msg := daiban.ErrorMessage(err)
 	switch code {
 	case daiban.EVERSIONCONFLICT:
@@ -153,6 +147,10 @@ func field(f *form, name, label string, opts ...string) fieldSpec {
 
 // same is the field mapping of forms whose fields carry the API's names.
 func same(field string) string { return field }
+
+// atTop puts every message at the top of the form (forms with no fields
+// of their own: a button).
+func atTop(string) string { return "" }
 
 // newKey returns a fresh idempotency key for a form.
 func newKey() string {

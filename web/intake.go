@@ -29,6 +29,7 @@ type matterOption struct {
 	LimitDays  int
 	Members    []string // a chain's matters
 	Materials  int
+	search     string // what the search matches, lower case
 }
 
 type regionOption struct{ Code, Name string }
@@ -73,22 +74,19 @@ func (p *Pages) renderIntake(c echo.Context, status int, page string, f *form) e
 	// The search (GET ?q=) is carried through a failed post, so the list
 	// the agent chose from stays as it was.
 	d := intakeData{Q: strings.TrimSpace(c.FormValue("q")), Form: f}
-	var err error
-	if d.Matters, d.Chains, err = p.matterOptions(ctx, d.Q); err != nil {
+	matters, chains, err := p.matterOptions(ctx)
+	if err != nil {
 		return err
 	}
-	if code := f.Value("matter"); code != "" {
-		all, chains, err := p.matterOptions(ctx, "")
-		if err != nil {
-			return err
-		}
-		for _, o := range append(chains, all...) {
-			if o.Code == code {
+	d.Matters, d.Chains = filterOptions(matters, d.Q), filterOptions(chains, d.Q)
+	d.Found = len(d.Matters) + len(d.Chains)
+	for _, list := range [][]matterOption{chains, matters} {
+		for _, o := range list {
+			if o.Code == f.Value("matter") {
 				d.Chosen = &o
 			}
 		}
 	}
-	d.Found = len(d.Matters) + len(d.Chains)
 	if d.Regions, err = p.regionGroups(ctx, pr.Region); err != nil {
 		return err
 	}
@@ -102,9 +100,8 @@ func (p *Pages) renderIntake(c echo.Context, status int, page string, f *form) e
 	return p.Render(c, status, page, view{Title: title, Data: d})
 }
 
-// matterOptions lists the catalog's matters and chains matching q (code,
-// name or department; a chain also by its matters' names).
-func (p *Pages) matterOptions(ctx context.Context, q string) (matters, chains []matterOption, err error) {
+// matterOptions lists the catalog's matters and chains.
+func (p *Pages) matterOptions(ctx context.Context) (matters, chains []matterOption, err error) {
 	all, err := p.Catalog.List(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -113,43 +110,46 @@ func (p *Pages) matterOptions(ctx context.Context, q string) (matters, chains []
 	if err != nil {
 		return nil, nil, err
 	}
-	q = strings.ToLower(q)
-	match := func(s ...string) bool {
-		if q == "" {
-			return true
-		}
-		for _, x := range s {
-			if strings.Contains(strings.ToLower(x), q) {
-				return true
-			}
-		}
-		return false
-	}
 	byCode := map[string]catalog.Matter{}
 	for _, m := range all {
 		byCode[m.Code] = m
-		if match(m.Code, m.Name, m.Department) {
-			matters = append(matters, matterOption{Code: m.Code, Name: m.Name, Department: m.Department, Level: m.Level, Complexity: m.Complexity, LimitDays: m.LimitDays, Materials: len(m.Materials)})
-		}
+		matters = append(matters, matterOption{Code: m.Code, Name: m.Name, Department: m.Department, Level: m.Level, Complexity: m.Complexity,
+			LimitDays: m.LimitDays, Materials: len(m.Materials), search: strings.ToLower(m.Code + " " + m.Name + " " + m.Department)})
 	}
+	rank := map[string]int{"simple": 0, "general": 1, "complex": 2}
 	for _, ch := range chs {
 		o := matterOption{Code: ch.Code, Name: ch.Name, Complexity: "simple"}
-		rank := map[string]int{"simple": 0, "general": 1, "complex": 2}
-		texts := []string{ch.Code, ch.Name}
+		o.search = strings.ToLower(ch.Code + " " + ch.Name)
 		for _, mc := range ch.Matters {
 			m := byCode[mc]
 			o.Members = append(o.Members, m.Name)
-			texts = append(texts, m.Name)
+			o.search += " " + strings.ToLower(m.Name)
+			// A chain promises what its longest matter does, and is as
+			// hard as its hardest.
 			o.LimitDays = max(o.LimitDays, m.LimitDays)
 			if rank[m.Complexity] > rank[o.Complexity] {
 				o.Complexity = m.Complexity
 			}
 		}
-		if match(texts...) {
-			chains = append(chains, o)
-		}
+		chains = append(chains, o)
 	}
 	return matters, chains, nil
+}
+
+// filterOptions keeps the options whose code, name, department or (for a
+// chain) matters contain q.
+func filterOptions(opts []matterOption, q string) []matterOption {
+	q = strings.ToLower(q)
+	if q == "" {
+		return opts
+	}
+	var out []matterOption
+	for _, o := range opts {
+		if strings.Contains(o.search, q) {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // regionGroups lists the regions inside home, by township.

@@ -60,7 +60,7 @@ func (p *Pages) login(c echo.Context) error {
 		err = lerr
 	}
 	f.Values.Del("password")
-	status, ferr := f.fail(err, same)
+	status, ferr := f.fail(err, shownOn(same, []string{"username", "password"}))
 	if ferr != nil {
 		return ferr
 	}

@@ -88,6 +88,7 @@ func (p *Pages) trackEvaluate(c echo.Context) error {
 		return err
 	}
 	body, fieldOf, err := actionBody(cases.ActEvaluate, f.Values)
+	fieldOf = shownOn(fieldOf, []string{"rating", "comment"})
 	var b any
 	if err == nil {
 		b, err = cases.ParseBody(cases.ActEvaluate, body)

@@ -123,7 +123,7 @@ func (p *Pages) afterLink(c echo.Context, kind, link string, err error, msg stri
 		return derr
 	}
 	sp.Form = postedForm(c, kind)
-	status, ferr := sp.Form.fail(err, func(string) string { return "" })
+	status, ferr := sp.Form.fail(err, atTop)
 	if ferr != nil {
 		return ferr
 	}

@@ -615,6 +615,79 @@ func (q *Queries) CaseUpdate(ctx context.Context, db DBTX, arg CaseUpdateParams)
 	return err
 }
 
+const caseUpdateRecorded = `-- name: CaseUpdateRecorded :exec
+WITH u AS (
+UPDATE cases SET
+    state = $1,
+    paused_from = $2,
+    outcome = $3,
+    mode = $4,
+    assignee = $5,
+    closed_at = $6,
+    delegated_at = $7,
+    due_date = $8,
+    rating = $9,
+    rating_comment = $10,
+    rated_at = $11,
+    version = version + 1,
+    updated_at = $12
+WHERE cases.id = $13 AND cases.version = $14
+RETURNING cases.id AS case_id
+), e AS (
+INSERT INTO ledger_entries (actor, case_id, region, type, payload)
+SELECT $15::text, u.case_id, $16::text, $17::text, $18::bytea FROM u
+RETURNING 1
+)
+SELECT daiban_expect_rows((SELECT count(*) FROM e), 1)
+`
+
+type CaseUpdateRecordedParams struct {
+	State           string
+	PausedFrom      *string
+	Outcome         *string
+	Mode            *string
+	Assignee        *string
+	ClosedAt        *time.Time
+	DelegatedAt     *time.Time
+	DueDate         *time.Time
+	Rating          *int32
+	RatingComment   *string
+	RatedAt         *time.Time
+	Now             time.Time
+	ID              int64
+	ExpectedVersion int32
+	Actor           string
+	Region          string
+	Type            string
+	Payload         []byte
+}
+
+// CaseUpdate and the action's ledger entry in one statement: the entry is
+// written exactly when the guarded update is.
+func (q *Queries) CaseUpdateRecorded(ctx context.Context, db DBTX, arg CaseUpdateRecordedParams) error {
+	_, err := db.Exec(ctx, caseUpdateRecorded,
+		arg.State,
+		arg.PausedFrom,
+		arg.Outcome,
+		arg.Mode,
+		arg.Assignee,
+		arg.ClosedAt,
+		arg.DelegatedAt,
+		arg.DueDate,
+		arg.Rating,
+		arg.RatingComment,
+		arg.RatedAt,
+		arg.Now,
+		arg.ID,
+		arg.ExpectedVersion,
+		arg.Actor,
+		arg.Region,
+		arg.Type,
+		arg.Payload,
+	)
+	return err
+}
+
 const custodyInsert = `-- name: CustodyInsert :one
 INSERT INTO custody_moves (case_id, material_code, from_holder, to_holder, count, note, actor, at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)

@@ -50,6 +50,33 @@ RETURNING 1
 )
 SELECT daiban_expect_rows((SELECT count(*) FROM u), 1);
 
+-- name: CaseUpdateRecorded :exec
+-- CaseUpdate and the action's ledger entry in one statement: the entry is
+-- written exactly when the guarded update is.
+WITH u AS (
+UPDATE cases SET
+    state = @state,
+    paused_from = sqlc.narg(paused_from),
+    outcome = sqlc.narg(outcome),
+    mode = sqlc.narg(mode),
+    assignee = sqlc.narg(assignee),
+    closed_at = sqlc.narg(closed_at),
+    delegated_at = sqlc.narg(delegated_at),
+    due_date = sqlc.narg(due_date),
+    rating = sqlc.narg(rating),
+    rating_comment = sqlc.narg(rating_comment),
+    rated_at = sqlc.narg(rated_at),
+    version = version + 1,
+    updated_at = @now
+WHERE cases.id = @id AND cases.version = @expected_version
+RETURNING cases.id AS case_id
+), e AS (
+INSERT INTO ledger_entries (actor, case_id, region, type, payload)
+SELECT @actor::text, u.case_id, @region::text, @type::text, @payload::bytea FROM u
+RETURNING 1
+)
+SELECT daiban_expect_rows((SELECT count(*) FROM e), 1);
+
 -- name: CaseList :many
 SELECT * FROM cases
 WHERE region >= @scope::text AND region < @scope::text || ':'
