@@ -131,7 +131,7 @@ func actionBody(action string, v url.Values) ([]byte, func(string) string, error
 			if s := strings.TrimSpace(v.Get("pages." + code)); s != "" {
 				n, err := strconv.Atoi(s)
 				if err != nil || n < 0 {
-					return nil, nil, daiban.Invalid("pages."+code, "页数应为不小于 0 的整数")
+					return nil, same, daiban.Invalid("pages."+code, "页数应为不小于 0 的整数")
 				}
 				pages = n
 			}
@@ -192,7 +192,7 @@ func actionBody(action string, v url.Values) ([]byte, func(string) string, error
 	case cases.ActEvaluate:
 		r, err := strconv.Atoi(v.Get("rating"))
 		if err != nil {
-			return nil, nil, daiban.Invalid("rating", "请选择评价等级（1 至 5）")
+			return nil, same, daiban.Invalid("rating", "请选择评价等级（1 至 5）")
 		}
 		body["rating"], body["comment"] = r, v.Get("comment")
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
@@ -271,6 +272,26 @@ func (b *tab) shot(step string) {
 	if err := os.WriteFile(file, png, 0o644); err != nil {
 		b.t.Logf("writing %s: %v", file, err)
 	}
+}
+
+// printed shows the page as printed (print media), saves a screenshot
+// and returns the CSS display of each selector there.
+func (b *tab) printed(step string, sels ...string) []string {
+	b.t.Helper()
+	media := func(m string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: m})
+			return err
+		})
+	}
+	b.run("print media", media("print"))
+	defer b.run("screen media", media(""))
+	b.shot(step)
+	var out []string
+	for _, sel := range sels {
+		out = append(out, eval[string](b, fmt.Sprintf(`getComputedStyle(document.querySelector(%q)).display`, sel)))
+	}
+	return out
 }
 
 // login signs in through the form and returns where it lands.

@@ -199,6 +199,9 @@ func TestBrowserDelegatedCase(t *testing.T) {
 	agent.submit("#submit-results")
 	agent.sees("#case-state", "待交付")
 	agent.sees("#items", "食品经营许可证", "申请人居民身份证（原件）", "待核验")
+	if d := agent.printed("case-printed", "header .nav", "#actions", "#case-number"); d[0] != "none" || d[1] != "none" || d[2] == "none" {
+		t.Errorf("printed case page: nav %s, actions %s, number %s", d[0], d[1], d[2])
+	}
 	agent.open("/desk")
 	agent.sees("#count-ready", "1")
 	agent.shot("desk-ready")
@@ -232,6 +235,15 @@ func TestBrowserDelegatedCase(t *testing.T) {
 		t.Fatalf("the receipt link answers %s", got)
 	}
 	agent.shot("handed-over")
+	verify := eval[string](agent, `document.querySelector('a[href^="/verify/"]').getAttribute("href")`)
+	env.App.Ledger.Notify()
+	pad.open(verify)
+	pad.sees("#verify-ok", "已加盖电子签章")
+	pad.sees("#verify-title", "签收单")
+	if strings.Contains(pad.text("body"), person["name"]) {
+		t.Error("the verification page shows the applicant's name")
+	}
+	pad.shot("verify")
 
 	// The rating, 1 to 5 with its words.
 	agent.open("/cases/" + id)
@@ -388,6 +400,23 @@ func TestBrowserVillageAgent(t *testing.T) {
 	ph.open("/village")
 	ph.sees("#open-errands", number(t, env, caseID))
 	ph.shot("village-list")
+
+	// The villager follows the errand on the phone with the tracking code.
+	var code string
+	if err := env.Pool.QueryRow(context.Background(), "SELECT tracking_code FROM cases WHERE id = $1", caseID).Scan(&code); err != nil {
+		t.Fatal(err)
+	}
+	villager := newTab(t, browser, env, "villager", phone, shots)
+	villager.open("/track")
+	villager.fill("#track-code", strings.ToLower(code))
+	villager.submit("form[action='/track'] button")
+	villager.sees("#track-state", "办理中")
+	villager.sees(".timeline", "已把村民的材料送到街道便民服务中心")
+	if strings.Contains(villager.text("body"), person["name"]) {
+		t.Error("the tracking page shows the applicant's name")
+	}
+	villager.noSideScroll()
+	villager.shot("track")
 }
 
 // TestBrowserSupervisorDashboard: a case past its due date shows in the

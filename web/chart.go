@@ -149,7 +149,7 @@ func dashboardCharts(rows []townRow, total townRow) []chart {
 	names := make([]string, 5)
 	for i := range dist {
 		dist[i] = float64(total.Ratings[4-i])
-		names[i] = fmt.Sprintf("%d 分 %s", 5-i, ratingNames[5-i])
+		names[i] = fmt.Sprintf("%d 分 %s", 5-i, ratingName(5-i))
 	}
 	charts = append(charts, hbars("chart-dist", "评价等级分布", "全部评价按等级统计的件数", names,
 		[]series{{Name: "件数", Class: "bar-rate", Values: dist}}, nice(dist), 4, count))

@@ -10,6 +10,7 @@ import (
 
 	qrcode "github.com/skip2/go-qrcode"
 
+	"github.com/daiban/daiban/agreements"
 	"github.com/daiban/daiban/calendar"
 	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/catalog"
@@ -37,15 +38,14 @@ var funcs = template.FuncMap{
 	"docName":        func(k string) string { return documents.KindNames[k] },
 	"channelName":    func(ch string) string { return channelNames[ch] },
 	"complexityName": func(c string) string { return catalog.ComplexityNames[c] },
-	"levelName":      func(l string) string { return escalationLevels[l] },
-	"matterLevel":    func(l string) string { return catalog.LevelNames[l] },
+	"levelName":      func(l string) string { return catalog.LevelNames[l] },
 	"list":           func(s ...string) []string { return s },
 	"caseOutcome":    func(o string) string { return outcomeNames[o] },
 	"resultKindName": func(k string) string { return resultKinds[k] },
-	"ratingName":     func(r int) string { return ratingNames[r] },
+	"ratingName":     ratingName,
 	"ratingLabel": func(r string) string {
 		n, _ := strconv.Atoi(r)
-		return ratingNames[n]
+		return ratingName(n)
 	},
 	"outcomeName": func(o string) string { return replyOutcomes[o] },
 	"maskID":      cases.MaskID,
@@ -78,16 +78,20 @@ var funcs = template.FuncMap{
 
 var channelNames = map[string]string{"counter": "窗口接待", "village": "村代办员", "hotline": "热线电话", "online": "网上申请"}
 
-var escalationLevels = map[string]string{"city": "市级", "province": "省级", "national": "国家级"}
-
 var outcomeNames = map[string]string{"guided": "即办指导办结", "accompanied": "领办办结", "handed_over": "已交付签收", "declined": "不予受理", "terminated": "已终止"}
 
 var replyOutcomes = map[string]string{"approved": "批准", "returned": "退回补正", "refused": "不予批准"}
 
 var resultKinds = map[string]string{"licence": "证照", "approval": "批文", "material": "退还材料", "other": "其他"}
 
-// ratingNames are the five levels of the satisfaction rating.
-var ratingNames = map[int]string{1: "非常不满意", 2: "不满意", 3: "一般", 4: "满意", 5: "非常满意"}
+// ratingName is the word for a rating of 1 to 5, as the monthly report
+// prints it.
+func ratingName(r int) string {
+	if r < 1 || r > len(agreements.RatingLabels) {
+		return ""
+	}
+	return agreements.RatingLabels[r-1]
+}
 
 // holderName names who holds an original: the applicant, a department or
 // a staff user (by username; pages show the user's name where they know it).
