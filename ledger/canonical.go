@@ -2,12 +2,16 @@ package ledger
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/daiban/daiban"
 )
@@ -32,6 +36,12 @@ func Canonical(v any) ([]byte, error) {
 	if v == nil {
 		return []byte("{}"), nil
 	}
+	// The payloads of case actions are maps of strings, integers and
+	// booleans: they are put in canonical form directly, which gives the
+	// same bytes as the JSON round trip below at a fraction of its cost.
+	if tree, ok := plain(v); ok {
+		return appendCanonical(make([]byte, 0, 256), tree)
+	}
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: encoding payload: %w", err)
@@ -50,6 +60,82 @@ func Canonical(v any) ([]byte, error) {
 	}
 	return appendCanonical(make([]byte, 0, len(raw)), tree)
 }
+
+// plain converts v to the decoded-JSON form appendCanonical takes when v is
+// built only of types whose JSON encoding is plain: strings (valid UTF-8),
+// string-kinded named types, integers, booleans, nil, and maps and slices
+// of those. Anything else reports false and takes the JSON round trip.
+func plain(v any) (any, bool) {
+	switch x := v.(type) {
+	case nil:
+		return nil, true
+	case bool:
+		return x, true
+	case string:
+		return x, utf8.ValidString(x)
+	case int:
+		return json.Number(strconv.Itoa(x)), true
+	case int32:
+		return json.Number(strconv.FormatInt(int64(x), 10)), true
+	case int64:
+		return json.Number(strconv.FormatInt(x, 10)), true
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			t, ok := plain(e)
+			if !ok || !utf8.ValidString(k) {
+				return nil, false
+			}
+			out[k] = t
+		}
+		return out, true
+	case map[string]string:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			if !utf8.ValidString(k) || !utf8.ValidString(e) {
+				return nil, false
+			}
+			out[k] = e
+		}
+		return out, true
+	case []string:
+		if x == nil {
+			return nil, true
+		}
+		out := make([]any, len(x))
+		for i, e := range x {
+			if !utf8.ValidString(e) {
+				return nil, false
+			}
+			out[i] = e
+		}
+		return out, true
+	case []any, []map[string]any, []map[string]string:
+		rv := reflect.ValueOf(x)
+		if rv.IsNil() {
+			return nil, true
+		}
+		out := make([]any, rv.Len())
+		for i := range out {
+			t, ok := plain(rv.Index(i).Interface())
+			if !ok {
+				return nil, false
+			}
+			out[i] = t
+		}
+		return out, true
+	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.String && !rv.Type().Implements(marshalerType) && !rv.Type().Implements(textMarshalerType) {
+		s := rv.String()
+		return s, utf8.ValidString(s)
+	}
+	return nil, false
+}
+
+var (
+	marshalerType     = reflect.TypeFor[json.Marshaler]()
+	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
+)
 
 var errPersonalData = daiban.Invalid("payload", "台账内容不得包含完整的身份证号码或手机号码，请先脱敏")
 
