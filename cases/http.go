@@ -84,6 +84,21 @@ func readBody(c echo.Context) ([]byte, error) {
 	return b, nil
 }
 
+// readRequest reads the JSON body, decodes it with decode (strict, naming
+// the field at fault) and returns the request's idempotency identity, if it
+// carried a key: the key covers the raw body, so a retry must be the same
+// request byte for byte.
+func readRequest(c echo.Context, decode func(raw []byte) error) (*Idem, error) {
+	raw, err := readBody(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := decode(raw); err != nil {
+		return nil, err
+	}
+	return idem(c, raw)
+}
+
 // idem returns the request's idempotency identity, if it carried a key.
 func idem(c echo.Context, body []byte) (*Idem, error) {
 	key := c.Request().Header.Get("Idempotency-Key")
@@ -113,12 +128,9 @@ type createResponse struct {
 }
 
 func (h *Handler) create(c echo.Context) error {
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
 	var in NewCase
-	if err := httpapi.DecodeJSON(body, &in); err != nil {
+	id, err := readRequest(c, func(raw []byte) error { return httpapi.DecodeJSON(raw, &in) })
+	if err != nil {
 		return err
 	}
 	if in.Region == "" {
@@ -129,10 +141,6 @@ func (h *Handler) create(c echo.Context) error {
 	}
 	if err := httpapi.Authorize(c, in.Region, "case", "create", policies.RelAny); err != nil {
 		return daiban.Errorf(daiban.EFORBIDDEN, "不能在地区 %s 受理案件：不在您的管辖范围内", in.Region)
-	}
-	id, err := idem(c, body)
-	if err != nil {
-		return err
 	}
 	st, err := h.svc.InTx(c.Request().Context(), id, http.StatusCreated, func(tx pgx.Tx) (any, error) {
 		cs, err := h.svc.Create(c.Request().Context(), tx, actor(c), in)
@@ -178,15 +186,11 @@ func (h *Handler) act(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	raw, err := readBody(c)
-	if err != nil {
+	var body any
+	key, err := readRequest(c, func(raw []byte) (err error) {
+		body, err = ParseBody(action, raw)
 		return err
-	}
-	body, err := ParseBody(action, raw)
-	if err != nil {
-		return err
-	}
-	key, err := idem(c, raw)
+	})
 	if err != nil {
 		return err
 	}
@@ -219,15 +223,8 @@ func (h *Handler) act(c echo.Context) error {
 
 func (h *Handler) custody(c echo.Context) error {
 	id, _ := strconv.ParseInt(c.Param("id"), 10, 64)
-	raw, err := readBody(c)
-	if err != nil {
-		return err
-	}
 	var m Move
-	if err := httpapi.DecodeJSON(raw, &m); err != nil {
-		return err
-	}
-	key, err := idem(c, raw)
+	key, err := readRequest(c, func(raw []byte) error { return httpapi.DecodeJSON(raw, &m) })
 	if err != nil {
 		return err
 	}

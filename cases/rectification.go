@@ -62,15 +62,8 @@ func (s *Service) RectifyTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, r
 
 func (h *Handler) rectify(c echo.Context) error {
 	id, _ := strconv.ParseInt(c.Param("id"), 10, 64)
-	raw, err := readBody(c)
-	if err != nil {
-		return err
-	}
 	var b rectifyBody
-	if err := httpapi.DecodeJSON(raw, &b); err != nil {
-		return err
-	}
-	key, err := idem(c, raw)
+	key, err := readRequest(c, func(raw []byte) error { return httpapi.DecodeJSON(raw, &b) })
 	if err != nil {
 		return err
 	}
