@@ -277,16 +277,14 @@ func (s *Service) write(ctx context.Context, db batcher, begin bool, fn func(w *
 func (s *Service) applyEdge(ch *change, cur Case, to State, e Edge, now time.Time) {
 	ch.row.State = string(to)
 	switch {
-	case to == AwaitingMaterials && cur.State != AwaitingMaterials:
-		p := string(cur.State)
-		ch.row.PausedFrom = &p
-	case to == Suspended:
+	case to == cur.State:
+		// Staying (assign, supervise, a further supplement request) keeps
+		// the state the case was paused from.
+	case to == AwaitingMaterials || to == Suspended:
 		p := string(cur.State)
 		ch.row.PausedFrom = &p
 	case cur.State == AwaitingMaterials || cur.State == Suspended:
-		if to != AwaitingMaterials {
-			ch.row.PausedFrom = nil
-		}
+		ch.row.PausedFrom = nil
 	}
 	if e.Outcome != "" {
 		o := e.Outcome
