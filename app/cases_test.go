@@ -427,3 +427,30 @@ func TestListFiltersAndPaging(t *testing.T) {
 		}
 	}
 }
+
+// TestAssignWhileSuspended: assigning a handler (or adding a 督办 note) to
+// a suspended case keeps the state it will resume to.
+func TestAssignWhileSuspended(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	env.User(t, "s2.town", "township_agent", "370323001")
+	env.User(t, "s2.super", "supervisor", "370323001")
+	tok := env.Token(t, "s2.town")
+	id, _ := env.CreateCase(t, tok, "370323001", "GT001")
+	c := caseJSON(t, env, tok, id)
+	c = env.Act(t, tok, id, version(c), "review", map[string]any{"result": "accept", "materials": allMaterials(c)}).Must(t, 200).JSON
+	sign(t, env, "s2.town", id, true)
+	c = caseJSON(t, env, tok, id)
+	c = env.Act(t, tok, id, version(c), "progress", map[string]any{"note": "受理"}).Must(t, 200).JSON
+	c = env.Act(t, tok, id, version(c), "suspend", map[string]any{"reason": "申请人外出"}).Must(t, 200).JSON
+	c = env.Act(t, tok, id, version(c), "assign", map[string]any{"agent": "s2.town"}).Must(t, 200).JSON
+	c = env.Act(t, env.Token(t, "s2.super"), id, version(c), "supervise", map[string]any{"note": "请尽快续办"}).Must(t, 200).JSON
+	if c["paused_from"] != "processing" {
+		t.Fatalf("paused_from %v after assign and supervise while suspended", c["paused_from"])
+	}
+	c = env.Act(t, tok, id, version(c), "resume", map[string]any{"reason": "申请人返回"}).Must(t, 200).JSON
+	if c["state"] != "processing" {
+		t.Fatalf("resumed to %v", c["state"])
+	}
+	replayLedger(t, env, id)
+}
