@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -19,6 +20,17 @@ const (
 	argonKeyLen  = 32
 )
 
+// hashSlots bounds how many argon2id computations run at once: each takes
+// argonMemory KiB, and a burst of sign-ins must not multiply that by the
+// number of clients (32 at once took 600 MiB before this bound).
+var hashSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
+
+func idKey(password, salt []byte, t, m uint32, p uint8, n uint32) []byte {
+	hashSlots <- struct{}{}
+	defer func() { <-hashSlots }()
+	return argon2.IDKey(password, salt, t, m, p, n)
+}
+
 // HashPassword returns an encoded argon2id hash in the PHC string format,
 // so parameters can change later without breaking stored hashes.
 func HashPassword(password string) (string, error) {
@@ -26,7 +38,7 @@ func HashPassword(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key := idKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
@@ -57,7 +69,10 @@ func CheckPassword(encoded, password string) bool {
 	if err != nil {
 		return false
 	}
-	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
+	if m > 256*1024 || t > 16 || p == 0 {
+		return false // not a hash this service made: refuse rather than spend
+	}
+	got := idKey([]byte(password), salt, t, m, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
 
