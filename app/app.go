@@ -191,10 +191,14 @@ func record(ctx context.Context, db dbsqlc.DBTX, actor string, caseID int64, reg
 func (a *App) Start(ctx context.Context) <-chan struct{} {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
 	go func() {
 		defer wg.Done()
 		a.Ledger.Run(ctx, 200*time.Millisecond)
+	}()
+	go func() {
+		defer wg.Done()
+		a.housekeeping(ctx, time.Hour)
 	}()
 	go func() {
 		defer wg.Done()
@@ -209,6 +213,24 @@ func (a *App) Start(ctx context.Context) <-chan struct{} {
 		close(done)
 	}()
 	return done
+}
+
+// housekeeping deletes long-expired sessions and old sign-in failures,
+// now and then every interval, so those tables do not grow for years. Every
+// instance may do it; the deletes are idempotent.
+func (a *App) housekeeping(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := a.Users.Purge(ctx); err != nil && ctx.Err() == nil {
+			a.Logger.Warn("purging sessions", "err", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // health answers 200 when the database answers, 503 otherwise, so a load

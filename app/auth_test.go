@@ -157,3 +157,31 @@ func TestLogsKeepSecretsOut(t *testing.T) {
 		t.Error("logs lack request ids")
 	}
 }
+
+// TestPurgeOldSessions: housekeeping removes sessions expired for over a
+// week and sign-in failures older than a day, and keeps live ones.
+func TestPurgeOldSessions(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	env.User(t, "p.old", "township_agent", "370323001")
+	live := env.Token(t, "p.old")
+	ctx := t.Context()
+	if _, err := env.Pool.Exec(ctx, `INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at)
+		SELECT '\x01', id, 'x', now() - interval '8 days' FROM users WHERE username = 'p.old'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Pool.Exec(ctx, `INSERT INTO login_failures (username, address, at) VALUES ('p.old', '127.0.0.1', now() - interval '2 days')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.App.Users.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var sessions, failures int
+	if err := env.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM login_failures)`).Scan(&sessions, &failures); err != nil {
+		t.Fatal(err)
+	}
+	if sessions != 1 || failures != 0 {
+		t.Fatalf("after purge: %d sessions (want the live one), %d old failures", sessions, failures)
+	}
+	env.Do(t, live, http.MethodGet, "/api/v1/me", nil, nil).Must(t, http.StatusOK)
+}
