@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -93,7 +94,7 @@ func LoadFonts(dirs ...string) (*Fonts, error) {
 		}
 		if paths[i] == "" {
 			missing = append(missing, fmt.Sprintf("%s（%s）", spec.file, spec.desc))
-			if !contains(pkgs, spec.pkg) {
+			if !slices.Contains(pkgs, spec.pkg) {
 				pkgs = append(pkgs, spec.pkg)
 			}
 		}
@@ -112,15 +113,6 @@ func LoadFonts(dirs ...string) (*Fonts, error) {
 		f.faces = append(f.faces, fc)
 	}
 	return f, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // FacePaths returns the font files in lookup order (main face first).

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -156,7 +157,7 @@ func (s *Service) CheckRegion(ctx context.Context, code string) error {
 
 func (s *Service) validateNew(in *NewCase) error {
 	var err error
-	if !contains(Channels, in.Channel) {
+	if !slices.Contains(Channels, in.Channel) {
 		return daiban.Invalid("channel", "渠道 %q 无效，应为 counter、village、hotline 或 online", in.Channel)
 	}
 	if in.Matter == "" {
@@ -452,15 +453,6 @@ func longest(ms []dbsqlc.Matter) int32 {
 		n = max(n, m.LimitDays)
 	}
 	return n
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func invalidIfMissing(err error, field, format string, args ...any) error {

@@ -7,6 +7,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -201,9 +202,9 @@ func (c Catalog) Validate() error {
 			return daiban.Invalid(f, "事项缺少代码、名称或部门")
 		case matters[m.Code]:
 			return daiban.Invalid(f+".code", "事项代码 %s 重复", m.Code)
-		case !contains(Levels, m.Level):
+		case !slices.Contains(Levels, m.Level):
 			return daiban.Invalid(f+".level", "事项 %s 的审批层级 %q 无效", m.Code, m.Level)
-		case !contains(Complexities, m.Complexity):
+		case !slices.Contains(Complexities, m.Complexity):
 			return daiban.Invalid(f+".complexity", "事项 %s 的复杂程度 %q 无效", m.Code, m.Complexity)
 		case m.LimitDays < 1 || m.LimitDays > 365:
 			return daiban.Invalid(f+".limit_days", "事项 %s 的承诺时限应为 1 至 365 个工作日", m.Code)
@@ -235,15 +236,6 @@ func (c Catalog) Validate() error {
 		}
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func fromRow(r dbsqlc.Matter) Matter {
