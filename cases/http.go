@@ -275,11 +275,18 @@ func (h *Handler) list(c echo.Context) error {
 	default:
 		return daiban.Invalid("overdue", "overdue 应为 true 或 false")
 	}
-	q, err := text("q", qp.Get("q"), 50, false)
-	if err != nil {
+	// Every free value is checked as text before it reaches SQL: invalid
+	// UTF-8 would otherwise come back from PostgreSQL as a 500.
+	var err error
+	if f.Matter, err = text("matter", f.Matter, 64, false); err != nil {
 		return err
 	}
-	f.Q = q
+	if f.Handler, err = text("handler", f.Handler, 64, false); err != nil {
+		return err
+	}
+	if f.Q, err = text("q", qp.Get("q"), 50, false); err != nil {
+		return err
+	}
 	if l := qp.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 200 {
