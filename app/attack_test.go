@@ -301,7 +301,9 @@ func TestAttackMatrix(t *testing.T) {
 		}
 		return m
 	}
-	mats := func() []any { return []any{map[string]any{"code": "x", "received": true, "original": false, "pages": 1}} }
+	mats := func() []any {
+		return []any{map[string]any{"code": "x", "received": true, "original": false, "pages": 1}}
+	}
 	actionBodies := map[string]map[string]any{}
 	for _, act := range []string{"guide", "accompany", "complete", "supervise"} {
 		actionBodies[act] = str("note")
