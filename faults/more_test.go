@@ -308,11 +308,82 @@ func TestFailedSealLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	id, token, p := agreementPending(ctx, t, c, agents[0], 3)
+
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var entriesBefore int64
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM ledger_entries`).Scan(&entriesBefore); err != nil {
+		t.Fatal(err)
+	}
+	// Break sealing.
+	if _, err := conn.Exec(ctx, `
+		CREATE FUNCTION faults_refuse_seal() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'fault injected: sealing refused'; END $$;
+		CREATE TRIGGER faults_refuse_seal BEFORE UPDATE ON documents FOR EACH ROW
+		WHEN (NEW.status = 'sealed') EXECUTE FUNCTION faults_refuse_seal();`); err != nil {
+		t.Fatal(err)
+	}
+
+	anon := &client{base: base, http: &http.Client{Timeout: 30 * time.Second}}
+	signBody := map[string]any{"image_png": signaturePNG(t, 5), "id_last4": p.IDNumber[14:]}
+	r, err := anon.do(ctx, http.MethodPost, "/api/v1/sign/"+token, signBody, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("applicant signature with sealing broken: %d %s", r.status, r.raw)
+	if r.status != http.StatusInternalServerError && r.status != http.StatusServiceUnavailable {
+		t.Errorf("applicant signature with sealing broken: %d, want 500 or 503", r.status)
+	}
+	e, _ := r.body["error"].(map[string]any)
+	msg, _ := e["message"].(string)
+	if e == nil || r.code() == "" || !hasHan(msg) {
+		t.Errorf("answer is not the error envelope with a Chinese message: %s", r.raw)
+	}
+	if strings.Contains(string(r.raw), "fault injected") {
+		t.Errorf("internal error text leaked to the client: %s", r.raw)
+	}
+
+	checkNotSigned(ctx, t, conn, id, entriesBefore)
+	// The link is still usable.
+	r, err = anon.do(ctx, http.MethodGet, "/api/v1/sign/"+token, nil, nil)
+	if err != nil || r.status != http.StatusOK {
+		t.Errorf("signing link after the failed seal: %v %d %s", err, r.status, r.raw)
+	}
+	if out, err := d.run(t, "ledger", "checkpoint"); err != nil {
+		t.Fatalf("daiban ledger checkpoint: %v\n%s", err, out)
+	}
+	if out, err := d.run(t, "ledger", "verify"); err != nil {
+		t.Fatalf("daiban ledger verify: %v\n%s", err, out)
+	}
+
+	// Repair; the same link now completes the agreement.
+	if _, err := conn.Exec(ctx, `DROP TRIGGER faults_refuse_seal ON documents; DROP FUNCTION faults_refuse_seal();`); err != nil {
+		t.Fatal(err)
+	}
+	r, err = anon.do(ctx, http.MethodPost, "/api/v1/sign/"+token, signBody, nil)
+	if err != nil || r.status != http.StatusOK {
+		t.Fatalf("applicant signature after repair: %v %d %s", err, r.status, r.raw)
+	}
+	checkSigned(ctx, t, conn, id)
+	if out, err := d.run(t, "ledger", "verify"); err != nil {
+		t.Fatalf("daiban ledger verify after repair: %v\n%s", err, out)
+	}
+}
+
+// agreementPending creates a case for demo person n, reviews it to
+// agreement_pending, makes the agreement and adds the agent's signature; it
+// returns the case, the applicant's signing token and the applicant.
+func agreementPending(ctx context.Context, t *testing.T, c *client, a agent, n int) (int64, string, demo.Person) {
+	t.Helper()
 	ps, err := people()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := ps[3%len(ps)]
+	p := ps[n%len(ps)]
 	must := func(what string, r answer, err error, want int) answer {
 		t.Helper()
 		if err != nil || r.status != want {
@@ -321,9 +392,9 @@ func TestFailedSealLeavesNothing(t *testing.T) {
 		return r
 	}
 	r, err := c.do(ctx, http.MethodPost, "/api/v1/cases", map[string]any{
-		"region": agents[0].region, "channel": "counter", "matter": "SP001",
+		"region": a.region, "channel": "counter", "matter": "SP001",
 		"applicant": map[string]string{"kind": p.Kind, "name": p.Name, "id_number": p.IDNumber, "phone": p.Phone},
-		"summary":   "盖章失败测试",
+		"summary":   "故障注入：签署协议",
 	}, nil)
 	must("create", r, err, http.StatusCreated)
 	id := r.num("id")
@@ -351,45 +422,14 @@ func TestFailedSealLeavesNothing(t *testing.T) {
 	}
 	r, err = c.do(ctx, http.MethodPost, path+"/agreement/signatures", map[string]any{"image_png": signaturePNG(t, 3)}, nil)
 	must("agent signature", r, err, http.StatusOK)
+	return id, token, p
+}
 
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	var entriesBefore int64
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM ledger_entries`).Scan(&entriesBefore); err != nil {
-		t.Fatal(err)
-	}
-	// Break sealing.
-	if _, err := conn.Exec(ctx, `
-		CREATE FUNCTION faults_refuse_seal() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN RAISE EXCEPTION 'fault injected: sealing refused'; END $$;
-		CREATE TRIGGER faults_refuse_seal BEFORE UPDATE ON documents FOR EACH ROW
-		WHEN (NEW.status = 'sealed') EXECUTE FUNCTION faults_refuse_seal();`); err != nil {
-		t.Fatal(err)
-	}
-
-	anon := &client{base: base, http: &http.Client{Timeout: 30 * time.Second}}
-	signBody := map[string]any{"image_png": signaturePNG(t, 5), "id_last4": p.IDNumber[14:]}
-	r, err = anon.do(ctx, http.MethodPost, "/api/v1/sign/"+token, signBody, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("applicant signature with sealing broken: %d %s", r.status, r.raw)
-	if r.status != http.StatusInternalServerError && r.status != http.StatusServiceUnavailable {
-		t.Errorf("applicant signature with sealing broken: %d, want 500 or 503", r.status)
-	}
-	e, _ := r.body["error"].(map[string]any)
-	msg, _ := e["message"].(string)
-	if e == nil || r.code() == "" || !hasHan(msg) {
-		t.Errorf("answer is not the error envelope with a Chinese message: %s", r.raw)
-	}
-	if strings.Contains(string(r.raw), "fault injected") {
-		t.Errorf("internal error text leaked to the client: %s", r.raw)
-	}
-
-	// Nothing half-written.
+// checkNotSigned checks that a refused applicant signature left case id
+// as it was: still agreement_pending, no sealed agreement or PDF, no
+// applicant signature, and no ledger entry since there were entriesBefore.
+func checkNotSigned(ctx context.Context, t *testing.T, conn *pgx.Conn, id, entriesBefore int64) {
+	t.Helper()
 	var state string
 	var sealed, applicantSigs, bad, entriesAfter int64
 	if err := conn.QueryRow(ctx, `SELECT state FROM cases WHERE id = $1`, id).Scan(&state); err != nil {
@@ -422,37 +462,26 @@ func TestFailedSealLeavesNothing(t *testing.T) {
 	if entriesAfter != entriesBefore {
 		t.Errorf("ledger grew from %d to %d entries by a failed signing", entriesBefore, entriesAfter)
 	}
-	// The link is still usable.
-	r, err = anon.do(ctx, http.MethodGet, "/api/v1/sign/"+token, nil, nil)
-	if err != nil || r.status != http.StatusOK {
-		t.Errorf("signing link after the failed seal: %v %d %s", err, r.status, r.raw)
-	}
-	if out, err := d.run(t, "ledger", "checkpoint"); err != nil {
-		t.Fatalf("daiban ledger checkpoint: %v\n%s", err, out)
-	}
-	if out, err := d.run(t, "ledger", "verify"); err != nil {
-		t.Fatalf("daiban ledger verify: %v\n%s", err, out)
-	}
+}
 
-	// Repair; the same link now completes the agreement.
-	if _, err := conn.Exec(ctx, `DROP TRIGGER faults_refuse_seal ON documents; DROP FUNCTION faults_refuse_seal();`); err != nil {
-		t.Fatal(err)
-	}
-	r, err = anon.do(ctx, http.MethodPost, "/api/v1/sign/"+token, signBody, nil)
-	if err != nil || r.status != http.StatusOK {
-		t.Fatalf("applicant signature after repair: %v %d %s", err, r.status, r.raw)
-	}
+// checkSigned checks that case id's agreement was signed and sealed once:
+// the case left agreement_pending and the ledger has exactly one
+// document.sealed and one case.agreement_signed entry for it.
+func checkSigned(ctx context.Context, t *testing.T, conn *pgx.Conn, id int64) {
+	t.Helper()
+	var state string
+	var n int64
 	if err := conn.QueryRow(ctx, `SELECT state FROM cases WHERE id = $1`, id).Scan(&state); err != nil {
 		t.Fatal(err)
 	}
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM ledger_entries WHERE case_id = $1 AND type IN ('document.sealed', 'case.agreement_signed')`, id).Scan(&bad); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM ledger_entries WHERE case_id = $1 AND type IN ('document.sealed', 'case.agreement_signed')`, id).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("after repair: state %s, %d seal/agreement ledger entries", state, bad)
-	if bad != 2 {
-		t.Errorf("after repair: %d document.sealed/case.agreement_signed entries, want 2", bad)
+	t.Logf("signed: state %s, %d seal/agreement ledger entries", state, n)
+	if state == "agreement_pending" {
+		t.Errorf("case %d still agreement_pending after the applicant signed", id)
 	}
-	if out, err := d.run(t, "ledger", "verify"); err != nil {
-		t.Fatalf("daiban ledger verify after repair: %v\n%s", err, out)
+	if n != 2 {
+		t.Errorf("case %d: %d document.sealed/case.agreement_signed entries, want 2", id, n)
 	}
 }

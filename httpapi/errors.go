@@ -28,6 +28,16 @@ var statusOf = map[string]int{
 // Status returns the HTTP status of an error.
 func Status(err error) int { return statusOf[daiban.ErrorCode(translate(err))] }
 
+// Unavailable returns the user-facing message when err means the service
+// cannot act just now (503: database down or out of space), else "".
+func Unavailable(err error) string {
+	err = translate(err)
+	if daiban.ErrorCode(err) != daiban.EUNAVAILABLE {
+		return ""
+	}
+	return daiban.ErrorMessage(err)
+}
+
 type errorBody struct {
 	Error errorDetail `json:"error"`
 }
@@ -60,10 +70,21 @@ func translate(err error) error {
 		}
 		return err
 	}
+	if diskFull(err) {
+		return daiban.Errorf(daiban.EUNAVAILABLE, "数据库存储空间已满，本次操作未执行，未保存任何内容；请联系管理员清理磁盘后重试")
+	}
 	if unavailable(err) {
 		return daiban.Errorf(daiban.EUNAVAILABLE, "数据库暂时不可用，请稍后重试")
 	}
 	return err
+}
+
+// diskFull reports whether the database refused a write for lack of
+// space (disk_full). The transaction was rolled back as a whole, so the
+// action can be sent again once space is freed.
+func diskFull(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "53100"
 }
 
 // unavailable reports whether err means the database cannot be reached, a
@@ -76,8 +97,10 @@ func unavailable(err error) bool {
 	case errors.As(err, &ce), errors.As(err, &ne):
 		return true
 	case errors.As(err, &pe):
-		// admin_shutdown, crash_shutdown, cannot_connect_now
-		return pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+		// admin_shutdown, crash_shutdown, cannot_connect_now, and
+		// insufficient resources (out of memory, too many connections)
+		return pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" ||
+			pe.Code == "53200" || pe.Code == "53300"
 	}
 	return pgconn.SafeToRetry(err)
 }

@@ -257,6 +257,9 @@ func (p *Pages) Errors(next echo.HandlerFunc) echo.HandlerFunc {
 			msg = "服务器暂时无法完成请求，请稍后重试。"
 			if status == http.StatusServiceUnavailable {
 				c.Response().Header().Set("Retry-After", "5")
+				if m := httpapi.Unavailable(err); m != "" {
+					msg = m
+				}
 			}
 		}
 		e := errorPage{Status: status, Message: msg, Login: status == http.StatusUnauthorized, Next: r.URL.RequestURI()}
