@@ -211,7 +211,7 @@ func mustJSON(v any) []byte {
 // replayLedger checks that a case's ledger entries replay to its state:
 // each entry's from is the state the previous one left, versions count up
 // and the last state is the case's state.
-func replayLedger(t *testing.T, env *apptest.Env, id int64) {
+func replayLedger(t testing.TB, env *apptest.Env, id int64) {
 	t.Helper()
 	entries, err := env.App.Ledger.CaseEntries(t.Context(), id)
 	if err != nil {
