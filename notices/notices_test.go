@@ -152,6 +152,11 @@ func TestThreeInstancesExactlyOnce(t *testing.T) {
 	e.User(t, "x.super2", "supervisor", "370323001")
 	e.User(t, "x.csuper", "supervisor", "370323") // the county's
 	tok := e.Token(t, "x.town")
+	// Load on all three while the notices are made: another township's
+	// agent runs accompanied cases (no deadline, so no notices of their
+	// own) through whichever servers are alive.
+	e.User(t, "x.load", "township_agent", "370323101")
+	load := startLoad(envs, e.Token(t, "x.load"), "370323101")
 
 	// Four cases with a 5-working-day limit signed on Thursday 12 February:
 	// due Thursday 26th (Fri 13, make-up Sat 14, Tue 24, Wed 25, Thu 26).
@@ -260,6 +265,7 @@ func TestThreeInstancesExactlyOnce(t *testing.T) {
 	var leader string
 	_ = owner.QueryRow(ctx, "SELECT leader_id FROM river_leader").Scan(&leader)
 	t.Logf("instance %s holds a warn_1 notice uncommitted (River leader: %s); killing it", envs[victim].Name(), leader)
+	load.killed[victim].Store(true)
 	envs[victim].Kill(t)
 	for _, id := range running {
 		want[key{id, notices.Warn1, "2026-02-26", "x.town"}] = 1
@@ -276,6 +282,7 @@ func TestThreeInstancesExactlyOnce(t *testing.T) {
 	for i, env := range envs {
 		if env.Name() == leader && !dead[i] {
 			t.Logf("killing the River leader %s too", leader)
+			load.killed[i].Store(true)
 			env.Kill(t)
 			dead[i] = true
 		}
@@ -307,6 +314,7 @@ func TestThreeInstancesExactlyOnce(t *testing.T) {
 		t.Errorf("River leader is %q, not a live server", leader)
 	}
 	quiet("settled")
+	load.stop(t)
 
 	// Counts: 4×(warn_3, warn_1, 2 overdue) + 3 for the other township +
 	// 1 reply + 1 supervise.
@@ -384,4 +392,100 @@ func TestThreeInstancesExactlyOnce(t *testing.T) {
 	clk.Set(sh("2026-03-03 08:30:00"))
 	want[key{paused, notices.Warn3, "2026-03-06", "x.town"}] = 1
 	await("new deadline after resuming", time.Now())
+}
+
+// load runs accompanied cases (create, accompany, complete) through a set
+// of instances in turn until stopped, skipping the ones marked killed.
+type load struct {
+	killed    []atomic.Bool
+	cancel    context.CancelFunc
+	done      chan struct{}
+	completed atomic.Int64
+	mu        sync.Mutex
+	failures  []string // 5xx or malformed answers from live instances
+}
+
+func startLoad(envs []*apptest.Env, token, region string) *load {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &load{killed: make([]atomic.Bool, len(envs)), cancel: cancel, done: make(chan struct{})}
+	client := &http.Client{Timeout: 10 * time.Second}
+	do := func(i int, path string, body any, version int) (map[string]any, bool) {
+		b, _ := json.Marshal(body)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, envs[i].Server.URL+path, strings.NewReader(string(b)))
+		if err != nil {
+			return nil, false
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		if version > 0 {
+			req.Header.Set("If-Match", fmt.Sprintf(`"%d"`, version))
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, false // a killed server, or the end of the test
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		derr := json.NewDecoder(resp.Body).Decode(&out)
+		if resp.StatusCode/100 != 2 || derr != nil {
+			if (resp.StatusCode >= 500 || derr != nil) && !l.killed[i].Load() && ctx.Err() == nil {
+				l.mu.Lock()
+				l.failures = append(l.failures, fmt.Sprintf("%s %s: %d %v", envs[i].Name(), path, resp.StatusCode, out))
+				l.mu.Unlock()
+			}
+			return nil, false
+		}
+		return out, true
+	}
+	go func() {
+		defer close(l.done)
+		for n := 0; ctx.Err() == nil; n++ {
+			i := n % len(envs)
+			if l.killed[i].Load() {
+				continue
+			}
+			out, ok := do(i, "/api/v1/cases", map[string]any{
+				"region": region, "channel": "counter", "matter": "GT001",
+				"applicant": map[string]string{"kind": "person", "name": "负载测试", "id_number": "11010519491231002X", "phone": "13800000000"},
+			}, 0)
+			if !ok {
+				time.Sleep(20 * time.Millisecond)
+				continue
+			}
+			id, v := int(out["id"].(float64)), int(out["version"].(float64))
+			for _, act := range []string{"accompany", "complete"} {
+				i = (i + 1) % len(envs)
+				for l.killed[i].Load() {
+					i = (i + 1) % len(envs)
+				}
+				if out, ok = do(i, fmt.Sprintf("/api/v1/cases/%d/actions/%s", id, act), map[string]string{"note": "负载"}, v); !ok {
+					break
+				}
+				v = int(out["version"].(float64))
+			}
+			if ok {
+				l.completed.Add(1)
+			}
+			time.Sleep(10 * time.Millisecond) // steady load, not a flood
+
+		}
+	}()
+	return l
+}
+
+// stop ends the load and fails t if it did not run or a live instance
+// answered it with a 5xx.
+func (l *load) stop(t *testing.T) {
+	t.Helper()
+	l.cancel()
+	<-l.done
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, f := range l.failures {
+		t.Errorf("load: %s", f)
+	}
+	t.Logf("load: %d accompanied cases completed across the instances meanwhile", l.completed.Load())
+	if l.completed.Load() < 10 {
+		t.Errorf("load: only %d cases completed", l.completed.Load())
+	}
 }
