@@ -162,7 +162,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		cfg.Client = &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Workers * 2, MaxIdleConns: cfg.Workers * 2}}
 	}
 	if len(cfg.Agents) == 0 || len(cfg.Applicants) == 0 {
-		return Report{}, errors.New("loadgen: no agents or applicants")
+		return Report{}, errors.New("压测：没有可用的代办员或申请人")
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	sig, err := signaturePNG()
@@ -201,7 +201,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	// Progress: a line a second.
 	start := time.Now()
 	phase := atomic.Value{}
-	phase.Store("sign-in")
+	phase.Store("登录")
 	progDone, progStop := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(progDone)
@@ -217,9 +217,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 				n := rec.reqs.Load()
 				extra := ""
 				if bare != nil {
-					extra = fmt.Sprintf(", bare tx %d", bare.n.Load())
+					extra = fmt.Sprintf("，裸事务 %d", bare.n.Load())
 				}
-				fmt.Fprintf(cfg.Progress, "  %5.0fs  [%s]  cases done %d, requests/s %d%s\n", time.Since(start).Seconds(), phase.Load(), rec.done.Load(), n-last, extra)
+				fmt.Fprintf(cfg.Progress, "  %5.0f 秒  [%s]  已完成案件 %d，每秒请求 %d%s\n", time.Since(start).Seconds(), phase.Load(), rec.done.Load(), n-last, extra)
 				last = n
 			case <-progStop:
 				return
@@ -240,14 +240,14 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	var rep Report
 	slice := cfg.Duration / time.Duration(cfg.Rounds)
 	for i := 0; i < cfg.Rounds && ctx.Err() == nil; i++ {
-		phase.Store("server")
+		phase.Store("服务端")
 		t0 := time.Now()
 		gate.Unlock()
 		sleep(ctx, slice)
 		gate.Lock() // drains the requests in flight
 		rep.ServerElapsed += time.Since(t0)
 		if bare != nil && ctx.Err() == nil {
-			phase.Store("bare")
+			phase.Store("裸事务")
 			rep.BareElapsed += bare.run(ctx, slice)
 		}
 	}
@@ -305,7 +305,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			rep.PeakRSS, rep.RSSNote = v, cfg.RSSNote
 			rep.SignInPeakRSS = signInPeak.Load()
 		} else {
-			rep.RSSNote = "not available: " + err.Error()
+			rep.RSSNote = "无法读取：" + err.Error()
 		}
 	}
 	return rep, ctx.Err()
@@ -333,29 +333,29 @@ func pct(ds []time.Duration, p int) time.Duration {
 
 // Print writes the report as a table.
 func (r Report) Print(w io.Writer) {
-	fmt.Fprintf(w, "daiban bench: %d workers, server side %.1fs, bare side %.1fs\n", r.Workers, r.ServerElapsed.Seconds(), r.BareElapsed.Seconds())
-	fmt.Fprintf(w, "%-15s %7s %9s %9s %9s %9s %6s\n", "action", "count", "per s", "p50 ms", "p95 ms", "p99 ms", "errors")
+	fmt.Fprintf(w, "daiban bench：%d 个模拟代办员，服务端 %.1f 秒，裸事务 %.1f 秒\n", r.Workers, r.ServerElapsed.Seconds(), r.BareElapsed.Seconds())
+	fmt.Fprintf(w, "%-15s %7s %9s %9s %9s %9s %6s\n", "操作", "次数", "每秒", "p50 毫秒", "p95 毫秒", "p99 毫秒", "出错")
 	for _, a := range r.Actions {
 		fmt.Fprintf(w, "%-15s %7d %9.1f %9.1f %9.1f %9.1f %6d\n", a.Name, a.Count, a.PerSecond, ms(a.P50), ms(a.P95), ms(a.P99), a.Errors)
 	}
-	fmt.Fprintf(w, "cases completed: %d (started %d; the rest were cut by the end of the run or an error)\n", r.CasesCompleted, r.CasesStarted)
-	fmt.Fprintf(w, "server actions: %d requests, %.1f/s (sign-in excluded: every worker signs in once before the timed slices)\n", r.Requests, r.ActionRate)
+	fmt.Fprintf(w, "完成案件：%d 件（开始 %d 件；其余因压测结束或出错未走完）\n", r.CasesCompleted, r.CasesStarted)
+	fmt.Fprintf(w, "服务端：%d 个请求，每秒 %.1f 个（不含登录：每个模拟代办员在计时前登录一次）\n", r.Requests, r.ActionRate)
 	if r.BareRate > 0 {
-		fmt.Fprintf(w, "bare transaction (BEGIN; UPDATE 1 row; INSERT 1 row; COMMIT), same workers: %d tx, %.1f tx/s\n", r.BareTx, r.BareRate)
-		fmt.Fprintf(w, "ratio server actions / bare tx: %.3f\n", r.Ratio)
+		fmt.Fprintf(w, "数据库裸事务（BEGIN；UPDATE 1 行；INSERT 1 行；COMMIT），同样并发：%d 个，每秒 %.1f 个\n", r.BareTx, r.BareRate)
+		fmt.Fprintf(w, "服务端请求速率 / 裸事务速率：%.3f\n", r.Ratio)
 	} else {
-		fmt.Fprintln(w, "bare transaction: not measured")
+		fmt.Fprintln(w, "数据库裸事务：未测")
 	}
 	if r.PeakRSS > 0 && r.SignInPeakRSS > 0 {
-		fmt.Fprintf(w, "peak RSS: %.1f MiB overall; %.1f MiB up to all %d workers signed in, %.1f MiB after (%s)\n",
+		fmt.Fprintf(w, "峰值内存（RSS）：全程 %.1f MiB；%.1f MiB 至 %d 个模拟代办员全部登录，之后 %.1f MiB（%s）\n",
 			float64(max(r.PeakRSS, r.SignInPeakRSS))/(1<<20), float64(r.SignInPeakRSS)/(1<<20), r.Workers, float64(r.PeakRSS)/(1<<20), r.RSSNote)
 	} else if r.PeakRSS > 0 {
-		fmt.Fprintf(w, "peak RSS: %.1f MiB (%s)\n", float64(r.PeakRSS)/(1<<20), r.RSSNote)
+		fmt.Fprintf(w, "峰值内存（RSS）：%.1f MiB（%s）\n", float64(r.PeakRSS)/(1<<20), r.RSSNote)
 	} else {
-		fmt.Fprintf(w, "peak RSS: not measured %s\n", r.RSSNote)
+		fmt.Fprintf(w, "峰值内存（RSS）：未测（%s）\n", r.RSSNote)
 	}
 	for _, e := range r.ErrorSamples {
-		fmt.Fprintf(w, "error: %s\n", e)
+		fmt.Fprintf(w, "出错：%s\n", e)
 	}
 }
 
@@ -557,7 +557,7 @@ func (a *agent) lifecycle(ctx context.Context) error {
 		return err
 	}
 	if st.CaseState != "delegated" {
-		return a.fail(ActApplicantSign, "case state %q after the agreement, want delegated", st.CaseState)
+		return a.fail(ActApplicantSign, "签署协议后案件状态为 %q，应为 delegated", st.CaseState)
 	}
 	// The signature moved the case on: read its version back, as the
 	// agent's screen does.
@@ -585,7 +585,7 @@ func (a *agent) lifecycle(ctx context.Context) error {
 		return err
 	}
 	if st.CaseState != "closed" {
-		return a.fail(ActReceiptSign, "case state %q after the receipt, want closed", st.CaseState)
+		return a.fail(ActReceiptSign, "签收后案件状态为 %q，应为 closed", st.CaseState)
 	}
 	if err := a.do(ctx, ActGet, http.MethodGet, path, nil, nil, http.StatusOK, &c); err != nil {
 		return err
@@ -626,7 +626,7 @@ func newBare(ctx context.Context, pool *pgxpool.Pool, workers int) (*bareSide, e
 		CREATE TABLE `+bareRows+` (id int PRIMARY KEY, n int NOT NULL);
 		CREATE TABLE `+bareLog+` (id bigserial PRIMARY KEY, row_id int NOT NULL, at timestamptz NOT NULL DEFAULT now(), note text NOT NULL)`)
 	if err != nil {
-		return nil, fmt.Errorf("loadgen: bare tables: %w", err)
+		return nil, fmt.Errorf("压测：无法创建裸事务用表：%w", err)
 	}
 	if _, err := pool.Exec(ctx, `INSERT INTO `+bareRows+` SELECT g, 0 FROM generate_series(1, $1::int) g`, workers); err != nil {
 		return nil, err

@@ -76,7 +76,7 @@ func TestRun(t *testing.T) {
 	if rep.BareRate <= 0 || rep.Ratio <= 0 || rep.PeakRSS <= 0 {
 		t.Errorf("bare %.1f tx/s, ratio %.3f, peak RSS %d", rep.BareRate, rep.Ratio, rep.PeakRSS)
 	}
-	if !strings.Contains(progress.String(), "cases done") {
+	if !strings.Contains(progress.String(), "已完成案件") {
 		t.Errorf("no progress lines: %q", progress.String())
 	}
 }

@@ -29,7 +29,7 @@ func PeakRSS(statusFile string) (int64, error) {
 		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
 			fs := strings.Fields(rest)
 			if len(fs) != 2 || fs[1] != "kB" {
-				return 0, fmt.Errorf("unexpected VmHWM line %q", sc.Text())
+				return 0, fmt.Errorf("无法解析 VmHWM 行 %q", sc.Text())
 			}
 			kb, err := strconv.ParseInt(fs[0], 10, 64)
 			return kb << 10, err
@@ -38,7 +38,7 @@ func PeakRSS(statusFile string) (int64, error) {
 	if err := sc.Err(); err != nil {
 		return 0, err
 	}
-	return 0, fmt.Errorf("%s has no VmHWM", statusFile)
+	return 0, fmt.Errorf("%s 中没有 VmHWM", statusFile)
 }
 
 // ResetSelfPeak returns freed memory to the system and resets this

@@ -76,7 +76,7 @@ func cmdBench(ctx context.Context, cfg config, args []string) error {
 		u := loadgen.Credential{Username: fmt.Sprintf("bench.town%d", i+1), Password: *password, Region: townships[i%len(townships)]}
 		_, err := svc.Create(ctx, users.NewUser{Username: u.Username, Name: fmt.Sprintf("压测代办员%d", i+1), Role: "township_agent", Region: u.Region, Password: u.Password})
 		if err != nil && !strings.Contains(err.Error(), "已存在") {
-			return fmt.Errorf("bench user %s: %w", u.Username, err)
+			return fmt.Errorf("创建压测用户 %s：%w", u.Username, err)
 		}
 		if err != nil { // exists: its township is whatever it was made with
 			if got, gerr := svc.Get(ctx, u.Username); gerr == nil {
@@ -100,10 +100,10 @@ func cmdBench(ctx context.Context, cfg config, args []string) error {
 	if *addr != "" {
 		lc.BaseURL = *addr
 		if *pid > 0 {
-			lc.PeakRSS, lc.RSSNote = loadgen.PidPeakRSS(*pid), fmt.Sprintf("VmHWM of pid %d", *pid)
+			lc.PeakRSS, lc.RSSNote = loadgen.PidPeakRSS(*pid), fmt.Sprintf("进程 %d 的 VmHWM", *pid)
 			lc.ResetPeak = func() error { return loadgen.ResetPeak(fmt.Sprintf("/proc/%d/clear_refs", *pid)) }
 		} else {
-			lc.RSSNote = "(server at --addr; give --pid to read its VmHWM)"
+			lc.RSSNote = "服务在 --addr，未读取其内存；加 --pid 读取该进程的 VmHWM"
 		}
 	} else {
 		if !sealKeysExist(cfg.KeyDir) {
@@ -130,7 +130,7 @@ func cmdBench(ctx context.Context, cfg config, args []string) error {
 		defer func() { cancel(); <-done }()
 		lc.BaseURL = srv.URL
 		lc.PeakRSS, lc.ResetPeak = loadgen.SelfPeakRSS, loadgen.ResetSelfPeak
-		lc.RSSNote = "VmHWM of this process: in-process server plus the load generator; PostgreSQL runs apart and is not counted"
+		lc.RSSNote = "本进程的 VmHWM：进程内服务加压测端；PostgreSQL 为独立进程，不计入"
 	}
 
 	// The bare side works as the database owner, which may create its
@@ -147,7 +147,7 @@ func cmdBench(ctx context.Context, cfg config, args []string) error {
 	defer owner.Close()
 	lc.BarePool = owner
 
-	fmt.Printf("daiban bench: %d workers, %s on each side (server, bare transaction) in alternating slices, server %s\n", *workers, *duration, lc.BaseURL)
+	fmt.Printf("daiban bench：%d 个模拟代办员，服务端与数据库裸事务各测 %s（交替分段），服务地址 %s\n", *workers, *duration, lc.BaseURL)
 	rep, err := loadgen.Run(ctx, lc)
 	rep.Print(os.Stdout)
 	if errors.Is(err, context.Canceled) {
