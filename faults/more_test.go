@@ -347,7 +347,7 @@ func TestFailedSealLeavesNothing(t *testing.T) {
 		t.Errorf("internal error text leaked to the client: %s", r.raw)
 	}
 
-	checkNotSigned(ctx, t, conn, id, entriesBefore)
+	checkNotSigned(ctx, t, conn, id, entriesBefore, -1)
 	// The link is still usable.
 	r, err = anon.do(ctx, http.MethodGet, "/api/v1/sign/"+token, nil, nil)
 	if err != nil || r.status != http.StatusOK {
@@ -427,8 +427,10 @@ func agreementPending(ctx context.Context, t *testing.T, c *client, a agent, n i
 
 // checkNotSigned checks that a refused applicant signature left case id
 // as it was: still agreement_pending, no sealed agreement or PDF, no
-// applicant signature, and no ledger entry since there were entriesBefore.
-func checkNotSigned(ctx context.Context, t *testing.T, conn *pgx.Conn, id, entriesBefore int64) {
+// applicant signature, and no ledger entry since there were entriesBefore
+// in the whole ledger, or, with entriesBefore < 0 (other writers at work),
+// caseEntriesBefore for the case.
+func checkNotSigned(ctx context.Context, t *testing.T, conn *pgx.Conn, id, entriesBefore, caseEntriesBefore int64) {
 	t.Helper()
 	var state string
 	var sealed, applicantSigs, bad, entriesAfter int64
@@ -456,7 +458,12 @@ func checkNotSigned(ctx context.Context, t *testing.T, conn *pgx.Conn, id, entri
 	if bad != 0 {
 		t.Errorf("%d document.sealed / case.agreement_signed ledger entries after the failed seal", bad)
 	}
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM ledger_entries`).Scan(&entriesAfter); err != nil {
+	if entriesBefore < 0 {
+		entriesBefore = caseEntriesBefore
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM ledger_entries WHERE case_id = $1`, id).Scan(&entriesAfter); err != nil {
+			t.Fatal(err)
+		}
+	} else if err := conn.QueryRow(ctx, `SELECT count(*) FROM ledger_entries`).Scan(&entriesAfter); err != nil {
 		t.Fatal(err)
 	}
 	if entriesAfter != entriesBefore {
