@@ -54,20 +54,28 @@ func TestPoolHonoursContext(t *testing.T) {
 	<-started
 
 	// The slot is held until the call returns, so returning at all shows
-	// the wait ended with the context; the bound only catches a wait far
-	// beyond it (generous: validation runs before the wait, and CI runs
-	// this under -race beside other packages).
+	// the wait ended with the context; the bound is generous because
+	// validation runs before the wait and CI runs this under -race beside
+	// other packages.
 	d := benchAgreement(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
 	t0 := time.Now()
-	_, err := r.AgreementCtx(ctx, d)
-	if daiban.ErrorCode(err) != daiban.EUNAVAILABLE {
-		t.Fatalf("want unavailable while the pool is full, got %v", err)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := r.AgreementCtx(ctx, d)
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		if daiban.ErrorCode(err) != daiban.EUNAVAILABLE {
+			t.Fatalf("want unavailable while the pool is full, got %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		close(hold)
+		t.Fatal("still waiting for a slot 10 s after a 30 ms deadline")
 	}
-	if took := time.Since(t0); took > 10*time.Second {
-		t.Errorf("gave up %v after the call, for a 30 ms deadline", took)
-	}
+	t.Logf("gave up after %v", time.Since(t0))
 	close(hold)
 	if _, err := r.AgreementCtx(context.Background(), benchAgreement(t)); err != nil {
 		t.Fatal(err)

@@ -1,8 +1,10 @@
 package app_test
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -39,20 +41,22 @@ type pick func(n int) int
 type walker struct {
 	env   *apptest.Env
 	actor cases.Actor
+	token string // the actor's, for the API
 	valid map[cases.State]bool
 }
 
-func newWalker(env *apptest.Env, actor cases.Actor) walker {
-	w := walker{env: env, actor: actor, valid: map[cases.State]bool{}}
+func newWalker(env *apptest.Env, actor cases.Actor, token string) walker {
+	w := walker{env: env, actor: actor, token: token, valid: map[cases.State]bool{}}
 	for _, s := range cases.States {
 		w.valid[s] = true
 	}
 	return w
 }
 
-// step applies one action chosen by p to case id, in one transaction as
-// the documents package would, and checks what a user would notice: the
-// state is one of the contract's, nothing is an internal error, a refused
+// step applies one action chosen by p to case id — an API action through
+// the HTTP API, a document event in one transaction as the documents
+// package would — and checks what a user would notice: the state is one
+// of the contract's, nothing is an internal error (no 5xx), a refused
 // action changes nothing, and an accepted one is an edge of the state
 // machine that moves the version by one.
 //
@@ -82,7 +86,34 @@ func (w walker) step(t testing.TB, p pick, id int64, n int) {
 		version-- // a stale client
 	}
 	var result string
-	err = pgx.BeginFunc(ctx, w.env.Pool, func(tx pgx.Tx) error {
+	if api {
+		// Through the API, which owns the action's transaction.
+		var raw string
+		raw, result = walkBody(p, action, before)
+		r := w.env.Do(t, w.token, http.MethodPost, fmt.Sprintf("/api/v1/cases/%d/actions/%s", id, action), raw,
+			map[string]string{"If-Match": fmt.Sprintf("%q", fmt.Sprint(version))})
+		switch {
+		case r.Status >= 500:
+			t.Fatalf("step %d %s: %d %s", n, action, r.Status, r.Body)
+		case r.Status >= 400:
+			if r.ErrorCode() == "" {
+				t.Fatalf("step %d %s: %d without the error envelope: %s", n, action, r.Status, r.Body)
+			}
+			err = daiban.Errorf(r.ErrorCode(), "%s", r.Body)
+		case r.Status != http.StatusOK:
+			t.Fatalf("step %d %s: %d %s", n, action, r.Status, r.Body)
+		}
+	} else {
+		err = w.event(ctx, id, action, before)
+	}
+	w.check(t, n, action, result, before, api, err)
+}
+
+// event applies a document event (agreement signed, handed over) or the
+// handover verification inside one transaction, as the documents package
+// does when a signature is sealed.
+func (w walker) event(ctx context.Context, id int64, action string, before cases.Case) error {
+	return pgx.BeginFunc(ctx, w.env.Pool, func(tx pgx.Tx) error {
 		switch action {
 		case cases.EventAgreement:
 			_, err := w.env.App.Cases.SignedAgreementTx(ctx, tx, w.actor, id, nil)
@@ -98,16 +129,16 @@ func (w walker) step(t testing.TB, p pick, id int64, n int) {
 			_, err := w.env.App.Cases.VerifyHandoverTx(ctx, tx, w.actor, id, all)
 			return err
 		}
-		var raw string
-		raw, result = walkBody(p, action, before)
-		body, err := cases.ParseBody(action, []byte(raw))
-		if err != nil {
-			return err
-		}
-		_, err = w.env.App.Cases.ActTx(ctx, tx, w.actor, id, version, action, body)
-		return err
+		return fmt.Errorf("not an event: %s", action)
 	})
-	after, gerr := w.env.App.Cases.Get(ctx, id)
+}
+
+// check compares the case after a step with the case before and the state
+// machine table.
+func (w walker) check(t testing.TB, n int, action, result string, before cases.Case, api bool, err error) {
+	t.Helper()
+	id := before.ID
+	after, gerr := w.env.App.Cases.Get(t.Context(), id)
 	if gerr != nil {
 		t.Fatal(gerr)
 	}
@@ -259,7 +290,7 @@ func TestRandomLifecycles(t *testing.T) {
 	env := apptest.New(t)
 	env.User(t, "r.town", "township_agent", "370323001")
 	tok := env.Token(t, "r.town")
-	w := newWalker(env, cases.Actor{Username: "r.town", Role: "township_agent", Region: "370323001"})
+	w := newWalker(env, cases.Actor{Username: "r.town", Role: "township_agent", Region: "370323001"}, tok)
 	rng := rand.New(rand.NewPCG(7, 11))
 	var ids []int64
 	for i := 0; i < 12; i++ {
@@ -295,7 +326,7 @@ func FuzzCaseLifecycle(f *testing.F) {
 	env := apptest.New(f)
 	env.User(f, "r.town", "township_agent", "370323001")
 	tok := env.Token(f, "r.town")
-	w := newWalker(env, cases.Actor{Username: "r.town", Role: "township_agent", Region: "370323001"})
+	w := newWalker(env, cases.Actor{Username: "r.town", Role: "township_agent", Region: "370323001"}, tok)
 	matters := []string{"GT001", "SP001", "YJS001"}
 
 	f.Add(byte(0), walkOps(cases.ActGuide, cases.ActEvaluate))

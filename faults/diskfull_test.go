@@ -29,9 +29,16 @@ const diskFullMessage = "存储空间已满"
 // databases on it first: register them after calling this).
 func smallVolume(t *testing.T, name string, sizeMiB int) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small tmpfs for the disk-full fault needs root (CI runs as root)")
+	// CI sets DAIBAN_REQUIRE_FAULTS so that this fault is never skipped
+	// silently there.
+	skip := t.Skipf
+	if os.Getenv("DAIBAN_REQUIRE_FAULTS") != "" {
+		skip = t.Fatalf
 	}
+	if os.Geteuid() != 0 {
+		skip("mounting a small tmpfs for the disk-full fault needs root (CI runs as root)")
+	}
+	unmountStale(t)
 	srv := pgtest.Server(t)
 	var st syscall.Stat_t
 	if err := syscall.Stat(srv.DataDir(), &st); err != nil {
@@ -49,7 +56,7 @@ func smallVolume(t *testing.T, name string, sizeMiB int) string {
 	opts := fmt.Sprintf("size=%dm,uid=%d,gid=%d,mode=0700", sizeMiB, st.Uid, st.Gid)
 	if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, opts); err != nil {
 		if errors.Is(err, syscall.EPERM) {
-			t.Skipf("cannot mount a tmpfs here (%v): the disk-full fault needs CAP_SYS_ADMIN", err)
+			skip("cannot mount a tmpfs here (%v): the disk-full fault needs CAP_SYS_ADMIN", err)
 		}
 		t.Fatalf("mount tmpfs on %s: %v", mnt, err)
 	}
@@ -68,6 +75,31 @@ func smallVolume(t *testing.T, name string, sizeMiB int) string {
 	adminExec(t, fmt.Sprintf("CREATE TABLESPACE %s LOCATION '%s'", pgx.Identifier{name}.Sanitize(), loc))
 	t.Cleanup(func() { adminExec(t, "DROP TABLESPACE IF EXISTS "+pgx.Identifier{name}.Sanitize()) })
 	return mnt
+}
+
+// unmountStale unmounts the volumes of earlier runs that were killed
+// before their cleanup (a test binary's timeout, a kill): mount points of
+// this test untouched for half an hour, far beyond its time bound.
+func unmountStale(t *testing.T) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	prefix := filepath.Join(os.TempDir(), "daiban-diskfull-")
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 || !strings.HasPrefix(f[4], prefix) {
+			continue
+		}
+		st, err := os.Stat(f[4])
+		if err != nil || time.Since(st.ModTime()) < 30*time.Minute {
+			continue
+		}
+		if err := syscall.Unmount(f[4], syscall.MNT_DETACH); err == nil {
+			_ = os.Remove(f[4])
+			t.Logf("unmounted the stale volume %s of an earlier run", f[4])
+		}
+	}
 }
 
 // adminExec runs stmt as superuser on the test server's maintenance
@@ -133,8 +165,8 @@ func fillUp(t *testing.T, path string) int64 {
 // with a separate WAL volume. A full WAL volume makes PostgreSQL stop
 // (PANIC), which the service sees as TestDatabaseStopsMidLoad's outage.
 func TestDiskFullMidLoad(t *testing.T) {
-	bin := buildDaiban(t)
 	mnt := smallVolume(t, "daiban_diskfull", 48)
+	bin := buildDaiban(t)
 	url := pgtest.NewDatabase(t, apptest.Template(t))
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {

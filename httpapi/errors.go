@@ -28,14 +28,23 @@ var statusOf = map[string]int{
 // Status returns the HTTP status of an error.
 func Status(err error) int { return statusOf[daiban.ErrorCode(translate(err))] }
 
-// Unavailable returns the user-facing message when err means the service
-// cannot act just now (503: database down or out of space), else "".
+// The database conditions translate reports; their messages are fixed
+// and safe to show anyone.
+var (
+	errDiskFull     = daiban.Errorf(daiban.EUNAVAILABLE, "数据库存储空间已满，本次操作未执行；请联系管理员清理磁盘后重试")
+	errDatabaseDown = daiban.Errorf(daiban.EUNAVAILABLE, "数据库暂时不可用，请稍后重试")
+)
+
+// Unavailable returns the user-facing message when err means the database
+// cannot act just now (down, or out of space), else "". Other 503s
+// (startup problems with keys or fonts) carry details meant for the
+// administrator and give "".
 func Unavailable(err error) string {
-	err = translate(err)
-	if daiban.ErrorCode(err) != daiban.EUNAVAILABLE {
-		return ""
+	switch t := translate(err); t {
+	case errDiskFull, errDatabaseDown:
+		return daiban.ErrorMessage(t)
 	}
-	return daiban.ErrorMessage(err)
+	return ""
 }
 
 type errorBody struct {
@@ -71,10 +80,10 @@ func translate(err error) error {
 		return err
 	}
 	if diskFull(err) {
-		return daiban.Errorf(daiban.EUNAVAILABLE, "数据库存储空间已满，本次操作未执行，未保存任何内容；请联系管理员清理磁盘后重试")
+		return errDiskFull
 	}
 	if unavailable(err) {
-		return daiban.Errorf(daiban.EUNAVAILABLE, "数据库暂时不可用，请稍后重试")
+		return errDatabaseDown
 	}
 	return err
 }
@@ -97,10 +106,10 @@ func unavailable(err error) bool {
 	case errors.As(err, &ce), errors.As(err, &ne):
 		return true
 	case errors.As(err, &pe):
-		// admin_shutdown, crash_shutdown, cannot_connect_now, and
-		// insufficient resources (out of memory, too many connections)
-		return pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" ||
-			pe.Code == "53200" || pe.Code == "53300"
+		// admin_shutdown, crash_shutdown, cannot_connect_now. (Too many
+		// connections arrives as a ConnectError; out of memory is not
+		// retried: it also means exhausted lock tables, a setting to fix.)
+		return pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
 	}
 	return pgconn.SafeToRetry(err)
 }
@@ -109,6 +118,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	orig := err
 	err = translate(err)
 	code := daiban.ErrorCode(err)
 	status := statusOf[code]
@@ -116,10 +126,13 @@ func (s *Server) handleError(err error, c echo.Context) {
 		status = http.StatusInternalServerError
 	}
 	if code == daiban.EINTERNAL || code == daiban.EUNAVAILABLE {
-		s.logger.Error("request failed", "request_id", RequestID(c), "route", c.Path(), "method", c.Request().Method, "err", err.Error())
+		// The original error, for the administrator (a database error's
+		// text names the file or setting at fault, never row values).
+		s.logger.Error("request failed", "request_id", RequestID(c), "route", c.Path(), "method", c.Request().Method, "err", orig.Error())
 	}
 	body := errorBody{Error: errorDetail{Code: code, Message: daiban.ErrorMessage(err), Field: daiban.ErrorField(err)}}
-	if code == daiban.EUNAVAILABLE {
+	// A full disk needs an administrator, not a retry in five seconds.
+	if code == daiban.EUNAVAILABLE && err != errDiskFull {
 		c.Response().Header().Set("Retry-After", "5")
 	}
 	var werr error

@@ -334,9 +334,13 @@ func pct(ds []time.Duration, p int) time.Duration {
 // Print writes the report as a table.
 func (r Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "daiban bench：%d 个模拟代办员，服务端 %.1f 秒，裸事务 %.1f 秒\n", r.Workers, r.ServerElapsed.Seconds(), r.BareElapsed.Seconds())
-	fmt.Fprintf(w, "%-15s %7s %9s %9s %9s %9s %6s\n", "操作", "次数", "每秒", "p50 毫秒", "p95 毫秒", "p99 毫秒", "出错")
+	fmt.Fprintf(w, "%s %s %s %s %s %s %s\n", padRight("操作", 16), padLeft("次数", 7), padLeft("每秒", 9), padLeft("p50 毫秒", 9), padLeft("p95 毫秒", 9), padLeft("p99 毫秒", 9), padLeft("出错", 6))
 	for _, a := range r.Actions {
-		fmt.Fprintf(w, "%-15s %7d %9.1f %9.1f %9.1f %9.1f %6d\n", a.Name, a.Count, a.PerSecond, ms(a.P50), ms(a.P95), ms(a.P99), a.Errors)
+		name := a.Name
+		if l, ok := actionLabels[a.Name]; ok {
+			name = l
+		}
+		fmt.Fprintf(w, "%s %7d %9.1f %9.1f %9.1f %9.1f %6d\n", padRight(name, 16), a.Count, a.PerSecond, ms(a.P50), ms(a.P95), ms(a.P99), a.Errors)
 	}
 	fmt.Fprintf(w, "完成案件：%d 件（开始 %d 件；其余因压测结束或出错未走完）\n", r.CasesCompleted, r.CasesStarted)
 	fmt.Fprintf(w, "服务端：%d 个请求，每秒 %.1f 个（不含登录：每个模拟代办员在计时前登录一次）\n", r.Requests, r.ActionRate)
@@ -358,6 +362,29 @@ func (r Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "出错：%s\n", e)
 	}
 }
+
+// actionLabels name the measured actions in the report.
+var actionLabels = map[string]string{
+	ActLogin: "登录", ActCreate: "受理登记", ActGet: "查看案件", ActReview: "材料初审",
+	ActAgreement: "生成委托协议", ActAgentSign: "代办员签名", ActApplicantSign: "申请人签署协议",
+	ActProgress: "办理进展", ActResults: "办理结果", ActHandover: "交付核验",
+	ActReceiptSign: "申请人签收", ActEvaluate: "评价",
+}
+
+// width is how many terminal columns s takes: CJK characters take two.
+func width(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if r >= 0x1100 && (r <= 0x115f || r >= 0x2e80 && r <= 0xa4cf || r >= 0xac00 && r <= 0xd7a3 || r >= 0xf900 && r <= 0xfaff || r >= 0xfe30 && r <= 0xfe4f || r >= 0xff00 && r <= 0xff60 || r >= 0xffe0 && r <= 0xffe6 || r >= 0x20000) {
+			n++
+		}
+	}
+	return n
+}
+
+func padRight(s string, n int) string { return s + strings.Repeat(" ", max(0, n-width(s))) }
+func padLeft(s string, n int) string  { return strings.Repeat(" ", max(0, n-width(s))) + s }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
@@ -403,9 +430,9 @@ type httpError struct {
 func (e *httpError) Error() string {
 	b := e.body
 	if len(b) > 200 {
-		b = b[:200]
+		b = strings.ToValidUTF8(b[:200], "") + "…"
 	}
-	return fmt.Sprintf("HTTP %d: %s", e.status, b)
+	return fmt.Sprintf("HTTP 状态 %d：%s", e.status, b)
 }
 
 // do sends one request while the gate is open and records its latency

@@ -156,7 +156,7 @@ func TestThreeInstancesExactlyOnce(t *testing.T) {
 	// agent runs accompanied cases (no deadline, so no notices of their
 	// own) through whichever servers are alive.
 	e.User(t, "x.load", "township_agent", "370323101")
-	load := startLoad(envs, e.Token(t, "x.load"), "370323101")
+	load := startLoad(t, envs, e.Token(t, "x.load"), "370323101")
 
 	// Four cases with a 5-working-day limit signed on Thursday 12 February:
 	// due Thursday 26th (Fri 13, make-up Sat 14, Tue 24, Wed 25, Thu 26).
@@ -405,9 +405,26 @@ type load struct {
 	failures  []string // 5xx or malformed answers from live instances
 }
 
-func startLoad(envs []*apptest.Env, token, region string) *load {
+func startLoad(t *testing.T, envs []*apptest.Env, token, region string) *load {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &load{killed: make([]atomic.Bool, len(envs)), cancel: cancel, done: make(chan struct{})}
+	// Also when the test ends early (a Fatal before stop).
+	t.Cleanup(func() { cancel(); <-l.done })
+	// next returns the first live instance from i on, or -1 if all died.
+	next := func(i int) int {
+		for range envs {
+			if !l.killed[i].Load() {
+				return i
+			}
+			i = (i + 1) % len(envs)
+		}
+		return -1
+	}
+	failed := func(format string, args ...any) {
+		l.mu.Lock()
+		l.failures = append(l.failures, fmt.Sprintf(format, args...))
+		l.mu.Unlock()
+	}
 	client := &http.Client{Timeout: 10 * time.Second}
 	do := func(i int, path string, body any, version int) (map[string]any, bool) {
 		b, _ := json.Marshal(body)
@@ -429,20 +446,26 @@ func startLoad(envs []*apptest.Env, token, region string) *load {
 		derr := json.NewDecoder(resp.Body).Decode(&out)
 		if resp.StatusCode/100 != 2 || derr != nil {
 			if (resp.StatusCode >= 500 || derr != nil) && !l.killed[i].Load() && ctx.Err() == nil {
-				l.mu.Lock()
-				l.failures = append(l.failures, fmt.Sprintf("%s %s: %d %v", envs[i].Name(), path, resp.StatusCode, out))
-				l.mu.Unlock()
+				failed("%s %s: %d %v", envs[i].Name(), path, resp.StatusCode, out)
 			}
 			return nil, false
 		}
 		return out, true
 	}
+	// num reads a number the answer must carry.
+	num := func(out map[string]any, k string) (int, bool) {
+		f, ok := out[k].(float64)
+		if !ok {
+			failed("answer without %q: %v", k, out)
+		}
+		return int(f), ok
+	}
 	go func() {
 		defer close(l.done)
 		for n := 0; ctx.Err() == nil; n++ {
-			i := n % len(envs)
-			if l.killed[i].Load() {
-				continue
+			i := next(n % len(envs))
+			if i < 0 {
+				return
 			}
 			out, ok := do(i, "/api/v1/cases", map[string]any{
 				"region": region, "channel": "counter", "matter": "GT001",
@@ -452,16 +475,21 @@ func startLoad(envs []*apptest.Env, token, region string) *load {
 				time.Sleep(20 * time.Millisecond)
 				continue
 			}
-			id, v := int(out["id"].(float64)), int(out["version"].(float64))
+			id, ok1 := num(out, "id")
+			v, ok2 := num(out, "version")
+			if !ok1 || !ok2 {
+				return
+			}
 			for _, act := range []string{"accompany", "complete"} {
-				i = (i + 1) % len(envs)
-				for l.killed[i].Load() {
-					i = (i + 1) % len(envs)
+				if i = next((i + 1) % len(envs)); i < 0 {
+					return
 				}
 				if out, ok = do(i, fmt.Sprintf("/api/v1/cases/%d/actions/%s", id, act), map[string]string{"note": "负载"}, v); !ok {
 					break
 				}
-				v = int(out["version"].(float64))
+				if v, ok = num(out, "version"); !ok {
+					return
+				}
 			}
 			if ok {
 				l.completed.Add(1)
