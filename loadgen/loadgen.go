@@ -127,8 +127,11 @@ type recorder struct {
 	errs    []string
 	reqs    atomic.Int64
 	signIn  sync.WaitGroup // each worker's first sign-in attempt
-	done    atomic.Int64
-	started atomic.Int64
+	// signInErr is the first failed first sign-in: the run stops, as an
+	// agent that cannot sign in measures nothing.
+	signInErr error
+	done      atomic.Int64
+	started   atomic.Int64
 }
 
 func (r *recorder) add(action string, d time.Duration, err error) {
@@ -232,6 +235,17 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	// Every worker signs in before the clock starts: sign-in hashes the
 	// password, a burst that is reported apart from the lifecycle load.
 	rec.signIn.Wait()
+	rec.mu.Lock()
+	signInErr := rec.signInErr
+	rec.mu.Unlock()
+	if signInErr != nil {
+		stopped.Store(true)
+		gate.Unlock()
+		wg.Wait()
+		close(progStop)
+		<-progDone
+		return Report{Workers: cfg.Workers}, signInErr
+	}
 	if cfg.PeakRSS != nil && cfg.ResetPeak != nil {
 		if v, err := cfg.PeakRSS(); err == nil && cfg.ResetPeak() == nil {
 			signInPeak.Store(v)
@@ -428,7 +442,7 @@ type httpError struct {
 }
 
 func (e *httpError) Error() string {
-	b := e.body
+	b := strings.TrimSpace(e.body)
 	if len(b) > 200 {
 		b = strings.ToValidUTF8(b[:200], "") + "…"
 	}
@@ -495,6 +509,13 @@ func (a *agent) loop(ctx context.Context) {
 			err := a.do(ctx, ActLogin, http.MethodPost, "/api/v1/login", map[string]string{"username": a.cred.Username, "password": a.cred.Password}, nil, http.StatusOK, &r)
 			if a.first {
 				a.first = false
+				if err != nil && err != errStop {
+					a.rec.mu.Lock()
+					if a.rec.signInErr == nil {
+						a.rec.signInErr = fmt.Errorf("模拟代办员 %s 无法登录 %s（%v）：请确认 bench 与该服务使用同一个数据库（DATABASE_URL 或 DAIBAN_DATA）", a.cred.Username, a.cfg.BaseURL, err)
+					}
+					a.rec.mu.Unlock()
+				}
 				a.rec.signIn.Done()
 			}
 			if err != nil {

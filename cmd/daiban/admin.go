@@ -84,7 +84,7 @@ func userAdd(ctx context.Context, cfg config, args []string) error {
 	role := fs.String("role", "", "角色: county_agent|township_agent|village_agent|supervisor|admin")
 	region := fs.String("region", "", "地区代码")
 	name := fs.String("name", "", "姓名")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	password, err := readPassword(os.Stdin)
@@ -107,7 +107,7 @@ func userAdd(ctx context.Context, cfg config, args []string) error {
 func userList(ctx context.Context, cfg config, args []string) error {
 	fs := flag.NewFlagSet("user list", flag.ContinueOnError)
 	region := fs.String("region", "", "只列出该地区（含下级）的用户")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	db, err := openDatabase(ctx, cfg, cfg.quietLogger())
@@ -144,7 +144,7 @@ func userSet(ctx context.Context, cfg config, args []string) error {
 		return err
 	})
 	pwStdin := fs.Bool("password-stdin", false, "从标准输入读取新密码")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *username == "" {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -19,9 +20,6 @@ import (
 	"github.com/daiban/daiban/users"
 )
 
-// benchPassword is the bench agents' password (they are created with it).
-const benchPassword = "bench-password-1"
-
 // cmdBench drives the HTTP API with concurrent simulated agents through
 // whole case lifecycles and compares the server's action rate with the
 // database's bare transaction rate (see package loadgen).
@@ -31,8 +29,7 @@ func cmdBench(ctx context.Context, cfg config, args []string) error {
 	duration := fs.Duration("duration", 30*time.Second, "服务端压测时长（裸事务另测同样时长）")
 	addr := fs.String("addr", "", "压测已运行的服务（如 http://127.0.0.1:8080）；不填则在本进程内启动服务")
 	pid := fs.Int("pid", 0, "与 --addr 同用：读取该进程的峰值内存（VmHWM）")
-	password := fs.String("password", benchPassword, "bench.townN 代办员的密码（新建时使用）")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *workers < 1 || *workers > 1000 {
@@ -70,21 +67,40 @@ func cmdBench(ctx context.Context, cfg config, args []string) error {
 			townships = append(townships, r.Code)
 		}
 	}
+	// The bench agents get a fresh random password each run and are
+	// disabled again at its end, so no account with a known password is
+	// left usable in the database.
 	svc := users.NewService(db.Pool)
+	password := demo.NewPassword()
 	agents := make([]loadgen.Credential, *workers)
 	for i := range agents {
-		u := loadgen.Credential{Username: fmt.Sprintf("bench.town%d", i+1), Password: *password, Region: townships[i%len(townships)]}
+		u := loadgen.Credential{Username: fmt.Sprintf("bench.town%d", i+1), Password: password, Region: townships[i%len(townships)]}
 		_, err := svc.Create(ctx, users.NewUser{Username: u.Username, Name: fmt.Sprintf("压测代办员%d", i+1), Role: "township_agent", Region: u.Region, Password: u.Password})
 		if err != nil && !strings.Contains(err.Error(), "已存在") {
 			return fmt.Errorf("创建压测用户 %s：%w", u.Username, err)
 		}
 		if err != nil { // exists: its township is whatever it was made with
-			if got, gerr := svc.Get(ctx, u.Username); gerr == nil {
-				u.Region = got.Region
+			enabled := false
+			got, err := svc.Update(ctx, u.Username, users.Update{Password: &password, Disabled: &enabled})
+			if err != nil {
+				return fmt.Errorf("重置压测用户 %s：%w", u.Username, err)
 			}
+			u.Region = got.Region
 		}
 		agents[i] = u
 	}
+	defer func() {
+		// Disable them even when the run was interrupted (Ctrl-C).
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		disabled := true
+		for _, u := range agents {
+			if _, err := svc.Update(dctx, u.Username, users.Update{Disabled: &disabled}); err != nil {
+				fmt.Fprintf(os.Stderr, "daiban bench：无法停用压测用户 %s：%v\n", u.Username, message(err))
+			}
+		}
+		fmt.Printf("压测用户 bench.town1…%d 已停用（下次压测时重新启用并更换密码）\n", len(agents))
+	}()
 	people, err := demo.People()
 	if err != nil {
 		return err
@@ -147,11 +163,28 @@ func cmdBench(ctx context.Context, cfg config, args []string) error {
 	defer owner.Close()
 	lc.BarePool = owner
 
-	fmt.Printf("daiban bench：%d 个模拟代办员，服务端与数据库裸事务各测 %s（交替分段），服务地址 %s\n", *workers, *duration, lc.BaseURL)
+	fmt.Printf("daiban bench：%d 个模拟代办员，服务端与数据库裸事务各测 %s（交替分段），服务地址 %s，数据库 %s\n", *workers, *duration, lc.BaseURL, redactURL(db.URL))
 	rep, err := loadgen.Run(ctx, lc)
+	if err != nil && rep.Requests == 0 {
+		return err // nothing measured (e.g. the agents could not sign in)
+	}
 	rep.Print(os.Stdout)
 	if errors.Is(err, context.Canceled) {
 		return nil // Ctrl-C: what was measured is printed
 	}
 	return err
+}
+
+// redactURL shows a database URL without its password.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" {
+		return "（DATABASE_URL 所指数据库）"
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	return u.String()
 }

@@ -39,7 +39,7 @@ func calendarImport(ctx context.Context, cfg config, args []string) error {
 	fs := flag.NewFlagSet("calendar import", flag.ContinueOnError)
 	dryRun := fs.Bool("dry-run", false, "只检查文件并列出将变更的办结时限，不写入")
 	actor := fs.String("actor", "system:calendar-import", "记入台账的操作人")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -115,7 +115,7 @@ func years(ys []int) string {
 func calendarShow(ctx context.Context, cfg config, args []string) error {
 	fs := flag.NewFlagSet("calendar show", flag.ContinueOnError)
 	year := fs.Int("year", 0, "只显示该年")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	db, err := openDatabase(ctx, cfg, cfg.quietLogger())

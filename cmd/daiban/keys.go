@@ -23,7 +23,7 @@ func cmdKeys(ctx context.Context, cfg config, args []string) error {
 	}
 	fs := flag.NewFlagSet("keys init", flag.ContinueOnError)
 	center := fs.String("center", "Yiyuan County Government Service Center", "证书中的中心名称（建议用英文/拼音，PDF 阅读器显示最稳妥）")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	if err := agreements.InitKeys(cfg.KeyDir, *center); err != nil {

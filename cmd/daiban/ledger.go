@@ -31,7 +31,7 @@ func ledgerVerify(ctx context.Context, cfg config, args []string) error {
 	fs := flag.NewFlagSet("ledger verify", flag.ContinueOnError)
 	kept := fs.String("checkpoint", "", "督查人员另行保存的检查点文件（签名文本）")
 	keyFile := fs.String("key", filepath.Join(cfg.KeyDir, "ledger.pub"), "台账验证公钥文件")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	vkey, err := ledger.ReadVerifierKey(*keyFile)
@@ -50,7 +50,7 @@ func ledgerVerify(ctx context.Context, cfg config, args []string) error {
 // checkpoint, for a supervisor to keep outside the database.
 func ledgerCheckpoint(ctx context.Context, cfg config, args []string) error {
 	fs := flag.NewFlagSet("ledger checkpoint", flag.ContinueOnError)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	db, err := openDatabase(ctx, cfg, cfg.quietLogger())

@@ -38,6 +38,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:])
 	stop()
+	if errors.Is(err, errHelpShown) {
+		return
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "daiban:", message(err))
 		os.Exit(1)

@@ -32,7 +32,7 @@ func reportMonthly(ctx context.Context, cfg config, args []string) error {
 	month := fs.String("month", "", "月份，格式 YYYY-MM")
 	region := fs.String("region", "", "县或乡镇（街道）地区代码，例如 370323")
 	out := fs.String("out", "", "输出的 PDF 文件")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 || *month == "" || *region == "" || *out == "" {

@@ -18,7 +18,7 @@ import (
 func cmdServe(ctx context.Context, cfg config, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	withDemo := fs.Bool("demo", false, "首次启动时载入演示县（沂源县）")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	logger := cfg.logger()
