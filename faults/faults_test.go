@@ -345,6 +345,27 @@ func (r *recorder) note(what string, a answer, err error) {
 	}
 }
 
+// checkFault fails t for what a server must not do while a fault lasts:
+// drop a connection, answer anything but 2xx or 503 unavailable, or take
+// 5 s or more to answer.
+func (r *recorder) checkFault(t *testing.T, during string) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.connErrs {
+		// Context cancellation at the end is ours, not the server's.
+		if !strings.Contains(e, "context canceled") {
+			t.Errorf("transport error from daiban %s: %s", during, e)
+		}
+	}
+	for _, u := range r.unexpects {
+		t.Errorf("unexpected answer (want 2xx or 503 unavailable): %s", u)
+	}
+	if r.maxDur > 5*time.Second {
+		t.Errorf("slowest answer took %v, want < 5s", r.maxDur)
+	}
+}
+
 func (r *recorder) lat(d time.Duration) {
 	r.mu.Lock()
 	r.maxDur = max(r.maxDur, d)
@@ -738,18 +759,7 @@ func TestDatabaseStopsMidLoad(t *testing.T) {
 	if len(acks) == 0 {
 		t.Fatal("nothing acknowledged")
 	}
-	for _, e := range rec.connErrs {
-		// Context cancellation at the end is ours, not the server's.
-		if !strings.Contains(e, "context canceled") {
-			t.Errorf("transport error from daiban during the outage: %s", e)
-		}
-	}
-	for _, u := range rec.unexpects {
-		t.Errorf("unexpected answer (want 2xx or 503 unavailable): %s", u)
-	}
-	if rec.maxDur > 5*time.Second {
-		t.Errorf("slowest answer took %v, want < 5s", rec.maxDur)
-	}
+	rec.checkFault(t, "during the outage")
 	if !d.alive() {
 		t.Fatal("daiban serve died")
 	}

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/text/width"
 	"image"
 	"image/color"
 	"image/png"
@@ -385,20 +386,21 @@ var actionLabels = map[string]string{
 	ActReceiptSign: "申请人签收", ActEvaluate: "评价",
 }
 
-// width is how many terminal columns s takes: CJK characters take two.
-func width(s string) int {
+// columns is how many terminal columns s takes: East Asian wide and
+// fullwidth characters take two.
+func columns(s string) int {
 	n := 0
 	for _, r := range s {
 		n++
-		if r >= 0x1100 && (r <= 0x115f || r >= 0x2e80 && r <= 0xa4cf || r >= 0xac00 && r <= 0xd7a3 || r >= 0xf900 && r <= 0xfaff || r >= 0xfe30 && r <= 0xfe4f || r >= 0xff00 && r <= 0xff60 || r >= 0xffe0 && r <= 0xffe6 || r >= 0x20000) {
+		if k := width.LookupRune(r).Kind(); k == width.EastAsianWide || k == width.EastAsianFullwidth {
 			n++
 		}
 	}
 	return n
 }
 
-func padRight(s string, n int) string { return s + strings.Repeat(" ", max(0, n-width(s))) }
-func padLeft(s string, n int) string  { return strings.Repeat(" ", max(0, n-width(s))) + s }
+func padRight(s string, n int) string { return s + strings.Repeat(" ", max(0, n-columns(s))) }
+func padLeft(s string, n int) string  { return strings.Repeat(" ", max(0, n-columns(s))) + s }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
