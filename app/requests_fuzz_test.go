@@ -44,15 +44,14 @@ func FuzzRequestBodies(f *testing.F) {
 	env.User(f, "fz.victim", "township_agent", "370323001")
 	tokens := []string{env.Token(f, "fz.county"), env.Token(f, "fz.super"), env.Token(f, "fz.admin")}
 	caseID, _ := env.CreateCase(f, tokens[0], "370323001001", "SP001")
-	// The pages' CSRF token of each session (one session per user here).
+	// The pages' CSRF token of each session.
 	csrf := map[string]string{}
-	for i, u := range []string{"fz.county", "fz.super", "fz.admin"} {
-		var tok string
-		if err := env.Pool.QueryRow(f.Context(), `SELECT s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id
-			WHERE u.username = $1 ORDER BY s.created_at DESC LIMIT 1`, u).Scan(&tok); err != nil {
+	for _, tok := range tokens {
+		sess, err := env.App.Users.Authenticate(f.Context(), tok)
+		if err != nil {
 			f.Fatal(err)
 		}
-		csrf[tokens[i]] = tok
+		csrf[tok] = sess.CSRFToken
 	}
 
 	var routes []bodyRoute

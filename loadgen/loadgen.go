@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"golang.org/x/text/width"
 	"image"
 	"image/color"
 	"image/png"
@@ -29,6 +28,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/text/width"
 )
 
 // The actions of one lifecycle, in order, as they are reported.
@@ -239,22 +239,15 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	rec.mu.Lock()
 	signInErr := rec.signInErr
 	rec.mu.Unlock()
-	if signInErr != nil {
-		stopped.Store(true)
-		gate.Unlock()
-		wg.Wait()
-		close(progStop)
-		<-progDone
-		return Report{Workers: cfg.Workers}, signInErr
-	}
-	if cfg.PeakRSS != nil && cfg.ResetPeak != nil {
+	if signInErr == nil && cfg.PeakRSS != nil && cfg.ResetPeak != nil {
 		if v, err := cfg.PeakRSS(); err == nil && cfg.ResetPeak() == nil {
 			signInPeak.Store(v)
 		}
 	}
 	var rep Report
 	slice := cfg.Duration / time.Duration(cfg.Rounds)
-	for i := 0; i < cfg.Rounds && ctx.Err() == nil; i++ {
+	// No timed slices when an agent could not sign in.
+	for i := 0; signInErr == nil && i < cfg.Rounds && ctx.Err() == nil; i++ {
 		phase.Store("服务端")
 		t0 := time.Now()
 		gate.Unlock()
@@ -271,6 +264,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	wg.Wait()
 	close(progStop)
 	<-progDone
+	if signInErr != nil {
+		return Report{Workers: cfg.Workers}, signInErr
+	}
 
 	rep.Workers = cfg.Workers
 	rep.CasesCompleted = int(rec.done.Load())

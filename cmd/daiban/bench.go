@@ -181,10 +181,5 @@ func redactURL(s string) string {
 	if err != nil || u.Scheme == "" {
 		return "（DATABASE_URL 所指数据库）"
 	}
-	if u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-		}
-	}
-	return u.String()
+	return u.Redacted()
 }
