@@ -9,8 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/daiban/daiban"
-	"github.com/daiban/daiban/calendar"
-	"github.com/daiban/daiban/httpapi"
+	"github.com/daiban/daiban/cases/calendar"
+	"github.com/daiban/daiban/policies/httpapi"
 	"github.com/daiban/daiban/sql/dbsqlc"
 )
 

@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/daiban/daiban/calendar"
 	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/cases/calendar"
 )
 
 func at(s string) time.Time {

@@ -13,9 +13,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/daiban/daiban"
-	"github.com/daiban/daiban/calendar"
-	"github.com/daiban/daiban/httpapi"
+	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/policies"
+	"github.com/daiban/daiban/policies/httpapi"
 )
 
 // Handler serves the case endpoints.

@@ -11,8 +11,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/daiban/daiban"
-	"github.com/daiban/daiban/calendar"
-	"github.com/daiban/daiban/httpapi"
+	"github.com/daiban/daiban/cases/calendar"
+	"github.com/daiban/daiban/policies/httpapi"
 )
 
 // RectificationWorkdays is the time limit of a 差评 rectification: a

@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/daiban/daiban"
-	"github.com/daiban/daiban/calendar"
+	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/sql/dbsqlc"
 )
 

@@ -13,8 +13,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/daiban/daiban/ledger"
-	"github.com/daiban/daiban/pgserver/pgtest"
 	"github.com/daiban/daiban/sql/migrations"
+	"github.com/daiban/daiban/sql/pgserver/pgtest"
 )
 
 // benchN is the ledger size of BenchmarkVerify: LEDGER_BENCH_N, default

@@ -12,7 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/daiban/daiban"
-	"github.com/daiban/daiban/httpapi"
+	"github.com/daiban/daiban/policies/httpapi"
 )
 
 // Routes returns the ledger's endpoints. caseScope locates a case for

@@ -15,8 +15,8 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/daiban/daiban"
-	"github.com/daiban/daiban/httpapi"
 	"github.com/daiban/daiban/ledger"
+	"github.com/daiban/daiban/policies/httpapi"
 )
 
 // call runs one route's handler the way the guard would after letting the

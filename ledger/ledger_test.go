@@ -18,8 +18,8 @@ import (
 
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/ledger"
-	"github.com/daiban/daiban/pgserver/pgtest"
 	"github.com/daiban/daiban/sql/migrations"
+	"github.com/daiban/daiban/sql/pgserver/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -19,7 +19,7 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
-	"github.com/daiban/daiban/app/apptest"
+	"github.com/daiban/daiban/cmd/daiban/app/apptest"
 )
 
 // The browser tests drive Debian's Chromium (headless) through chromedp

@@ -10,10 +10,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/daiban/daiban/app/apptest"
-	"github.com/daiban/daiban/calendar"
 	"github.com/daiban/daiban/cases"
-	"github.com/daiban/daiban/pgserver/pgtest"
+	"github.com/daiban/daiban/cases/calendar"
+	"github.com/daiban/daiban/cmd/daiban/app/apptest"
+	"github.com/daiban/daiban/sql/pgserver/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

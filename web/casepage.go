@@ -9,9 +9,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/daiban/daiban/cases"
-	"github.com/daiban/daiban/httpapi"
 	"github.com/daiban/daiban/policies"
-	"github.com/daiban/daiban/users"
+	"github.com/daiban/daiban/policies/httpapi"
+	"github.com/daiban/daiban/policies/users"
 )
 
 // casePage is the case page: the case, its timeline from the ledger, and

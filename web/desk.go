@@ -11,8 +11,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/daiban/daiban/cases"
-	"github.com/daiban/daiban/httpapi"
 	"github.com/daiban/daiban/policies"
+	"github.com/daiban/daiban/policies/httpapi"
 )
 
 // deskItem is one case in a queue or a search result.

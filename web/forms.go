@@ -15,7 +15,7 @@ import (
 
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/cases"
-	"github.com/daiban/daiban/httpapi"
+	"github.com/daiban/daiban/policies/httpapi"
 )
 
 // form is one form on a page: what the user typed, what to fix (by form

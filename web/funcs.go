@@ -11,10 +11,10 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/daiban/daiban/agreements"
-	"github.com/daiban/daiban/calendar"
+	"github.com/daiban/daiban/agreements/pdf"
 	"github.com/daiban/daiban/cases"
-	"github.com/daiban/daiban/catalog"
-	"github.com/daiban/daiban/documents"
+	"github.com/daiban/daiban/cases/calendar"
+	"github.com/daiban/daiban/cases/catalog"
 )
 
 // funcs are the helpers every template may call.
@@ -35,7 +35,7 @@ var funcs = template.FuncMap{
 	},
 	"stateName":      func(s any) string { return cases.StateNames[toState(s)] },
 	"actionName":     func(a string) string { return cases.ActionNames[a] },
-	"docName":        func(k string) string { return documents.KindNames[k] },
+	"docName":        func(k string) string { return agreements.KindNames[k] },
 	"channelName":    func(ch string) string { return channelNames[ch] },
 	"complexityName": func(c string) string { return catalog.ComplexityNames[c] },
 	"levelName":      func(l string) string { return catalog.LevelNames[l] },
@@ -87,10 +87,10 @@ var resultKinds = map[string]string{"licence": "证照", "approval": "批文", "
 // ratingName is the word for a rating of 1 to 5, as the monthly report
 // prints it.
 func ratingName(r int) string {
-	if r < 1 || r > len(agreements.RatingLabels) {
+	if r < 1 || r > len(pdf.RatingLabels) {
 		return ""
 	}
-	return agreements.RatingLabels[r-1]
+	return pdf.RatingLabels[r-1]
 }
 
 // holderName names who holds an original: the applicant, a department or

@@ -13,10 +13,10 @@ import (
 
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/cases"
-	"github.com/daiban/daiban/catalog"
-	"github.com/daiban/daiban/httpapi"
+	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/policies"
-	"github.com/daiban/daiban/regions"
+	"github.com/daiban/daiban/policies/httpapi"
+	"github.com/daiban/daiban/policies/regions"
 )
 
 // matterOption is a matter or a chain (一件事) to choose at intake.

@@ -7,7 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/daiban/daiban"
-	"github.com/daiban/daiban/httpapi"
+	"github.com/daiban/daiban/policies/httpapi"
 )
 
 type loginData struct {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/daiban/daiban/app/apptest"
+	"github.com/daiban/daiban/cmd/daiban/app/apptest"
 )
 
 // client is a browser without JavaScript: it keeps cookies and does not

@@ -8,8 +8,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/daiban/daiban"
+	"github.com/daiban/daiban/agreements"
 	"github.com/daiban/daiban/cases"
-	"github.com/daiban/daiban/documents"
 )
 
 // The public pages: nothing personal on them (names masked, no ID or
@@ -17,7 +17,7 @@ import (
 
 type verifyData struct {
 	Key    string
-	Result *documents.Verification
+	Result *agreements.Verification
 }
 
 // verifyLookup answers the lookup form: the code or fingerprint typed
@@ -108,7 +108,7 @@ func (p *Pages) trackEvaluate(c echo.Context) error {
 }
 
 type signData struct {
-	Info  *documents.SignInfo
+	Info  *agreements.SignInfo
 	Token string
 	Error string
 }

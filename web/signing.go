@@ -8,9 +8,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/daiban/daiban"
+	"github.com/daiban/daiban/agreements"
 	"github.com/daiban/daiban/cases"
-	"github.com/daiban/daiban/documents"
-	"github.com/daiban/daiban/httpapi"
+	"github.com/daiban/daiban/policies/httpapi"
 )
 
 // signingPage is the agreement page or the handover page: the draft's
@@ -20,7 +20,7 @@ import (
 type signingPage struct {
 	Case cases.CaseView
 	// Draft is the document waiting for signatures (nil: none).
-	Draft           *documents.Status
+	Draft           *agreements.Status
 	ApplicantSigned bool
 	AgentSigned     bool
 	// Sealed is the sealed agreement or receipt, once there is one.
@@ -57,7 +57,7 @@ func (p *Pages) signingData(c echo.Context, kind string) (*signingPage, error) {
 }
 
 func (p *Pages) agreementPage(c echo.Context) error {
-	sp, err := p.signingData(c, documents.KindAgreement)
+	sp, err := p.signingData(c, agreements.KindAgreement)
 	if err != nil {
 		return err
 	}
@@ -68,16 +68,16 @@ func (p *Pages) agreementPage(c echo.Context) error {
 // applicant's one-time signing link.
 func (p *Pages) draftAgreement(c echo.Context) error {
 	_, link, err := p.Documents.DraftAgreement(c.Request().Context(), actor(c), caseID(c))
-	return p.afterLink(c, documents.KindAgreement, link, err, "委托协议已生成。请在柜台平板上打开签署页，由申请人签名；您本人在下方签名。")
+	return p.afterLink(c, agreements.KindAgreement, link, err, "委托协议已生成。请在柜台平板上打开签署页，由申请人签名；您本人在下方签名。")
 }
 
 func (p *Pages) agreementLink(c echo.Context) error {
-	_, link, err := p.Documents.NewSigningLink(c.Request().Context(), actor(c), caseID(c), documents.KindAgreement)
-	return p.afterLink(c, documents.KindAgreement, link, err, "已生成新的签署链接，原链接作废。")
+	_, link, err := p.Documents.NewSigningLink(c.Request().Context(), actor(c), caseID(c), agreements.KindAgreement)
+	return p.afterLink(c, agreements.KindAgreement, link, err, "已生成新的签署链接，原链接作废。")
 }
 
 func (p *Pages) handoverPage(c echo.Context) error {
-	sp, err := p.signingData(c, documents.KindReceipt)
+	sp, err := p.signingData(c, agreements.KindReceipt)
 	if err != nil {
 		return err
 	}
@@ -98,12 +98,12 @@ func (p *Pages) handover(c echo.Context) error {
 		verified[id] = true
 	}
 	_, link, err := p.Documents.StartHandover(c.Request().Context(), actor(c), caseID(c), verified)
-	return p.afterLink(c, documents.KindReceipt, link, err, "全部项目已核验。请在柜台平板上打开签收页，由申请人签名确认。")
+	return p.afterLink(c, agreements.KindReceipt, link, err, "全部项目已核验。请在柜台平板上打开签收页，由申请人签名确认。")
 }
 
 func (p *Pages) handoverLink(c echo.Context) error {
-	_, link, err := p.Documents.NewSigningLink(c.Request().Context(), actor(c), caseID(c), documents.KindReceipt)
-	return p.afterLink(c, documents.KindReceipt, link, err, "已生成新的签收链接，原链接作废。")
+	_, link, err := p.Documents.NewSigningLink(c.Request().Context(), actor(c), caseID(c), agreements.KindReceipt)
+	return p.afterLink(c, agreements.KindReceipt, link, err, "已生成新的签收链接，原链接作废。")
 }
 
 // afterLink answers a post that made a signing link: on success the page
@@ -111,7 +111,7 @@ func (p *Pages) handoverLink(c echo.Context) error {
 // with the message.
 func (p *Pages) afterLink(c echo.Context, kind, link string, err error, msg string) error {
 	page, title := "agreement", "签订委托协议"
-	if kind == documents.KindReceipt {
+	if kind == agreements.KindReceipt {
 		page, title = "handover", "交付签收"
 	}
 	if err == nil {

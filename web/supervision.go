@@ -11,11 +11,11 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/daiban/daiban"
-	"github.com/daiban/daiban/calendar"
-	"github.com/daiban/daiban/httpapi"
+	"github.com/daiban/daiban/cases/calendar"
+	"github.com/daiban/daiban/cases/supervision"
 	"github.com/daiban/daiban/ledger"
-	"github.com/daiban/daiban/regions"
-	"github.com/daiban/daiban/supervision"
+	"github.com/daiban/daiban/policies/httpapi"
+	"github.com/daiban/daiban/policies/regions"
 )
 
 // townRow is one township's figures on the dashboard.

@@ -8,9 +8,9 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/daiban/daiban/agreements"
 	"github.com/daiban/daiban/cases"
-	"github.com/daiban/daiban/documents"
-	"github.com/daiban/daiban/supervision"
+	"github.com/daiban/daiban/cases/supervision"
 )
 
 // TestTemplates parses every template (New) and executes every page with
@@ -75,9 +75,9 @@ func TestTemplates(t *testing.T) {
 	trackView.CanRate = true
 	evalFailed := blankForm("evaluate", "")
 	evalFailed.Errors["comment"] = "评价意见 不能为空"
-	info := &documents.SignInfo{Kind: "agreement", Title: "代办服务委托协议书", CaseNumber: cs.Number, Matter: cs.Title, Applicant: "王**",
+	info := &agreements.SignInfo{Kind: "agreement", Title: "代办服务委托协议书", CaseNumber: cs.Number, Matter: cs.Title, Applicant: "王**",
 		ExpiresAt: now.Add(30 * time.Minute), Materials: []string{"身份证（原件，1 页）"}, LimitDays: 5, CenterName: "沂源县政务服务中心"}
-	receipt := &documents.SignInfo{Kind: "receipt", Title: "签收单", CaseNumber: cs.Number, Matter: cs.Title, Applicant: "王**", ExpiresAt: now, Items: []string{"食品经营许可证 JY123"}}
+	receipt := &agreements.SignInfo{Kind: "receipt", Title: "签收单", CaseNumber: cs.Number, Matter: cs.Title, Applicant: "王**", ExpiresAt: now, Items: []string{"食品经营许可证 JY123"}}
 	item := deskItem{ID: 1, Number: cs.Number, Title: cs.Title, Applicant: "王小明", Phone: "138****1201", State: cases.Processing, Due: "2025-03-12", Note: "还剩 2 个工作日"}
 
 	tests := []struct {
@@ -108,7 +108,7 @@ func TestTemplates(t *testing.T) {
 			`name="version" value="7"`, "督办意见", "确认终止", `data-confirm=`}},
 		{"case bare", "case", view{User: village, Data: bare}, []string{"尚无盖章文书", "本事项没有需要收取的材料"}},
 		{"agreement draft with link", "agreement", view{User: agent, CSRF: "tok", Flash: signLink, Base: "http://127.0.0.1:8080",
-			Data: &signingPage{Case: cases.View(pending, true), Draft: &documents.Status{Signed: []string{"applicant"}}, ApplicantSigned: true, Form: blankForm("agreement", "tok"), CSRF: "tok"}},
+			Data: &signingPage{Case: cases.View(pending, true), Draft: &agreements.Status{Signed: []string{"applicant"}}, ApplicantSigned: true, Form: blankForm("agreement", "tok"), CSRF: "tok"}},
 			[]string{"申请人已签名", "代办员待签名", "在平板上打开签署页", "data:image/png;base64,", "http://127.0.0.1:8080/sign/abc", "/static/sign.js", `data-csrf="tok"`}},
 		{"agreement none", "agreement", view{User: agent, Data: &signingPage{Case: cases.View(pending, true), Form: blankForm("agreement", "tok")}}, []string{"生成委托协议"}},
 		{"agreement sealed", "agreement", view{User: agent, Data: &signingPage{Case: cases.View(cs, true), Sealed: sealed, Form: blankForm("agreement", "tok")}}, []string{"已签订并盖章生效", "/api/v1/documents/9"}},
@@ -119,12 +119,12 @@ func TestTemplates(t *testing.T) {
 			f.Errors[""] = "以下项目尚未核验：身份证（原件）"
 			return f
 		}()}}, []string{"逐项核验", "以下项目尚未核验", `value="11" checked`, "食品经营许可证"}},
-		{"handover waiting", "handover", view{User: agent, Flash: signLink, Base: "http://x", Data: &signingPage{Case: cases.View(ready, true), Draft: &documents.Status{}, Form: blankForm("receipt", "tok")}}, []string{"等待申请人签收", "在平板上打开签署页"}},
+		{"handover waiting", "handover", view{User: agent, Flash: signLink, Base: "http://x", Data: &signingPage{Case: cases.View(ready, true), Draft: &agreements.Status{}, Form: blankForm("receipt", "tok")}}, []string{"等待申请人签收", "在平板上打开签署页"}},
 		{"handover done", "handover", view{User: agent, Data: &signingPage{Case: cases.View(cs, true), Sealed: sealed, Form: blankForm("receipt", "tok")}}, []string{"申请人已签收", "打开签收单"}},
 		{"supervision", "supervision", view{User: agent, CSRF: "tok", Flash: &flash{Kind: "bad", Message: "台账校验失败：序号 3：记录被修改"}, Data: sup},
 			[]string{"督查 · 历山街道", "<svg", "各镇街在办与超期件数", "按时办结率", "75%", "4.0", "超期 5 个工作日", "督办", "校验台账", "/api/v1/ledger/export.csv", "/api/v1/reports/monthly.pdf", `value="2025-02"`, "台账校验失败", "等待太久"}},
-		{"verify found", "verify", view{Data: verifyData{Key: "K", Result: &documents.Verification{Title: "代办服务委托协议书", Center: "沂源县政务服务中心", IssuedAt: now, SHA256: "ab", VerifyCode: "ABCDEFGH23", CaseNumber: "3703****-0001",
-			Ledger: &documents.Proof{Index: 4, TreeSize: 10, Root: "cm9vdA=="}}}}, []string{"已加盖电子签章", "第 4 条"}},
+		{"verify found", "verify", view{Data: verifyData{Key: "K", Result: &agreements.Verification{Title: "代办服务委托协议书", Center: "沂源县政务服务中心", IssuedAt: now, SHA256: "ab", VerifyCode: "ABCDEFGH23", CaseNumber: "3703****-0001",
+			Ledger: &agreements.Proof{Index: 4, TreeSize: 10, Root: "cm9vdA=="}}}}, []string{"已加盖电子签章", "第 4 条"}},
 		{"verify not found", "verify", view{Data: verifyData{Key: "nope"}}, []string{"未找到该文书", `value="nope"`}},
 		{"verify lookup", "verify", view{Data: verifyData{}}, []string{"10 位核验码"}},
 		{"track", "track", view{Flash: &flash{Kind: "ok", Message: "感谢您的评价！"}, Data: trackData{Code: "ABC", Looked: true, Case: &trackView, Form: evalFailed}},

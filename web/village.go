@@ -6,7 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/daiban/daiban/cases"
-	"github.com/daiban/daiban/httpapi"
+	"github.com/daiban/daiban/policies/httpapi"
 )
 
 type villageData struct {

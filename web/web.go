@@ -31,16 +31,16 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/daiban/daiban"
-	"github.com/daiban/daiban/calendar"
+	"github.com/daiban/daiban/agreements"
 	"github.com/daiban/daiban/cases"
-	"github.com/daiban/daiban/catalog"
-	"github.com/daiban/daiban/documents"
-	"github.com/daiban/daiban/httpapi"
+	"github.com/daiban/daiban/cases/calendar"
+	"github.com/daiban/daiban/cases/catalog"
+	"github.com/daiban/daiban/cases/supervision"
 	"github.com/daiban/daiban/policies"
-	"github.com/daiban/daiban/regions"
+	"github.com/daiban/daiban/policies/httpapi"
+	"github.com/daiban/daiban/policies/regions"
+	"github.com/daiban/daiban/policies/users"
 	"github.com/daiban/daiban/sql/dbsqlc"
-	"github.com/daiban/daiban/supervision"
-	"github.com/daiban/daiban/users"
 )
 
 //go:embed templates/*.html
@@ -56,7 +56,7 @@ type Deps struct {
 	// Pool is read for the dashboard's figures and ledger verification.
 	Pool        *pgxpool.Pool
 	Cases       *cases.Service
-	Documents   *documents.Service
+	Documents   *agreements.Service
 	Users       *users.Service
 	Catalog     *catalog.Store
 	Regions     *regions.Store

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/daiban/daiban/demo"
+	"github.com/daiban/daiban/cmd/daiban/demo"
+	"github.com/daiban/daiban/policies/users"
 	"github.com/daiban/daiban/sql/migrations"
-	"github.com/daiban/daiban/users"
 )
 
 func cmdMigrate(ctx context.Context, cfg config, args []string) error {

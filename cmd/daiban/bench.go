@@ -13,11 +13,11 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/daiban/daiban/agreements"
-	"github.com/daiban/daiban/app"
-	"github.com/daiban/daiban/demo"
-	"github.com/daiban/daiban/loadgen"
-	"github.com/daiban/daiban/users"
+	"github.com/daiban/daiban/agreements/pdf"
+	"github.com/daiban/daiban/cmd/daiban/app"
+	"github.com/daiban/daiban/cmd/daiban/demo"
+	"github.com/daiban/daiban/cmd/daiban/loadgen"
+	"github.com/daiban/daiban/policies/users"
 )
 
 // cmdBench drives the HTTP API with concurrent simulated agents through
@@ -123,7 +123,7 @@ func cmdBench(ctx context.Context, cfg config, args []string) error {
 		}
 	} else {
 		if !sealKeysExist(cfg.KeyDir) {
-			if err := agreements.InitKeys(cfg.KeyDir, "Yiyuan County Government Service Center"); err != nil {
+			if err := pdf.InitKeys(cfg.KeyDir, "Yiyuan County Government Service Center"); err != nil {
 				return err
 			}
 		}

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/daiban/daiban"
-	"github.com/daiban/daiban/calendar"
 	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/sql/dbsqlc"
 )

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/daiban/daiban/app/apptest"
-	"github.com/daiban/daiban/calendar"
-	"github.com/daiban/daiban/pgserver/pgtest"
+	"github.com/daiban/daiban/cases/calendar"
+	"github.com/daiban/daiban/cmd/daiban/app/apptest"
+	"github.com/daiban/daiban/sql/pgserver/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -8,8 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/daiban/daiban/pgserver"
 	"github.com/daiban/daiban/sql/migrations"
+	"github.com/daiban/daiban/sql/pgserver"
 )
 
 // database is the server's pool and, on the embedded default, the

@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/daiban/daiban/agreements"
+	"github.com/daiban/daiban/agreements/pdf"
 )
 
 // sealKeysExist reports whether the center's seal keys are in dir.
@@ -26,7 +26,7 @@ func cmdKeys(ctx context.Context, cfg config, args []string) error {
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	if err := agreements.InitKeys(cfg.KeyDir, *center); err != nil {
+	if err := pdf.InitKeys(cfg.KeyDir, *center); err != nil {
 		return err
 	}
 	fmt.Printf("已在 %s 生成中心根证书与电子签章证书（私钥权限 0600）。\n根证书可离线保存 root.key；盖章只需 seal.key、seal.pem、root.pem。\n", cfg.KeyDir)

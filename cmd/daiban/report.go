@@ -8,10 +8,10 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/daiban/daiban/agreements"
-	"github.com/daiban/daiban/app"
-	"github.com/daiban/daiban/calendar"
-	"github.com/daiban/daiban/reports"
+	"github.com/daiban/daiban/agreements/pdf"
+	"github.com/daiban/daiban/cases/calendar"
+	"github.com/daiban/daiban/cases/reports"
+	"github.com/daiban/daiban/cmd/daiban/app"
 )
 
 const reportUsage = "用法: daiban report monthly --month YYYY-MM --region CODE --out FILE.pdf"
@@ -40,7 +40,7 @@ func reportMonthly(ctx context.Context, cfg config, args []string) error {
 	}
 	// Fonts first: a missing font package is reported before any database
 	// work.
-	fonts, err := agreements.LoadFonts(cfg.FontDirs...)
+	fonts, err := pdf.LoadFonts(cfg.FontDirs...)
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func reportMonthly(ctx context.Context, cfg config, args []string) error {
 	if cfg.CenterName != "" {
 		center.Name = cfg.CenterName
 	}
-	renderer, err := agreements.NewRenderer(fonts, center)
+	renderer, err := pdf.NewRenderer(fonts, center)
 	if err != nil {
 		return err
 	}
@@ -67,15 +67,15 @@ func reportMonthly(ctx context.Context, cfg config, args []string) error {
 	if err != nil {
 		return err
 	}
-	pdf, err := svc.PDF(ctx, rep)
+	docPDF, err := svc.PDF(ctx, rep)
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(*out, pdf); err != nil {
+	if err := writeFileAtomic(*out, docPDF); err != nil {
 		return fmt.Errorf("无法写入 %s：%w", *out, err)
 	}
 	t := rep.Total
-	fmt.Printf("已生成 %s（%d 字节）\n", *out, len(pdf))
+	fmt.Printf("已生成 %s（%d 字节）\n", *out, len(docPDF))
 	fmt.Printf("%s：接收 %d 件，办结 %d 件，按时办结率 %s，月末逾期未办结 %d 件。\n",
 		rep.Title, t.Received, t.Closed, rate(t.OnTimeRate), t.OverdueOpen)
 	return nil

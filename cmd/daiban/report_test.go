@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/daiban/daiban/app/apptest"
+	"github.com/daiban/daiban/cmd/daiban/app/apptest"
 	"github.com/daiban/daiban/sql/migrations"
 )
 

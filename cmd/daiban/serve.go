@@ -10,9 +10,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/daiban/daiban/agreements"
-	"github.com/daiban/daiban/app"
-	"github.com/daiban/daiban/demo"
+	"github.com/daiban/daiban/agreements/pdf"
+	"github.com/daiban/daiban/cmd/daiban/app"
+	"github.com/daiban/daiban/cmd/daiban/demo"
 )
 
 func cmdServe(ctx context.Context, cfg config, args []string) error {
@@ -35,7 +35,7 @@ func cmdServe(ctx context.Context, cfg config, args []string) error {
 		printAccounts(os.Stdout, created)
 	}
 	if !sealKeysExist(cfg.KeyDir) {
-		if err := agreements.InitKeys(cfg.KeyDir, "Yiyuan County Government Service Center"); err != nil {
+		if err := pdf.InitKeys(cfg.KeyDir, "Yiyuan County Government Service Center"); err != nil {
 			return err
 		}
 		logger.Info("seal keys created", "dir", cfg.KeyDir)

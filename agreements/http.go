@@ -1,0 +1,217 @@
+package agreements
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/daiban/daiban"
+	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/policies"
+	"github.com/daiban/daiban/policies/httpapi"
+)
+
+// Handler serves the document endpoints.
+type Handler struct {
+	svc       *Service
+	caseScope httpapi.ScopeFunc
+}
+
+// NewHandler returns the HTTP handler; caseScope locates a case by :id.
+func NewHandler(svc *Service, caseScope httpapi.ScopeFunc) *Handler {
+	return &Handler{svc: svc, caseScope: caseScope}
+}
+
+// Routes returns the document endpoints of the contract.
+func (h *Handler) Routes() []httpapi.Route {
+	return []httpapi.Route{
+		{Method: http.MethodPost, Path: "/api/v1/cases/:id/notice", Obj: "case", Act: "issue_notice", Scope: h.caseScope, Handler: h.notice},
+		{Method: http.MethodPost, Path: "/api/v1/cases/:id/agreement", Obj: "case", Act: "agreement", Scope: h.caseScope, Handler: h.agreement},
+		{Method: http.MethodPost, Path: "/api/v1/cases/:id/agreement/signatures", Obj: "case", Act: "agreement", Scope: h.caseScope, Handler: h.agentSignature},
+		{Method: http.MethodPost, Path: "/api/v1/cases/:id/agreement/link", Obj: "case", Act: "agreement", Scope: h.caseScope, Handler: h.agreementLink},
+		{Method: http.MethodPost, Path: "/api/v1/cases/:id/handover", Obj: "case", Act: "handover", Scope: h.caseScope, Handler: h.handover},
+		{Method: http.MethodPost, Path: "/api/v1/cases/:id/handover/link", Obj: "case", Act: "handover", Scope: h.caseScope, Handler: h.handoverLink},
+		{Method: http.MethodGet, Path: "/api/v1/documents/:id", Obj: "case", Act: "document", Scope: h.documentScope, Handler: h.pdf},
+		{Method: http.MethodGet, Path: "/api/v1/certificate", Public: true, Handler: h.certificate},
+		{Method: http.MethodGet, Path: "/api/v1/sign/:token", Public: true, Handler: h.signInfo},
+		{Method: http.MethodPost, Path: "/api/v1/sign/:token", Public: true, Handler: h.sign},
+		{Method: http.MethodGet, Path: "/api/v1/verify/:key", Public: true, Handler: h.verify},
+	}
+}
+
+func caseID(c echo.Context) int64 {
+	id, _ := strconv.ParseInt(c.Param("id"), 10, 64)
+	return id
+}
+
+func actor(c echo.Context) cases.Actor {
+	p := httpapi.CurrentPrincipal(c)
+	return cases.Actor{Username: p.Username, Role: p.Role, Region: p.Region}
+}
+
+// documentScope finds the case of a document so the guard can decide.
+func (h *Handler) documentScope(c echo.Context, p httpapi.Principal) (string, string, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return "", "", daiban.Errorf(daiban.ENOTFOUND, "文书不存在")
+	}
+	cid, err := h.svc.CaseOf(c.Request().Context(), id)
+	if err != nil {
+		return "", "", err
+	}
+	region, own, err := h.svc.cases.Scope(c.Request().Context(), cid, p.Username)
+	if err != nil {
+		return "", "", err
+	}
+	if own {
+		return region, policies.RelOwn, nil
+	}
+	return region, policies.RelAny, nil
+}
+
+func (h *Handler) notice(c echo.Context) error {
+	d, err := h.svc.IssueNotice(c.Request().Context(), actor(c), caseID(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"document_id": d.ID, "document": d})
+}
+
+type draftResponse struct {
+	DocumentID int64  `json:"document_id"`
+	SigningURL string `json:"signing_url"`
+}
+
+func (h *Handler) agreement(c echo.Context) error {
+	id, url, err := h.svc.DraftAgreement(c.Request().Context(), actor(c), caseID(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, draftResponse{DocumentID: id, SigningURL: url})
+}
+
+func (h *Handler) agreementLink(c echo.Context) error {
+	id, url, err := h.svc.NewSigningLink(c.Request().Context(), actor(c), caseID(c), KindAgreement)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, draftResponse{DocumentID: id, SigningURL: url})
+}
+
+func (h *Handler) handoverLink(c echo.Context) error {
+	id, url, err := h.svc.NewSigningLink(c.Request().Context(), actor(c), caseID(c), KindReceipt)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, draftResponse{DocumentID: id, SigningURL: url})
+}
+
+type signatureRequest struct {
+	ImagePNG string `json:"image_png"`
+	IDLast4  string `json:"id_last4"`
+}
+
+func decodePNG(s string) ([]byte, error) {
+	if s == "" {
+		return nil, daiban.Invalid("image_png", "请先签名")
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, daiban.Invalid("image_png", "签名图片应为 base64 编码的 PNG")
+	}
+	return b, nil
+}
+
+func (h *Handler) agentSignature(c echo.Context) error {
+	var req struct {
+		ImagePNG string `json:"image_png"`
+	}
+	if err := httpapi.Bind(c, &req); err != nil {
+		return err
+	}
+	png, err := decodePNG(req.ImagePNG)
+	if err != nil {
+		return err
+	}
+	st, err := h.svc.AgentSign(c.Request().Context(), actor(c), caseID(c), png)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+type handoverRequest struct {
+	Items []struct {
+		ID       int64 `json:"id"`
+		Verified bool  `json:"verified"`
+	} `json:"items"`
+}
+
+func (h *Handler) handover(c echo.Context) error {
+	var req handoverRequest
+	if err := httpapi.Bind(c, &req); err != nil {
+		return err
+	}
+	verified := map[int64]bool{}
+	for i, it := range req.Items {
+		if _, dup := verified[it.ID]; dup {
+			return daiban.Invalid(fmt.Sprintf("items[%d].id", i), "交付项目 %d 重复", it.ID)
+		}
+		verified[it.ID] = it.Verified
+	}
+	id, url, err := h.svc.StartHandover(c.Request().Context(), actor(c), caseID(c), verified)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, draftResponse{DocumentID: id, SigningURL: url})
+}
+
+func (h *Handler) pdf(c echo.Context) error {
+	b, d, err := h.svc.PDF(c.Request().Context(), caseID(c))
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s-%d.pdf"`, d.Kind, d.ID))
+	c.Response().Header().Set("X-Content-SHA256", d.SHA256)
+	return c.Blob(http.StatusOK, "application/pdf", b)
+}
+
+func (h *Handler) certificate(c echo.Context) error {
+	c.Response().Header().Set("Content-Disposition", `attachment; filename="daiban-root.pem"`)
+	return c.Blob(http.StatusOK, "application/x-pem-file", h.svc.sealer.RootPEM())
+}
+
+func (h *Handler) signInfo(c echo.Context) error {
+	info, err := h.svc.SignInfo(c.Request().Context(), c.Param("token"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, info)
+}
+
+func (h *Handler) sign(c echo.Context) error {
+	var req signatureRequest
+	if err := httpapi.Bind(c, &req); err != nil {
+		return err
+	}
+	png, err := decodePNG(req.ImagePNG)
+	if err != nil {
+		return err
+	}
+	st, err := h.svc.Sign(c.Request().Context(), c.Param("token"), png, req.IDLast4)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+func (h *Handler) verify(c echo.Context) error {
+	v, err := h.svc.Verify(c.Request().Context(), c.Param("key"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
+}

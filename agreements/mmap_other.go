@@ -1,8 +1,0 @@
-//go:build !unix
-
-package agreements
-
-import "os"
-
-// readFontFile reads a font file into memory.
-func readFontFile(path string) ([]byte, error) { return os.ReadFile(path) }

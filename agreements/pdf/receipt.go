@@ -1,0 +1,132 @@
+package pdf
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/daiban/daiban"
+)
+
+// ReceiptItem is one result or returned material handed over in person.
+type ReceiptItem struct {
+	Kind     string // "licence" | "approval" | "material" | "other" (or a Chinese label)
+	Name     string
+	Number   string // certificate or document number, optional
+	Verified bool   // checked by the agent; every item must be
+}
+
+// ReceiptData is the content of a handover receipt (签收单).
+type ReceiptData struct {
+	CaseNumber         string
+	Title              string
+	ApplicantName      string
+	Items              []ReceiptItem
+	AgentName          string
+	ApplicantSignature []byte // normalized PNG, nil = not yet signed
+	SignedAt           time.Time
+	VerifyCode         string
+}
+
+// kindLabels are the printed names of handover item kinds.
+var kindLabels = map[string]string{
+	"licence":  "证照",
+	"license":  "证照",
+	"approval": "批准文书",
+	"material": "退还材料",
+	"other":    "其他",
+}
+
+// Receipt renders the handover receipt; see ReceiptCtx.
+func (r *Renderer) Receipt(d ReceiptData) ([]byte, error) {
+	return r.ReceiptCtx(context.Background(), d)
+}
+
+// ReceiptCtx renders the handover receipt, giving up with an EUNAVAILABLE
+// error if ctx ends while waiting for a rendering slot. Every item must be
+// verified by the agent.
+func (r *Renderer) ReceiptCtx(ctx context.Context, d ReceiptData) ([]byte, error) {
+	k := &checker{f: r.fonts}
+	k.required("case_number", "案件编号", d.CaseNumber, maxShort)
+	k.required("title", "办理事项", d.Title, maxLine)
+	k.required("applicant_name", "申请人姓名或名称", d.ApplicantName, maxLine)
+	k.required("agent_name", "代办员姓名", d.AgentName, maxShort)
+	k.code("verify_code", "验证码", d.VerifyCode, true)
+	if len(d.Items) == 0 {
+		k.fail("items", "签收单至少应有一项办理结果或退还材料")
+	}
+	if len(d.Items) > maxItems {
+		k.fail("items", "签收项目过多（最多 %d 项）", maxItems)
+	}
+	for i, it := range d.Items {
+		p := fmt.Sprintf("items[%d].", i)
+		if _, ok := kindLabels[it.Kind]; !ok {
+			k.required(p+"kind", "类别", it.Kind, maxShort)
+		}
+		k.required(p+"name", "名称", it.Name, maxLine)
+		k.text(p+"number", it.Number, maxShort)
+		if !it.Verified {
+			k.fail(p+"verified", "第 %d 项「%s」尚未经代办员核验，不能出具签收单", i+1, it.Name)
+		}
+	}
+	if k.err != nil {
+		return nil, k.err
+	}
+	sig, err := checkSignature("applicant_signature", d.ApplicantSignature)
+	if err != nil {
+		return nil, err
+	}
+	verifyURL := r.center.BaseURL + "/verify/" + d.VerifyCode
+	verifyQR, err := qrBits(verifyURL)
+	if err != nil {
+		return nil, daiban.Errorf(daiban.EINTERNAL, "二维码生成失败")
+	}
+	images := map[string][]byte{}
+	sigImg := ""
+	if sig != nil {
+		images["sig-applicant"] = sig
+		sigImg = "sig-applicant"
+	}
+	ctr := r.center
+	signed := date(d.SignedAt)
+
+	layout := func(c *canvas) {
+		c.title("办理结果签收单")
+		c.metaRow("案件编号："+d.CaseNumber, "签收日期："+signed)
+		info := &table{cols: cols(18, 37, 18, 37)}
+		info.rows = [][]cell{
+			{{text: "办理事项", label: true}, {text: d.Title, span: 3}},
+			{{text: "申请人", label: true}, {text: d.ApplicantName}, {text: "经办代办员", label: true}, {text: d.AgentName}},
+		}
+		c.table(info)
+		c.space(2)
+		c.heading("交付清单")
+		items := &table{cols: cols(10, 18, 50, 32, 20),
+			header: []cell{{text: "序号", label: true}, {text: "类别", label: true}, {text: "名称", label: true}, {text: "证照/文书编号", label: true}, {text: "代办员核验", label: true}}}
+		for i, it := range d.Items {
+			kind := kindLabels[it.Kind]
+			if kind == "" {
+				kind = it.Kind
+			}
+			items.rows = append(items.rows, []cell{
+				{text: strconv.Itoa(i + 1), align: 'C'}, {text: kind, align: 'C'}, {text: it.Name}, {text: dash(it.Number)},
+				{text: "✓ 已核验", align: 'C'},
+			})
+		}
+		c.table(items)
+		c.space(2)
+		c.paragraph("以上办理结果及退还材料共 "+strconv.Itoa(len(d.Items))+" 项，已由代办员逐项核验并当面交付。本人已当场核对，数量齐全、内容无误，确认签收。", sizeBody, 2)
+		c.space(2)
+		c.signatures([]signBox{
+			{label: "签收人（申请人）签字：", image: sigImg, date: "日期：" + signed},
+			{label: "交付人：" + ctr.Name + "（电子签章）", sublabel: "代办员：", text: d.AgentName, date: "日期：" + signed},
+		})
+		c.space(2)
+		c.qrBox([]qrItem{{bits: verifyQR, caption: "扫码核验文书", lines: []string{
+			"验证码：" + d.VerifyCode,
+			"扫描左侧二维码可核验本签收单由" + ctr.Name + "出具且未被篡改；本签收单加盖电子签章（PDF 数字签名），改动即失效。",
+		}}})
+	}
+	return r.render(ctx, docMeta{title: "办理结果签收单 " + d.CaseNumber, caseNo: d.CaseNumber, created: d.SignedAt}, images, layout)
+}

@@ -1,9 +1,0 @@
-package app_test
-
-import (
-	"testing"
-
-	"github.com/daiban/daiban/pgserver/pgtest"
-)
-
-func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -1,0 +1,38 @@
+package catalog
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/daiban/daiban/policies/httpapi"
+)
+
+// Routes returns the catalog endpoints.
+func (s *Store) Routes() []httpapi.Route {
+	return []httpapi.Route{
+		{Method: http.MethodGet, Path: "/api/v1/matters", Obj: "matter", Act: "read", Handler: s.handleList},
+		{Method: http.MethodGet, Path: "/api/v1/matters/:code", Obj: "matter", Act: "read", Handler: s.handleGet},
+	}
+}
+
+func (s *Store) handleList(c echo.Context) error {
+	ctx := c.Request().Context()
+	list, err := s.List(ctx)
+	if err != nil {
+		return err
+	}
+	chains, err := s.Chains(ctx)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": list, "chains": chains})
+}
+
+func (s *Store) handleGet(c echo.Context) error {
+	m, err := s.Get(c.Request().Context(), c.Param("code"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, m)
+}

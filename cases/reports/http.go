@@ -1,0 +1,108 @@
+package reports
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/daiban/daiban"
+	"github.com/daiban/daiban/policies"
+	"github.com/daiban/daiban/policies/httpapi"
+	"github.com/daiban/daiban/policies/regions"
+)
+
+// Routes returns the report endpoints (report:read, region-scoped):
+//
+//	GET /api/v1/reports/monthly?month=YYYY-MM&region=CODE      JSON
+//	GET /api/v1/reports/monthly.pdf?month=YYYY-MM&region=CODE  PDF
+//
+// region defaults to the user's own region.
+func (s *Service) Routes() []httpapi.Route {
+	return []httpapi.Route{
+		{Method: http.MethodGet, Path: "/api/v1/reports/monthly", Obj: "report", Act: "read", Scope: s.scope, Handler: s.handleJSON},
+		{Method: http.MethodGet, Path: "/api/v1/reports/monthly.pdf", Obj: "report", Act: "read", Scope: s.scope, Handler: s.handlePDF},
+	}
+}
+
+// scope checks the query and finds the report's region for the guard: a
+// malformed or unknown region, or a village, is 422; a region outside the
+// user's own is 404, as for anything outside one's scope.
+func (s *Service) scope(c echo.Context, p httpapi.Principal) (string, string, error) {
+	for k := range c.QueryParams() {
+		if k != "month" && k != "region" {
+			return "", "", daiban.Invalid(k, "未知的查询参数 %s（可用 month、region）", k)
+		}
+	}
+	code := c.QueryParam("region")
+	if code == "" {
+		code = p.Region
+	}
+	reg, err := s.Region(c.Request().Context(), code)
+	if err != nil {
+		return "", "", err
+	}
+	if !regions.Contains(p.Region, reg.Code) {
+		return "", "", daiban.Errorf(daiban.ENOTFOUND, "未找到")
+	}
+	c.Set("report_region", reg)
+	return reg.Code, policies.RelAny, nil
+}
+
+func (s *Service) report(c echo.Context) (Report, error) {
+	reg, ok := c.Get("report_region").(regions.Region)
+	if !ok {
+		return Report{}, daiban.Errorf(daiban.EINTERNAL, "report region not scoped")
+	}
+	now := s.Now()
+	start, err := ParseMonth(c.QueryParam("month"), now)
+	if err != nil {
+		return Report{}, err
+	}
+	return s.Build(c.Request().Context(), reg, start, now)
+}
+
+func (s *Service) handleJSON(c echo.Context) error {
+	rep, err := s.report(c)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "private, no-store")
+	return c.JSON(http.StatusOK, rep)
+}
+
+func (s *Service) handlePDF(c echo.Context) error {
+	rep, err := s.report(c)
+	if err != nil {
+		return err
+	}
+	pdf, err := s.PDF(c.Request().Context(), rep)
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("Cache-Control", "private, no-store")
+	h.Set("Content-Disposition", `attachment; filename="`+FileName(rep)+`"; filename*=UTF-8''`+extValue(rep.Title+".pdf"))
+	return c.Blob(http.StatusOK, "application/pdf", pdf)
+}
+
+// FileName is a report's ASCII file name, e.g. report-370323-2026-10.pdf.
+func FileName(rep Report) string {
+	return "report-" + rep.Region.Code + "-" + rep.Month + ".pdf"
+}
+
+// extValue percent-encodes s as an RFC 8187 ext-value (the Chinese file
+// name of filename*): every byte but the attr-chars.
+func extValue(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}

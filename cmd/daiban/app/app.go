@@ -1,0 +1,243 @@
+// Package app wires every part of daiban into one running service: the
+// stores and services on one database pool, the authorizer loaded from the
+// users table, the ledger and its integrator, and the HTTP server with every
+// route. The command line and the end-to-end tests build the service
+// through it, so the tests exercise what runs.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/daiban/daiban/agreements"
+	"github.com/daiban/daiban/agreements/pdf"
+	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/cases/calendar"
+	"github.com/daiban/daiban/cases/catalog"
+	"github.com/daiban/daiban/cases/notices"
+	"github.com/daiban/daiban/cases/reports"
+	"github.com/daiban/daiban/cases/supervision"
+	"github.com/daiban/daiban/cmd/daiban/jobs"
+	"github.com/daiban/daiban/ledger"
+	"github.com/daiban/daiban/policies"
+	"github.com/daiban/daiban/policies/httpapi"
+	"github.com/daiban/daiban/policies/regions"
+	"github.com/daiban/daiban/policies/users"
+	"github.com/daiban/daiban/sql/dbsqlc"
+	"github.com/daiban/daiban/web"
+)
+
+// Options configure New.
+type Options struct {
+	Pool   *pgxpool.Pool // works as the app role
+	Logger *slog.Logger
+	// KeyDir holds the ledger's checkpoint signing key (created on first
+	// use, never stored in the database).
+	KeyDir string
+	// Origin names the log in its checkpoints.
+	Origin string
+	// Center is the issuing center printed on documents; its BaseURL is
+	// where the QR codes point.
+	Center pdf.Center
+	// FontDirs are searched for the document fonts before the Debian
+	// locations.
+	FontDirs []string
+	// Registerer and Gatherer expose metrics; nil means a private registry.
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+	// Now is the clock of the case service, the deadline scan and the
+	// supervision lists (time.Now when nil); tests move it.
+	Now func() time.Time
+	// ScanInterval is how often the deadline scan runs
+	// (notices.DefaultScanInterval when 0).
+	ScanInterval time.Duration
+	// Sender delivers notices (a log line when nil).
+	Sender notices.Sender
+	// JobsID names this server's River client (generated when empty).
+	JobsID string
+}
+
+// App is a wired service.
+type App struct {
+	Pool      *pgxpool.Pool
+	Logger    *slog.Logger
+	Users     *users.Service
+	Regions   *regions.Store
+	Catalog   *catalog.Store
+	Authz     *policies.Authorizer
+	Ledger    *ledger.Log
+	Signer    *ledger.Signer
+	Cases     *cases.Service
+	Documents *agreements.Service
+	// Calendar is the working-day calendar in force; it follows imports
+	// (Calendars keeps it in step with the database).
+	Calendar    *calendar.Live
+	Calendars   *calendar.Store
+	Notices     *notices.Service
+	Supervision *supervision.Service
+	Jobs        *jobs.Runner
+	HTTP        *httpapi.Server
+}
+
+// New builds the service on a migrated database.
+func New(ctx context.Context, o Options) (*App, error) {
+	if o.Origin == "" {
+		o.Origin = "daiban.370323"
+	}
+	if o.Center.Name == "" {
+		o.Center = DefaultCenter
+	}
+	a := &App{
+		Pool:    o.Pool,
+		Logger:  o.Logger,
+		Users:   users.NewService(o.Pool),
+		Regions: regions.NewStore(o.Pool),
+		Catalog: catalog.NewStore(o.Pool),
+	}
+	a.Calendars = calendar.NewStore(o.Pool, o.Logger)
+	if _, _, err := a.Calendars.Load(ctx); err != nil {
+		return nil, err
+	}
+	a.Calendar = a.Calendars.Live
+	grants, err := a.Users.Grants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if a.Authz, err = policies.New(grants); err != nil {
+		return nil, err
+	}
+	if a.Signer, err = ledger.LoadOrCreateKey(o.KeyDir, o.Origin); err != nil {
+		return nil, err
+	}
+	a.Ledger = ledger.New(o.Pool, a.Signer)
+	a.Cases = cases.NewService(o.Pool, record, a.Calendar.Current)
+	a.Cases.Encode = encode
+	if err := a.wireDeadlines(o); err != nil {
+		return nil, err
+	}
+	fonts, err := pdf.LoadFonts(o.FontDirs...)
+	if err != nil {
+		return nil, err
+	}
+	renderer, err := pdf.NewRenderer(fonts, o.Center)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := pdf.LoadSealer(o.KeyDir)
+	if err != nil {
+		return nil, err
+	}
+	a.Documents = agreements.NewService(o.Pool, a.Cases, a.Catalog, a.Users, renderer, sealer, a.Ledger, o.Center)
+	reg, gather := o.Registerer, o.Gatherer
+	if reg == nil {
+		r := prometheus.NewRegistry()
+		reg, gather = r, r
+	}
+	a.HTTP = httpapi.New(a.Authz, a.Users.AsAuthenticator(), o.Logger, reg)
+	a.HTTP.Register(
+		httpapi.Route{Method: http.MethodGet, Path: "/healthz", Public: true, Handler: a.health},
+		httpapi.MetricsRoute(gather),
+	)
+	caseHTTP := cases.NewHandler(a.Cases, a.Authz)
+	pages, err := web.New(web.Deps{Center: o.Center.Name, Pool: a.Pool, Cases: a.Cases, Documents: a.Documents, Users: a.Users,
+		Catalog: a.Catalog, Regions: a.Regions, Authz: a.Authz, Supervision: a.Supervision, CaseScope: caseHTTP.Scope,
+		VerifierKey: a.Signer.VerifierKey(), Logger: o.Logger})
+	if err != nil {
+		return nil, err
+	}
+	a.HTTP.Echo.Use(pages.Errors) // page routes answer with pages, and send a signed-out browser to /login
+	a.HTTP.Register(a.Users.Routes()...)
+	a.HTTP.Register(a.Regions.Routes()...)
+	a.HTTP.Register(a.Catalog.Routes()...)
+	a.HTTP.Register(caseHTTP.Routes()...)
+	a.HTTP.Register(a.Ledger.Routes(caseHTTP.Scope)...)
+	a.HTTP.Register(agreements.NewHandler(a.Documents, caseHTTP.Scope).Routes()...)
+	a.HTTP.Register(pages.Routes()...)
+	a.HTTP.Register(a.Notices.Routes()...)
+	a.HTTP.Register(a.Supervision.Routes()...)
+	a.HTTP.Register(reports.NewService(o.Pool, a.Calendar.Current, renderer, o.Now).Routes()...)
+	return a, nil
+}
+
+// DefaultCenter is the demo county's government service center.
+var DefaultCenter = pdf.Center{
+	Name:    "沂源县政务服务中心",
+	Address: "山东省淄博市沂源县政务服务中心",
+	Phone:   "0533-3241234",
+	BaseURL: "http://127.0.0.1:8080",
+}
+
+// encode prepares a case action's ledger entry for the action's own write.
+func encode(actor string, caseID int64, region, typ string, payload any) ([]byte, error) {
+	return ledger.Encode(ledger.Meta{Actor: actor, CaseID: caseID, Region: region, Type: typ}, payload)
+}
+
+// record appends a case event to the ledger in the case's transaction.
+func record(ctx context.Context, db dbsqlc.DBTX, actor string, caseID int64, region, typ string, payload any) error {
+	return ledger.Record(ctx, db, ledger.Meta{Actor: actor, CaseID: caseID, Region: region, Type: typ}, payload)
+}
+
+// Start runs the background work until ctx ends: the ledger integrator,
+// the calendar watcher (a new calendar is in force within moments of its
+// import) and the job runner (River: the deadline scan and the notice
+// outbox). The returned channel closes when all have stopped.
+func (a *App) Start(ctx context.Context) <-chan struct{} {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(4)
+	go func() {
+		defer wg.Done()
+		a.Ledger.Run(ctx, 200*time.Millisecond)
+	}()
+	go func() {
+		defer wg.Done()
+		a.housekeeping(ctx, time.Hour)
+	}()
+	go func() {
+		defer wg.Done()
+		a.Calendars.Watch(ctx, 5*time.Second)
+	}()
+	go func() {
+		defer wg.Done()
+		a.Jobs.Run(ctx)
+	}()
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	return done
+}
+
+// housekeeping deletes long-expired sessions and old sign-in failures,
+// now and then every interval, so those tables do not grow for years. Every
+// instance may do it; the deletes are idempotent.
+func (a *App) housekeeping(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := a.Users.Purge(ctx); err != nil && ctx.Err() == nil {
+			a.Logger.Warn("purging sessions", "err", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// health answers 200 when the database answers, 503 otherwise, so a load
+// balancer takes an instance out while its database is away.
+func (a *App) health(c echo.Context) error {
+	if err := a.Pool.Ping(c.Request().Context()); err != nil {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "down"})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
