@@ -428,7 +428,7 @@ func (s *Service) matterInfo(ctx context.Context, c cases.Case) ([]pdf.MatterInf
 		if err != nil {
 			return nil, err
 		}
-		mi := pdf.MatterInfo{Name: m.Name, Department: m.Department, Level: catalog.LevelNames[m.Level], LimitDays: m.LimitDays, Where: m.Where}
+		mi := pdf.MatterInfo{Name: m.Name, Department: m.Department, Level: catalog.Level(m.Level).Name(), LimitDays: m.LimitDays, Where: m.Where}
 		for _, x := range m.Materials {
 			mi.Materials = append(mi.Materials, pdf.MaterialInfo{Name: x.Name, Original: x.Original, Count: x.Count})
 		}

@@ -9,9 +9,6 @@ import (
 	"time"
 )
 
-// Channels a case can come in through.
-var Channels = []string{"counter", "village", "hotline", "online"}
-
 // Applicant is the person or enterprise the case is for.
 type Applicant struct {
 	Kind     string `json:"kind"`
@@ -85,7 +82,7 @@ type Case struct {
 	Number        string     `json:"number"`
 	TrackingCode  string     `json:"tracking_code"`
 	Region        string     `json:"region"`
-	Channel       string     `json:"channel"`
+	Channel       Channel    `json:"channel"`
 	MatterCode    string     `json:"matter,omitempty"`
 	ChainCode     string     `json:"chain,omitempty"`
 	Title         string     `json:"title"`

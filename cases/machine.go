@@ -71,29 +71,20 @@ const (
 	EventHandedOver = "handed_over"
 )
 
-// ActionNames are the Chinese labels of the actions.
-var ActionNames = map[string]string{
-	ActGuide: "即办指导", ActAccompany: "领办", ActComplete: "领办完成", ActReview: "材料初审",
-	ActSupply: "补齐材料", ActAssign: "指定专人", ActProgress: "办理进展", ActEscalate: "转报上级",
-	ActReply: "上级回复", ActSuspend: "中止", ActResume: "续办", ActResults: "办理结果",
-	ActTerminate: "终止", ActEvaluate: "评价", ActSupervise: "督办",
-	EventAgreement: "签订委托协议", EventHandedOver: "交付签收",
-}
-
 // Edge is one row of the state machine: from a state, an action with a
 // given result (the review's accept/supplement/decline, the reply's
 // outcome; "" when the action has none) leads to a state.
 type Edge struct {
 	From   State
 	Action string
-	Result string
+	Result Result
 	To     State
 	// PausedFrom, when set, further requires the state the case was
 	// paused from (a review from awaiting_materials only before the
 	// agreement, never for materials an authority asked for later).
 	PausedFrom State
 	// Outcome is recorded when the edge closes the case.
-	Outcome string
+	Outcome Outcome
 }
 
 var openStates = []State{Consultation, Accompanying, AwaitingMaterials, AgreementPending, Delegated, Processing, Escalated, Suspended, ReadyForHandover}
@@ -102,16 +93,16 @@ var openStates = []State{Consultation, Accompanying, AwaitingMaterials, Agreemen
 // UI and the tests read. Nothing else decides a transition.
 var Machine = func() []Edge {
 	t := []Edge{
-		{From: Consultation, Action: ActGuide, To: Closed, Outcome: "guided"},
+		{From: Consultation, Action: ActGuide, To: Closed, Outcome: OutcomeGuided},
 		{From: Consultation, Action: ActAccompany, To: Accompanying},
-		{From: Accompanying, Action: ActComplete, To: Closed, Outcome: "accompanied"},
+		{From: Accompanying, Action: ActComplete, To: Closed, Outcome: OutcomeAccompanied},
 
-		{From: Consultation, Action: ActReview, Result: "accept", To: AgreementPending},
-		{From: Consultation, Action: ActReview, Result: "supplement", To: AwaitingMaterials},
-		{From: Consultation, Action: ActReview, Result: "decline", To: Declined, Outcome: "declined"},
-		{From: AwaitingMaterials, PausedFrom: Consultation, Action: ActReview, Result: "accept", To: AgreementPending},
-		{From: AwaitingMaterials, PausedFrom: Consultation, Action: ActReview, Result: "supplement", To: AwaitingMaterials},
-		{From: AwaitingMaterials, PausedFrom: Consultation, Action: ActReview, Result: "decline", To: Declined, Outcome: "declined"},
+		{From: Consultation, Action: ActReview, Result: Accept, To: AgreementPending},
+		{From: Consultation, Action: ActReview, Result: Supplement, To: AwaitingMaterials},
+		{From: Consultation, Action: ActReview, Result: Decline, To: Declined, Outcome: OutcomeDeclined},
+		{From: AwaitingMaterials, PausedFrom: Consultation, Action: ActReview, Result: Accept, To: AgreementPending},
+		{From: AwaitingMaterials, PausedFrom: Consultation, Action: ActReview, Result: Supplement, To: AwaitingMaterials},
+		{From: AwaitingMaterials, PausedFrom: Consultation, Action: ActReview, Result: Decline, To: Declined, Outcome: OutcomeDeclined},
 		{From: AwaitingMaterials, Action: ActSupply, To: Resume},
 
 		{From: AgreementPending, Action: EventAgreement, To: Delegated},
@@ -121,9 +112,9 @@ var Machine = func() []Edge {
 		{From: Escalated, Action: ActProgress, To: Same},
 
 		{From: Processing, Action: ActEscalate, To: Escalated},
-		{From: Escalated, Action: ActReply, Result: "approved", To: Processing},
-		{From: Escalated, Action: ActReply, Result: "returned", To: AwaitingMaterials},
-		{From: Escalated, Action: ActReply, Result: "refused", To: Processing},
+		{From: Escalated, Action: ActReply, Result: Approved, To: Processing},
+		{From: Escalated, Action: ActReply, Result: Returned, To: AwaitingMaterials},
+		{From: Escalated, Action: ActReply, Result: Refused, To: Processing},
 
 		{From: Delegated, Action: ActSuspend, To: Suspended},
 		{From: Processing, Action: ActSuspend, To: Suspended},
@@ -131,14 +122,14 @@ var Machine = func() []Edge {
 		{From: Suspended, Action: ActResume, To: Resume},
 
 		{From: Processing, Action: ActResults, To: ReadyForHandover},
-		{From: ReadyForHandover, Action: EventHandedOver, To: Closed, Outcome: "handed_over"},
+		{From: ReadyForHandover, Action: EventHandedOver, To: Closed, Outcome: OutcomeHandedOver},
 
 		{From: Closed, Action: ActEvaluate, To: Same},
 	}
 	for _, s := range openStates {
 		t = append(t,
 			Edge{From: s, Action: ActAssign, To: Same},
-			Edge{From: s, Action: ActTerminate, To: Terminated, Outcome: "terminated"},
+			Edge{From: s, Action: ActTerminate, To: Terminated, Outcome: OutcomeTerminated},
 		)
 	}
 	for _, s := range States {
@@ -150,7 +141,7 @@ var Machine = func() []Edge {
 // Next finds the edge for an action with a result from a state (and the
 // state it was paused from). ok is false when the action is not allowed
 // there: the caller answers invalid_transition.
-func Next(from, pausedFrom State, action, result string) (Edge, bool) {
+func Next(from, pausedFrom State, action string, result Result) (Edge, bool) {
 	for _, e := range Machine {
 		if e.From == from && e.Action == action && e.Result == result && (e.PausedFrom == "" || e.PausedFrom == pausedFrom) {
 			return e, true

@@ -69,7 +69,7 @@ func FuzzMachine(f *testing.F) {
 			a := machineActions[int(data[i])%len(machineActions)]
 			r := machineResults[int(data[i+1])%len(machineResults)]
 			allowed := cases.Allowed(c.state, c.pausedFrom, a)
-			e, ok := cases.Next(c.state, c.pausedFrom, a, r)
+			e, ok := cases.Next(c.state, c.pausedFrom, a, cases.Result(r))
 			if ok && !allowed {
 				t.Fatalf("step %d: Next has %s/%q from %s (paused from %q) but Allowed says no", i/2, a, r, c.state, c.pausedFrom)
 			}
@@ -79,7 +79,7 @@ func FuzzMachine(f *testing.F) {
 			if !ok {
 				continue // invalid_transition: nothing changes
 			}
-			if e.From != c.state || e.Action != a || e.Result != r {
+			if e.From != c.state || e.Action != a || e.Result != cases.Result(r) {
 				t.Fatalf("step %d: Next(%s, %q, %s, %q) returned edge %+v", i/2, c.state, c.pausedFrom, a, r, e)
 			}
 			to := e.Resolve(c.state, c.pausedFrom)
@@ -113,7 +113,7 @@ func FuzzMachine(f *testing.F) {
 // anyResult reports whether some result takes action a from the case's state.
 func anyResult(c machineCase, a string) bool {
 	for _, r := range machineResults {
-		if _, ok := cases.Next(c.state, c.pausedFrom, a, r); ok {
+		if _, ok := cases.Next(c.state, c.pausedFrom, a, cases.Result(r)); ok {
 			return true
 		}
 	}
@@ -166,7 +166,7 @@ func checkState(t *testing.T, c machineCase) {
 	}
 	for _, a := range machineActions {
 		for _, r := range machineResults {
-			if e, ok := cases.Next(c.state, c.pausedFrom, a, r); ok && e.To == cases.Resume && c.pausedFrom == "" {
+			if e, ok := cases.Next(c.state, c.pausedFrom, a, cases.Result(r)); ok && e.To == cases.Resume && c.pausedFrom == "" {
 				t.Fatalf("%s/%q from %s resumes with no paused-from state", a, r, c.state)
 			}
 		}

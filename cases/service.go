@@ -53,7 +53,7 @@ func NewService(pool *pgxpool.Pool, record Recorder, cal func() *calendar.Calend
 // NewCase is the input to Create.
 type NewCase struct {
 	Region    string    `json:"region"`
-	Channel   string    `json:"channel"`
+	Channel   Channel   `json:"channel"`
 	Matter    string    `json:"matter"`
 	Applicant Applicant `json:"applicant"`
 	Summary   string    `json:"summary"`
@@ -94,7 +94,7 @@ func (s *Service) Create(ctx context.Context, tx pgx.Tx, a Actor, in NewCase) (C
 		Number:            fmt.Sprintf("%s-%s-%04d", in.Region, day.Format("20060102"), n),
 		TrackingCode:      newTrackingCode(),
 		Region:            in.Region,
-		Channel:           in.Channel,
+		Channel:           string(in.Channel),
 		MatterCode:        matterCode,
 		ChainCode:         chainCode,
 		Title:             title,
@@ -464,7 +464,7 @@ func invalidIfMissing(err error, field, format string, args ...any) error {
 
 func fromRow(r dbsqlc.Case) Case {
 	c := Case{
-		ID: r.ID, Number: r.Number, TrackingCode: r.TrackingCode, Region: r.Region, Channel: r.Channel,
+		ID: r.ID, Number: r.Number, TrackingCode: r.TrackingCode, Region: r.Region, Channel: Channel(r.Channel),
 		Title: r.Title, Matters: r.MatterCodes, Complexity: r.Complexity, LimitDays: int(r.LimitDays),
 		Applicant: Applicant{Kind: r.ApplicantKind, Name: r.ApplicantName, IDNumber: r.ApplicantIDNumber, Phone: r.ApplicantPhone},
 		Summary:   r.Summary, State: State(r.State), Version: int(r.Version), CreatedBy: r.CreatedBy,

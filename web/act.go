@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -26,8 +24,9 @@ func (p *Pages) act(c echo.Context) error {
 	ctx := c.Request().Context()
 	id, action := caseID(c), c.Param("action")
 	f := postedForm(c, action)
-	body, fieldOf, err := actionBody(action, f.Values)
-	fieldOf = shownOn(fieldOf, actionFields)
+	body, fieldOf, err := cases.FormBody(action, f.Values)
+	spec, _ := cases.ActionSpec(action)
+	fieldOf = shownOn(fieldOf, spec.Fields)
 	var version int
 	if err == nil {
 		version, err = p.formVersion(c, id, action, f.Value("version"))
@@ -90,11 +89,6 @@ func (p *Pages) formVersion(c echo.Context, id int64, action, v string) (int, er
 	return n, nil
 }
 
-// actionFields are the fields the action forms show messages next to;
-// "name." stands for every field of that name with a suffix.
-var actionFields = []string{"note", "result", "materials", "received.", "original.", "pages.", "agent", "step", "level", "authority",
-	"tracker", "reply_due", "outcome", "reason", "items", "kind.", "name.", "number.", "by", "rating", "comment"}
-
 // shownOn keeps a field mapping to the fields a form shows messages
 // next to; a message about any other field goes to the top of the form,
 // so no message is lost.
@@ -108,96 +102,6 @@ func shownOn(fieldOf func(string) string, shown []string) func(string) string {
 		}
 		return ""
 	}
-}
-
-var indexed = regexp.MustCompile(`^(materials|items)\[(\d+)\]\.(\w+)$`)
-
-// actionBody turns an action form into the action's JSON body, and returns
-// how the service's field names map back to the form's. Per-material
-// fields are named "received.CODE", "original.CODE" and "pages.CODE"
-// (the form lists the codes in "material"); result rows "kind.N",
-// "name.N" and "number.N".
-func actionBody(action string, v url.Values) ([]byte, func(string) string, error) {
-	body := map[string]any{}
-	fieldOf := same
-	switch action {
-	case cases.ActGuide, cases.ActAccompany, cases.ActComplete, cases.ActSupervise:
-		body["note"] = v.Get("note")
-	case cases.ActReview, cases.ActSupply:
-		codes := v["material"]
-		var mats []map[string]any
-		for _, code := range codes {
-			pages := 0
-			if s := strings.TrimSpace(v.Get("pages." + code)); s != "" {
-				n, err := strconv.Atoi(s)
-				if err != nil || n < 0 {
-					return nil, same, daiban.Invalid("pages."+code, "页数应为不小于 0 的整数")
-				}
-				pages = n
-			}
-			received := v.Get("received."+code) == "1"
-			if !received {
-				pages = 0 // a page count typed before unticking "received" is not a claim
-			}
-			mats = append(mats, map[string]any{"code": code, "received": received, "original": received && v.Get("original."+code) == "1", "pages": pages})
-		}
-		body["materials"] = mats
-		body["note"] = v.Get("note")
-		if action == cases.ActReview {
-			body["result"] = v.Get("result")
-		}
-		fieldOf = func(f string) string {
-			if m := indexed.FindStringSubmatch(f); m != nil && m[1] == "materials" {
-				if i, _ := strconv.Atoi(m[2]); i < len(codes) {
-					return m[3] + "." + codes[i]
-				}
-			}
-			return f
-		}
-	case cases.ActAssign:
-		body["agent"], body["note"] = v.Get("agent"), v.Get("note")
-	case cases.ActProgress:
-		body["note"], body["step"], body["notify_applicant"] = v.Get("note"), v.Get("step"), v.Get("notify_applicant") == "1"
-	case cases.ActEscalate:
-		for _, k := range []string{"level", "authority", "tracker", "reply_due", "note"} {
-			body[k] = v.Get(k)
-		}
-	case cases.ActReply:
-		body["outcome"], body["note"] = v.Get("outcome"), v.Get("note")
-	case cases.ActSuspend, cases.ActResume:
-		body["reason"] = v.Get("reason")
-	case cases.ActResults:
-		var rows []string
-		var items []map[string]any
-		for i := 0; i < 10; i++ {
-			n := strconv.Itoa(i)
-			name, number := strings.TrimSpace(v.Get("name."+n)), strings.TrimSpace(v.Get("number."+n))
-			if name == "" && number == "" {
-				continue
-			}
-			rows = append(rows, n)
-			items = append(items, map[string]any{"kind": v.Get("kind." + n), "name": name, "number": number})
-		}
-		body["items"], body["note"] = items, v.Get("note")
-		fieldOf = func(f string) string {
-			if m := indexed.FindStringSubmatch(f); m != nil && m[1] == "items" {
-				if i, _ := strconv.Atoi(m[2]); i < len(rows) {
-					return m[3] + "." + rows[i]
-				}
-			}
-			return f
-		}
-	case cases.ActTerminate:
-		body["reason"], body["by"] = v.Get("reason"), v.Get("by")
-	case cases.ActEvaluate:
-		r, err := strconv.Atoi(v.Get("rating"))
-		if err != nil {
-			return nil, same, daiban.Invalid("rating", "请选择评价等级（1 至 5）")
-		}
-		body["rating"], body["comment"] = r, v.Get("comment")
-	}
-	raw, err := json.Marshal(body)
-	return raw, fieldOf, err
 }
 
 // custody records a hand-over of an original material from the

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/url"
 	"testing"
+
+	"github.com/daiban/daiban/cases"
 )
 
 // TestActionBody checks that action forms become the API's bodies and
@@ -27,8 +29,9 @@ func TestActionBody(t *testing.T) {
 		{"evaluate", url.Values{"rating": {"5"}, "comment": {"好"}}, `{"comment":"好","rating":5}`, map[string]string{"rating": "rating"}},
 		{"evaluate", url.Values{}, "", map[string]string{"rating": "rating"}},
 	} {
-		raw, fieldOf, err := actionBody(tc.action, tc.form)
-		fieldOf = shownOn(fieldOf, actionFields)
+		raw, fieldOf, err := cases.FormBody(tc.action, tc.form)
+		spec, _ := cases.ActionSpec(tc.action)
+		fieldOf = shownOn(fieldOf, spec.Fields)
 		if tc.body == "" {
 			if err == nil {
 				t.Errorf("%s %v: no error", tc.action, tc.form)

@@ -113,14 +113,18 @@ func (cp *casePage) Name(username string) string {
 type actionForm struct {
 	CP     *casePage
 	Action string
-	F      *form
-	Open   bool
+	// Spec is the action's description: its form template, fields and
+	// choices.
+	Spec cases.Action
+	F    *form
+	Open bool
 }
 
 // For prepares the form of an action.
 func (cp *casePage) For(action string) actionForm {
 	f := cp.Form(action)
-	return actionForm{CP: cp, Action: action, F: f, Open: cp.Failed() == action}
+	spec, _ := cases.ActionSpec(action)
+	return actionForm{CP: cp, Action: action, Spec: spec, F: f, Open: cp.Failed() == action}
 }
 
 // ResultRows are the rows of the results form.

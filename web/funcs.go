@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"html/template"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -36,18 +37,19 @@ var funcs = template.FuncMap{
 	"stateName":      func(s any) string { return cases.StateNames[toState(s)] },
 	"actionName":     func(a string) string { return cases.ActionNames[a] },
 	"docName":        func(k string) string { return agreements.KindNames[k] },
-	"channelName":    func(ch string) string { return channelNames[ch] },
+	"channelName":    func(ch any) string { return cases.Channel(str(ch)).Name() },
+	"channels":       func() []cases.Choice { return cases.ChoicesOf(cases.Channels, cases.Channel.Name) },
 	"complexityName": func(c string) string { return catalog.ComplexityNames[c] },
-	"levelName":      func(l string) string { return catalog.LevelNames[l] },
+	"levelName":      func(l any) string { return catalog.Level(str(l)).Name() },
 	"list":           func(s ...string) []string { return s },
-	"caseOutcome":    func(o string) string { return outcomeNames[o] },
-	"resultKindName": func(k string) string { return resultKinds[k] },
+	"caseOutcome":    func(o any) string { return cases.Outcome(str(o)).Name() },
+	"resultKindName": func(k any) string { return cases.ResultKind(str(k)).Name() },
 	"ratingName":     ratingName,
 	"ratingLabel": func(r string) string {
 		n, _ := strconv.Atoi(r)
 		return ratingName(n)
 	},
-	"outcomeName": func(o string) string { return replyOutcomes[o] },
+	"outcomeName": func(o any) string { return cases.Result(str(o)).Name() },
 	"maskID":      cases.MaskID,
 	"maskPhone":   cases.MaskPhone,
 	"holderName":  holderName,
@@ -76,13 +78,14 @@ var funcs = template.FuncMap{
 	"field": field,
 }
 
-var channelNames = map[string]string{"counter": "窗口接待", "village": "村代办员", "hotline": "热线电话", "online": "网上申请"}
-
-var outcomeNames = map[string]string{"guided": "即办指导办结", "accompanied": "领办办结", "handed_over": "已交付签收", "declined": "不予受理", "terminated": "已终止"}
-
-var replyOutcomes = map[string]string{"approved": "批准", "returned": "退回补正", "refused": "不予批准"}
-
-var resultKinds = map[string]string{"licence": "证照", "approval": "批文", "material": "退还材料", "other": "其他"}
+// str is the text of a string or of a value of a string type (a typed
+// enumeration), for the label functions the templates call with either.
+func str(v any) string {
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.String {
+		return rv.String()
+	}
+	return ""
+}
 
 // ratingName is the word for a rating of 1 to 5, as the monthly report
 // prints it.

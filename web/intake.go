@@ -55,7 +55,7 @@ type intakeData struct {
 
 func (p *Pages) intakePage(c echo.Context) error {
 	f := newForm(c, "intake")
-	f.Values.Set("channel", "counter")
+	f.Values.Set("channel", string(cases.Counter))
 	f.Values.Set("kind", "person")
 	f.Values.Set("region", httpapi.CurrentPrincipal(c).Region)
 	f.Values.Set("matter", c.QueryParam("matter"))
@@ -193,11 +193,11 @@ func (p *Pages) create(c echo.Context, page string) error {
 	pr := httpapi.CurrentPrincipal(c)
 	f := postedForm(c, "intake")
 	in := cases.NewCase{
-		Region: f.Value("region"), Channel: f.Value("channel"), Matter: f.Value("matter"), Summary: f.Value("summary"),
+		Region: f.Value("region"), Channel: cases.Channel(f.Value("channel")), Matter: f.Value("matter"), Summary: f.Value("summary"),
 		Applicant: cases.Applicant{Kind: f.Value("kind"), Name: f.Value("name"), IDNumber: f.Value("id_number"), Phone: f.Value("phone")},
 	}
 	if page == "village_new" {
-		in.Channel = "village"
+		in.Channel = cases.Village
 		if pr.Role == policies.RoleVillageAgent {
 			in.Region = pr.Region
 		}

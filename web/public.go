@@ -87,8 +87,9 @@ func (p *Pages) trackEvaluate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	body, fieldOf, err := actionBody(cases.ActEvaluate, f.Values)
-	fieldOf = shownOn(fieldOf, []string{"rating", "comment"})
+	body, fieldOf, err := cases.FormBody(cases.ActEvaluate, f.Values)
+	evaluate, _ := cases.ActionSpec(cases.ActEvaluate)
+	fieldOf = shownOn(fieldOf, evaluate.Fields)
 	var b any
 	if err == nil {
 		b, err = cases.ParseBody(cases.ActEvaluate, body)

@@ -94,13 +94,27 @@ func New(d Deps) (*Pages, error) {
 	}
 	p := &Pages{Deps: d, q: dbsqlc.New(), pages: map[string]*template.Template{}, routes: map[string]bool{}}
 	for _, name := range pageNames {
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/forms.html", "templates/"+name+".html")
+		t := template.New(name).Funcs(funcs)
+		t.Funcs(template.FuncMap{"actionForm": actionFormFunc(t)})
+		t, err := t.ParseFS(templateFS, "templates/layout.html", "templates/forms.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
 		}
 		p.pages[name] = t
 	}
 	return p, nil
+}
+
+// actionFormFunc renders an action's form with the template its
+// description names, so the case page needs no list of actions.
+func actionFormFunc(t *template.Template) func(actionForm) (template.HTML, error) {
+	return func(x actionForm) (template.HTML, error) {
+		var b strings.Builder
+		if err := t.ExecuteTemplate(&b, x.Spec.Form, x); err != nil {
+			return "", err
+		}
+		return template.HTML(b.String()), nil // already escaped by t
+	}
 }
 
 // Routes returns every page, form post and the static files.

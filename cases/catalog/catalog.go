@@ -17,17 +17,31 @@ import (
 	"github.com/daiban/daiban/sql/dbsqlc"
 )
 
-// Approval levels and complexities as stored.
-var (
-	Levels       = []string{"county", "city", "province", "national"}
-	Complexities = []string{"simple", "general", "complex"}
+// Level is an approval level: the authority that decides a matter, and
+// the levels a case is forwarded to (转报上级).
+type Level string
+
+// The approval levels.
+const (
+	County   Level = "county"
+	City     Level = "city"
+	Province Level = "province"
+	National Level = "national"
 )
 
-// LevelNames and ComplexityNames are the Chinese labels users see.
-var (
-	LevelNames      = map[string]string{"county": "县级", "city": "市级", "province": "省级", "national": "国家级"}
-	ComplexityNames = map[string]string{"simple": "即办", "general": "领办", "complex": "代办"}
-)
+// Levels lists every approval level, lowest first.
+var Levels = []Level{County, City, Province, National}
+
+var levelNames = map[Level]string{County: "县级", City: "市级", Province: "省级", National: "国家级"}
+
+// Name is the level's Chinese label.
+func (l Level) Name() string { return levelNames[l] }
+
+// Complexities are the matter complexities as stored.
+var Complexities = []string{"simple", "general", "complex"}
+
+// ComplexityNames are the Chinese labels users see.
+var ComplexityNames = map[string]string{"simple": "即办", "general": "领办", "complex": "代办"}
 
 // Material is a required material of a matter.
 type Material struct {
@@ -202,7 +216,7 @@ func (c Catalog) Validate() error {
 			return daiban.Invalid(f, "事项缺少代码、名称或部门")
 		case matters[m.Code]:
 			return daiban.Invalid(f+".code", "事项代码 %s 重复", m.Code)
-		case !slices.Contains(Levels, m.Level):
+		case !slices.Contains(Levels, Level(m.Level)):
 			return daiban.Invalid(f+".level", "事项 %s 的审批层级 %q 无效", m.Code, m.Level)
 		case !slices.Contains(Complexities, m.Complexity):
 			return daiban.Invalid(f+".complexity", "事项 %s 的复杂程度 %q 无效", m.Code, m.Complexity)

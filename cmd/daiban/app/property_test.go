@@ -172,7 +172,7 @@ func (w walker) check(t testing.TB, n int, action, result string, before cases.C
 		!api && !cases.Allowed(before.State, before.PausedFrom, action) {
 		t.Fatalf("step %d: %s succeeded from %s (paused from %q), which the state machine does not allow", n, action, before.State, before.PausedFrom)
 	}
-	e, ok := cases.Next(before.State, before.PausedFrom, action, result)
+	e, ok := cases.Next(before.State, before.PausedFrom, action, cases.Result(result))
 	if !ok {
 		t.Fatalf("step %d: %s/%q succeeded from %s (paused from %q) with no edge", n, action, result, before.State, before.PausedFrom)
 	}
