@@ -91,3 +91,17 @@ func NoRows(err error, format string, args ...any) error {
 	}
 	return err
 }
+
+// Wrap adds what was being done to *errp, when it is not nil, in the
+// style of pkgsite's derrors.Wrap:
+//
+//	defer daiban.Wrap(&err, "cases: review case %d", id)
+//
+// The chain is kept, so an *Error's code, message and field still reach
+// the client through errors.As, and the log of an internal error says
+// which operation on which object failed.
+func Wrap(errp *error, format string, args ...any) {
+	if *errp != nil {
+		*errp = fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), *errp)
+	}
+}

@@ -23,7 +23,8 @@ var (
 // transaction's writes go in one batch guarded by the case version (a
 // concurrent change makes the update miss and the whole batch roll back as
 // version_conflict), then COMMIT.
-func (s *Service) Act(ctx context.Context, a Actor, id int64, version int, action string, body any) (Case, error) {
+func (s *Service) Act(ctx context.Context, a Actor, id int64, version int, action string, body any) (_ Case, err error) {
+	defer daiban.Wrap(&err, "cases: %s case %d", action, id)
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return Case{}, err
@@ -33,7 +34,8 @@ func (s *Service) Act(ctx context.Context, a Actor, id int64, version int, actio
 }
 
 // ActTx performs one action inside the caller's transaction tx.
-func (s *Service) ActTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, version int, action string, body any) (Case, error) {
+func (s *Service) ActTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, version int, action string, body any) (_ Case, err error) {
+	defer daiban.Wrap(&err, "cases: %s case %d", action, id)
 	return s.apply(ctx, tx, false, a, id, version, action, body)
 }
 

@@ -15,7 +15,8 @@ import (
 // have signed to delegated and starts its clock: the promised limit counts
 // working days from the day after signing. The documents package calls it
 // in the transaction that seals the agreement.
-func (s *Service) SignedAgreementTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, extra map[string]any) (Case, error) {
+func (s *Service) SignedAgreementTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, extra map[string]any) (_ Case, err error) {
+	defer daiban.Wrap(&err, "cases: agreement signed on case %d", id)
 	return s.eventTx(ctx, tx, a, id, EventAgreement, extra, func(c Case, ch *change) error {
 		return s.startClock(ctx, tx, c, ch)
 	})
@@ -24,7 +25,8 @@ func (s *Service) SignedAgreementTx(ctx context.Context, tx pgx.Tx, a Actor, id 
 // HandedOverTx closes a case whose handover receipt the applicant signed:
 // every item must have been verified, and every returned original is now
 // held by the applicant again.
-func (s *Service) HandedOverTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, extra map[string]any) (Case, error) {
+func (s *Service) HandedOverTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, extra map[string]any) (_ Case, err error) {
+	defer daiban.Wrap(&err, "cases: handover on case %d", id)
 	return s.eventTx(ctx, tx, a, id, EventHandedOver, extra, func(c Case, ch *change) error {
 		items, err := s.q.HandoverItems(ctx, tx, id)
 		if err != nil {
@@ -86,7 +88,8 @@ func (s *Service) eventTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, eve
 
 // VerifyHandoverTx records the agent's verification of each handover item
 // before the applicant signs; every item must be listed and verified.
-func (s *Service) VerifyHandoverTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, verified map[int64]bool) (Case, error) {
+func (s *Service) VerifyHandoverTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, verified map[int64]bool) (_ Case, err error) {
+	defer daiban.Wrap(&err, "cases: verify handover items of case %d", id)
 	row, err := s.q.CaseGetForUpdate(ctx, tx, id)
 	if err != nil {
 		return Case{}, daiban.NoRows(err, "案件不存在")
@@ -137,7 +140,8 @@ type Move struct {
 
 // CustodyTx records a hand-over of an original. Only its current holder
 // hands it on, or an agent acting for the applicant or a department.
-func (s *Service) CustodyTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, m Move) (Case, error) {
+func (s *Service) CustodyTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, m Move) (_ Case, err error) {
+	defer daiban.Wrap(&err, "cases: custody of %s on case %d", m.Material, id)
 	row, err := s.q.CaseGetForUpdate(ctx, tx, id)
 	if err != nil {
 		return Case{}, daiban.NoRows(err, "案件不存在")

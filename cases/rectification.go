@@ -27,7 +27,8 @@ type rectifyBody struct {
 // RectifyTx closes the case's open rectification with its result (整改结
 // 果) inside tx and appends the ledger entry case.rectified, which says
 // whether it was closed by its due date.
-func (s *Service) RectifyTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, result string) (Case, error) {
+func (s *Service) RectifyTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, result string) (_ Case, err error) {
+	defer daiban.Wrap(&err, "cases: rectify case %d", id)
 	t, err := text("result", result, 2000, true)
 	if err != nil {
 		return Case{}, err

@@ -61,7 +61,8 @@ type NewCase struct {
 
 // Create opens a case in consultation. It runs in tx so an idempotent
 // request can store its response in the same transaction.
-func (s *Service) Create(ctx context.Context, tx pgx.Tx, a Actor, in NewCase) (Case, error) {
+func (s *Service) Create(ctx context.Context, tx pgx.Tx, a Actor, in NewCase) (_ Case, err error) {
+	defer daiban.Wrap(&err, "cases: create case in %s", in.Region)
 	if err := s.validateNew(&in); err != nil {
 		return Case{}, err
 	}
@@ -208,7 +209,8 @@ func (s *Service) resolveMatter(ctx context.Context, tx pgx.Tx, code string) (ti
 }
 
 // Get returns a case with its details.
-func (s *Service) Get(ctx context.Context, id int64) (Case, error) {
+func (s *Service) Get(ctx context.Context, id int64) (_ Case, err error) {
+	defer daiban.Wrap(&err, "cases: get case %d", id)
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead})
 	if err != nil {
 		return Case{}, err
@@ -218,7 +220,8 @@ func (s *Service) Get(ctx context.Context, id int64) (Case, error) {
 }
 
 // Load reads a case with its details inside tx.
-func (s *Service) Load(ctx context.Context, db dbsqlc.DBTX, id int64) (Case, error) {
+func (s *Service) Load(ctx context.Context, db dbsqlc.DBTX, id int64) (_ Case, err error) {
+	defer daiban.Wrap(&err, "cases: load case %d", id)
 	row, err := s.q.CaseGet(ctx, db, id)
 	if err != nil {
 		return Case{}, daiban.NoRows(err, "案件不存在")
@@ -321,7 +324,8 @@ type Filter struct {
 }
 
 // List returns one page of cases, newest first.
-func (s *Service) List(ctx context.Context, f Filter) ([]Case, error) {
+func (s *Service) List(ctx context.Context, f Filter) (_ []Case, err error) {
+	defer daiban.Wrap(&err, "cases: list cases")
 	p := dbsqlc.CaseListParams{Scope: f.Scope, OwnOnly: f.OwnOnly, Username: f.Username, Overdue: f.Overdue, Today: calendar.Date(s.Now()), Lim: int32(f.Limit)}
 	opt := func(v string) *string {
 		if v == "" {
@@ -346,7 +350,8 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Case, error) {
 
 // Track finds a case by its applicant tracking code with its timeline
 // (the caller shows only the public notes).
-func (s *Service) Track(ctx context.Context, code string) (Case, error) {
+func (s *Service) Track(ctx context.Context, code string) (_ Case, err error) {
+	defer daiban.Wrap(&err, "cases: track case")
 	if len(code) != trackingLen {
 		return Case{}, daiban.Errorf(daiban.ENOTFOUND, "查询码不存在")
 	}
