@@ -114,8 +114,22 @@ func (s *Service) Create(ctx context.Context, tx pgx.Tx, a Actor, in NewCase) (_
 	if err != nil {
 		return Case{}, err
 	}
-	// A chain collects each shared material once: the strictest
-	// requirement (original over copy, the larger count) wins.
+	if err := s.insertMaterials(ctx, tx, row.ID, mats); err != nil {
+		return Case{}, err
+	}
+	c := fromRow(row)
+	err = s.record(ctx, tx, a.Username, c.ID, c.Region, "case.created", map[string]any{
+		"number": c.Number, "state": c.State, "version": c.Version, "channel": c.Channel,
+		"matters": c.Matters, "title": c.Title, "limit_days": c.LimitDays,
+		"applicant": map[string]string{"kind": c.Applicant.Kind, "name": c.Applicant.Name, "id_number": MaskID(c.Applicant.IDNumber), "phone": MaskPhone(c.Applicant.Phone)},
+	})
+	return c, err
+}
+
+// insertMaterials lists a new case's required materials. A chain collects
+// each shared material once: the strictest requirement (original over
+// copy, the larger count) wins.
+func (s *Service) insertMaterials(ctx context.Context, tx pgx.Tx, caseID int64, mats []dbsqlc.MatterMaterialsRow) error {
 	type req struct {
 		name     string
 		original bool
@@ -136,18 +150,12 @@ func (s *Service) Create(ctx context.Context, tx pgx.Tx, a Actor, in NewCase) (_
 	}
 	for _, code := range order {
 		r := merged[code]
-		err := s.q.CaseMaterialInsert(ctx, tx, dbsqlc.CaseMaterialInsertParams{CaseID: row.ID, Code: code, Name: r.name, Position: int32(r.pos), RequiredOriginal: r.original, RequiredCount: r.count})
+		err := s.q.CaseMaterialInsert(ctx, tx, dbsqlc.CaseMaterialInsertParams{CaseID: caseID, Code: code, Name: r.name, Position: int32(r.pos), RequiredOriginal: r.original, RequiredCount: r.count})
 		if err != nil {
-			return Case{}, err
+			return err
 		}
 	}
-	c := fromRow(row)
-	err = s.record(ctx, tx, a.Username, c.ID, c.Region, "case.created", map[string]any{
-		"number": c.Number, "state": c.State, "version": c.Version, "channel": c.Channel,
-		"matters": c.Matters, "title": c.Title, "limit_days": c.LimitDays,
-		"applicant": map[string]string{"kind": c.Applicant.Kind, "name": c.Applicant.Name, "id_number": MaskID(c.Applicant.IDNumber), "phone": MaskPhone(c.Applicant.Phone)},
-	})
-	return c, err
+	return nil
 }
 
 // CheckRegion answers invalid when a region code does not exist.
