@@ -7,6 +7,8 @@ package cases
 
 import (
 	"time"
+
+	"github.com/daiban/daiban/policies"
 )
 
 // Channels a case can come in through.
@@ -131,6 +133,6 @@ type DocumentRef struct {
 // Actor is who performs an action.
 type Actor struct {
 	Username string
-	Role     string
+	Role     policies.Role
 	Region   string
 }

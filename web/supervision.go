@@ -14,6 +14,7 @@ import (
 	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/cases/supervision"
 	"github.com/daiban/daiban/ledger"
+	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/httpapi"
 	"github.com/daiban/daiban/policies/regions"
 )
@@ -77,7 +78,7 @@ func (p *Pages) supervision(c echo.Context) error {
 	pr := httpapi.CurrentPrincipal(c)
 	scope := pr.Region
 	if r := c.QueryParam("region"); r != "" {
-		if strings.Trim(r, "0123456789") != "" || !strings.HasPrefix(r, pr.Region) {
+		if strings.Trim(r, "0123456789") != "" || !policies.RegionContains(pr.Region, r) {
 			return daiban.Errorf(daiban.ENOTFOUND, "地区 %s 不在您的管辖范围内", r)
 		}
 		scope = r
@@ -135,7 +136,7 @@ func (p *Pages) townRows(ctx context.Context, scope string) ([]townRow, string, 
 		if r.Code == scope {
 			name = r.Name
 		}
-		if !regions.Contains(scope, r.Code) && !regions.Contains(r.Code, scope) {
+		if !policies.RegionContains(scope, r.Code) && !policies.RegionContains(r.Code, scope) {
 			continue
 		}
 		switch {

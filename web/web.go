@@ -197,12 +197,14 @@ func (p *Pages) Render(c echo.Context, status int, name string, v view) error {
 // userView is the signed-in user as the header shows it, with the places
 // the role may go.
 type userView struct {
-	Username, Name, Role, RoleName, Region string
-	Desk, Intake, Village, Supervision     bool
+	Username, Name                     string
+	Role                               policies.Role
+	RoleName, Region                   string
+	Desk, Intake, Village, Supervision bool
 }
 
 func (p *Pages) userView(pr httpapi.Principal) *userView {
-	u := &userView{Username: pr.Username, Name: pr.Name, Role: pr.Role, RoleName: roleNames[pr.Role], Region: pr.Region}
+	u := &userView{Username: pr.Username, Name: pr.Name, Role: pr.Role, RoleName: pr.Role.Label(), Region: pr.Region}
 	may := func(obj, act string) bool { return p.Authz.RoleMay(pr.Username, obj, act) }
 	u.Village = pr.Role == policies.RoleVillageAgent
 	u.Desk = may("report", "read") && may("case", "progress")
@@ -211,16 +213,8 @@ func (p *Pages) userView(pr httpapi.Principal) *userView {
 	return u
 }
 
-var roleNames = map[string]string{
-	policies.RoleCountyAgent:   "县级帮办代办员",
-	policies.RoleTownshipAgent: "镇街帮办代办员",
-	policies.RoleVillageAgent:  "村代办员",
-	policies.RoleSupervisor:    "督查员",
-	policies.RoleAdmin:         "系统管理员",
-}
-
 // homeOf is where a role starts.
-func homeOf(role string) string {
+func homeOf(role policies.Role) string {
 	switch role {
 	case policies.RoleVillageAgent:
 		return "/village"
