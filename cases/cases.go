@@ -7,6 +7,8 @@ package cases
 
 import (
 	"time"
+
+	"github.com/daiban/daiban/policies"
 )
 
 // Applicant is the person or enterprise the case is for.
@@ -128,6 +130,6 @@ type DocumentRef struct {
 // Actor is who performs an action.
 type Actor struct {
 	Username string
-	Role     string
+	Role     policies.Role
 	Region   string
 }

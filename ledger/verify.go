@@ -374,3 +374,13 @@ func errorText(err error) string {
 	}
 	return err.Error()
 }
+
+// Verify checks the whole ledger against its signed checkpoints with the
+// log's own verifier key, as the package-level Verify does (kept as
+// there; no progress reports). A read-only Log without a signer cannot.
+func (l *Log) Verify(ctx context.Context, kept []byte) (Result, error) {
+	if l.signer == nil {
+		return Result{}, errors.New("ledger: Verify needs the verifier key: the Log has no signer")
+	}
+	return Verify(ctx, l.pool, l.signer.VerifierKey(), kept, nil)
+}

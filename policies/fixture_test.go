@@ -34,7 +34,7 @@ type request struct{ user, region, obj, act, rel string }
 // evenly over the villages.
 func newFixture(n int, seed uint64) *fixture {
 	f := &fixture{}
-	add := func(role, region string) {
+	add := func(role policies.Role, region string) {
 		f.grants = append(f.grants, policies.Grant{
 			Username: fmt.Sprintf("u%04d", len(f.grants)),
 			Role:     role,

@@ -48,20 +48,33 @@ const (
 	RelAny = "any"
 )
 
-// Role names.
+// Role is a staff role. Every user holds one role in one region; the role
+// names are the ones policy.csv and the users table use.
+type Role string
+
+// The five staff roles.
 const (
-	RoleCountyAgent   = "county_agent"
-	RoleTownshipAgent = "township_agent"
-	RoleVillageAgent  = "village_agent"
-	RoleSupervisor    = "supervisor"
-	RoleAdmin         = "admin"
+	RoleCountyAgent   Role = "county_agent"
+	RoleTownshipAgent Role = "township_agent"
+	RoleVillageAgent  Role = "village_agent"
+	RoleSupervisor    Role = "supervisor"
+	RoleAdmin         Role = "admin"
 )
 
 // Roles lists the five staff roles.
-var Roles = []string{RoleCountyAgent, RoleTownshipAgent, RoleVillageAgent, RoleSupervisor, RoleAdmin}
+var Roles = []Role{RoleCountyAgent, RoleTownshipAgent, RoleVillageAgent, RoleSupervisor, RoleAdmin}
 
-// IsRole reports whether r is one of Roles.
-func IsRole(r string) bool {
+// JoinRoles returns the role names joined by sep, for messages and help.
+func JoinRoles(sep string) string {
+	names := make([]string, len(Roles))
+	for i, r := range Roles {
+		names[i] = string(r)
+	}
+	return strings.Join(names, sep)
+}
+
+// Valid reports whether r is one of Roles.
+func (r Role) Valid() bool {
 	switch r {
 	case RoleCountyAgent, RoleTownshipAgent, RoleVillageAgent, RoleSupervisor, RoleAdmin:
 		return true
@@ -69,8 +82,43 @@ func IsRole(r string) bool {
 	return false
 }
 
+// IsAgent reports whether r is an agent's role (county, township or
+// village): the roles that work on cases and can be assigned one.
+func (r Role) IsAgent() bool {
+	switch r {
+	case RoleCountyAgent, RoleTownshipAgent, RoleVillageAgent:
+		return true
+	}
+	return false
+}
+
+// Label is the role's name in Chinese, as the pages show it ("" for an
+// unknown role).
+func (r Role) Label() string { return roleLabels[r] }
+
+var roleLabels = map[Role]string{
+	RoleCountyAgent:   "县级帮办代办员",
+	RoleTownshipAgent: "镇街帮办代办员",
+	RoleVillageAgent:  "村代办员",
+	RoleSupervisor:    "督查员",
+	RoleAdmin:         "系统管理员",
+}
+
+// RegionContains reports whether region r lies inside (or is) region home.
+// Region codes nest by prefix (county 370323, township 370323001, village
+// 370323001201), so this is the whole scope rule, and the only place it is
+// written in Go; SQL uses the same test (left(code, length(home)) = home).
+// An empty home contains nothing.
+func RegionContains(home, r string) bool {
+	return home != "" && strings.HasPrefix(r, home)
+}
+
 // Grant is one user's role and home region.
-type Grant struct{ Username, Role, Region string }
+type Grant struct {
+	Username string
+	Role     Role
+	Region   string
+}
 
 // Validate checks that the grant names a user, a known role and a region code
 // (digits only, non-empty).
@@ -78,7 +126,7 @@ func (g Grant) Validate() error {
 	if g.Username == "" {
 		return errors.New("policies: grant without username")
 	}
-	if !IsRole(g.Role) {
+	if !g.Role.Valid() {
 		return fmt.Errorf("policies: grant for %q: unknown role %q", g.Username, g.Role)
 	}
 	if g.Region == "" {
@@ -94,9 +142,10 @@ func (g Grant) Validate() error {
 
 // policyRule is one parsed line of policy.csv.
 type policyRule struct {
-	role, obj string
-	acts      []string
-	rel       string
+	role Role
+	obj  string
+	acts []string
+	rel  string
 }
 
 // parsePolicy parses policy.csv: "p, role, obj, acts, rel" lines (acts is a
@@ -117,8 +166,8 @@ func parsePolicy(text string) ([]policyRule, error) {
 		if len(f) != 5 || f[0] != "p" {
 			return nil, fmt.Errorf("policies: policy.csv line %d: want \"p, role, obj, acts, rel\", got %q", n+1, line)
 		}
-		r := policyRule{role: f[1], obj: f[2], acts: strings.Split(f[3], "|"), rel: f[4]}
-		if !IsRole(r.role) {
+		r := policyRule{role: Role(f[1]), obj: f[2], acts: strings.Split(f[3], "|"), rel: f[4]}
+		if !r.role.Valid() {
 			return nil, fmt.Errorf("policies: policy.csv line %d: unknown role %q", n+1, r.role)
 		}
 		if !isName(r.obj) {
@@ -131,7 +180,7 @@ func parsePolicy(text string) ([]policyRule, error) {
 			if !isName(act) {
 				return nil, fmt.Errorf("policies: policy.csv line %d: bad action %q", n+1, act)
 			}
-			k := [4]string{r.role, r.obj, act, r.rel}
+			k := [4]string{string(r.role), r.obj, act, r.rel}
 			if seen[k] {
 				return nil, fmt.Errorf("policies: policy.csv line %d: %s may %s %s (%s) twice", n+1, r.role, act, r.obj, r.rel)
 			}
@@ -185,10 +234,10 @@ var embedded = sync.OnceValues(func() (*embeddedPolicy, error) {
 	if err != nil {
 		return nil, err
 	}
-	ep := &embeddedPolicy{byRole: make(map[string][][]string)}
+	ep := &embeddedPolicy{byRole: make(map[Role][][]string)}
 	seen := make(map[[2]string]bool)
 	for _, r := range rules {
-		ep.byRole[r.role] = append(ep.byRole[r.role], []string{r.role, r.obj, strings.Join(r.acts, "|"), r.rel})
+		ep.byRole[r.role] = append(ep.byRole[r.role], []string{string(r.role), r.obj, strings.Join(r.acts, "|"), r.rel})
 		for _, act := range r.acts {
 			k := [2]string{r.obj, act}
 			if !seen[k] {
@@ -201,8 +250,8 @@ var embedded = sync.OnceValues(func() (*embeddedPolicy, error) {
 })
 
 type embeddedPolicy struct {
-	byRole map[string][][]string // role -> its p lines, in file order
-	perms  [][2]string           // distinct (obj, act) pairs in file order
+	byRole map[Role][][]string // role -> its p lines, in file order
+	perms  [][2]string         // distinct (obj, act) pairs in file order
 }
 
 // Permissions returns every distinct (obj, act) pair that appears in
@@ -229,7 +278,7 @@ func Permissions() [][2]string {
 // but Casbin evaluates the matcher once per line, and scanning 6-7 lines
 // instead of 33 cuts the cost of a decision by more than half.
 type snapshot struct {
-	enf map[string]*casbin.Enforcer // role -> enforcer
+	enf map[Role]*casbin.Enforcer
 	// home maps user -> grant. It is derived from the enforcers' g lines
 	// after they are loaded and is read-only afterwards.
 	home map[string]Grant
@@ -238,20 +287,20 @@ type snapshot struct {
 // build makes a snapshot for grants. The enforcers of the roles in keep are
 // taken over from prev unchanged (enforcers are never mutated once
 // published, so two snapshots may share one); the others are built fresh.
-func build(grants map[string]Grant, prev *snapshot, keep map[string]bool) (*snapshot, error) {
+func build(grants map[string]Grant, prev *snapshot, keep map[Role]bool) (*snapshot, error) {
 	ep, err := embedded()
 	if err != nil {
 		return nil, err
 	}
-	byRole := make(map[string][][]string, len(Roles))
+	byRole := make(map[Role][][]string, len(Roles))
 	for _, gr := range grants {
 		if keep[gr.Role] {
 			continue
 		}
-		byRole[gr.Role] = append(byRole[gr.Role], []string{gr.Username, gr.Role, gr.Region})
+		byRole[gr.Role] = append(byRole[gr.Role], []string{gr.Username, string(gr.Role), gr.Region})
 	}
 	s := &snapshot{
-		enf:  make(map[string]*casbin.Enforcer, len(Roles)),
+		enf:  make(map[Role]*casbin.Enforcer, len(Roles)),
 		home: make(map[string]Grant, len(grants)),
 	}
 	for _, role := range Roles {
@@ -271,13 +320,13 @@ func build(grants map[string]Grant, prev *snapshot, keep map[string]bool) (*snap
 			return nil, fmt.Errorf("policies: %s: read grants back: %w", role, err)
 		}
 		for _, l := range lines {
-			if len(l) != 3 || l[1] != role {
+			if len(l) != 3 || Role(l[1]) != role {
 				return nil, fmt.Errorf("policies: %s: malformed grouping line %q", role, l)
 			}
 			if _, dup := s.home[l[0]]; dup {
 				return nil, fmt.Errorf("policies: user %q holds more than one grant", l[0])
 			}
-			s.home[l[0]] = Grant{Username: l[0], Role: l[1], Region: l[2]}
+			s.home[l[0]] = Grant{Username: l[0], Role: role, Region: l[2]}
 		}
 	}
 	if len(s.home) != len(grants) {
@@ -287,7 +336,7 @@ func build(grants map[string]Grant, prev *snapshot, keep map[string]bool) (*snap
 }
 
 // enforcer returns prev's enforcer for role if role is to be kept.
-func (s *snapshot) enforcer(role string, keep map[string]bool) *casbin.Enforcer {
+func (s *snapshot) enforcer(role Role, keep map[Role]bool) *casbin.Enforcer {
 	if s == nil || !keep[role] {
 		return nil
 	}
@@ -337,14 +386,14 @@ func newEnforcer(plines, glines [][]string) (*casbin.Enforcer, error) {
 	return enf, nil
 }
 
-// within reports whether region dom lies inside home: dom == "" (the
-// object has no region) or home is a prefix of dom. An empty home covers
-// nothing (it only arises for unknown users).
+// within reports whether region dom lies inside home (RegionContains), or
+// the object has no region (dom == ""). An empty home covers nothing (it
+// only arises for unknown users).
 func within(dom, home string) bool {
-	if home == "" {
-		return false
+	if dom == "" {
+		return home != ""
 	}
-	return dom == "" || strings.HasPrefix(dom, home)
+	return RegionContains(home, dom)
 }
 
 // Authorizer answers authorization questions. It is safe for concurrent use.
@@ -501,8 +550,8 @@ func cloneGrants(src map[string]Grant) map[string]Grant {
 }
 
 // keepAllBut returns the set of roles whose enforcers a change leaves alone.
-func keepAllBut(changed ...string) map[string]bool {
-	keep := make(map[string]bool, len(Roles))
+func keepAllBut(changed ...Role) map[Role]bool {
+	keep := make(map[Role]bool, len(Roles))
 	for _, r := range Roles {
 		keep[r] = true
 	}

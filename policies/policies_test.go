@@ -32,7 +32,7 @@ func isOneOf(s string, list ...string) bool { return slices.Contains(list, s) }
 
 // expected is the contract's role table as a plain function: may role do
 // act on obj, inside its region or not, with relation rel?
-func expected(role, obj, act string, inside bool, rel string) bool {
+func expected(role policies.Role, obj, act string, inside bool, rel string) bool {
 	if !inside {
 		return false
 	}
@@ -300,13 +300,16 @@ func TestRoles(t *testing.T) {
 		t.Fatalf("Roles = %v", policies.Roles)
 	}
 	for _, r := range policies.Roles {
-		if !policies.IsRole(r) {
-			t.Errorf("IsRole(%q) = false", r)
+		if !r.Valid() {
+			t.Errorf("Role(%q).Valid() = false", r)
+		}
+		if r.Label() == "" {
+			t.Errorf("Role(%q) has no label", r)
 		}
 	}
-	for _, r := range []string{"", "Admin", "root", "county_agent "} {
-		if policies.IsRole(r) {
-			t.Errorf("IsRole(%q) = true", r)
+	for _, r := range []policies.Role{"", "Admin", "root", "county_agent "} {
+		if r.Valid() {
+			t.Errorf("Role(%q).Valid() = true", r)
 		}
 	}
 }
@@ -333,7 +336,7 @@ func TestPolicyFile(t *testing.T) {
 			t.Errorf("line %d: %q is not \"p, role, obj, acts, rel\"", n+1, line)
 			continue
 		}
-		if !policies.IsRole(f[1]) {
+		if !policies.Role(f[1]).Valid() {
 			t.Errorf("line %d: unknown role %q", n+1, f[1])
 		}
 		known, ok := vocabulary[f[2]]

@@ -212,9 +212,8 @@ func staffOf(staff []users.User, region string) (map[string]string, []agentOptio
 	var agents []agentOption
 	for _, u := range staff {
 		names[u.Username] = u.Name
-		agent := u.Role == policies.RoleCountyAgent || u.Role == policies.RoleTownshipAgent || u.Role == policies.RoleVillageAgent
-		if agent && !u.Disabled && strings.HasPrefix(region, u.Region) {
-			agents = append(agents, agentOption{Username: u.Username, Label: u.Name + "（" + roleNames[u.Role] + "）"})
+		if u.Role.IsAgent() && !u.Disabled && policies.RegionContains(u.Region, region) {
+			agents = append(agents, agentOption{Username: u.Username, Label: u.Name + "（" + u.Role.Label() + "）"})
 		}
 	}
 	return names, agents

@@ -162,7 +162,7 @@ func (p *Pages) regionGroups(ctx context.Context, home string) ([]regionGroup, e
 	var groups []regionGroup
 	for _, r := range rs {
 		names[r.Code] = r.Name
-		if !regions.Contains(home, r.Code) {
+		if !policies.RegionContains(home, r.Code) {
 			continue
 		}
 		switch r.Level {
@@ -171,7 +171,7 @@ func (p *Pages) regionGroups(ctx context.Context, home string) ([]regionGroup, e
 		case regions.Township:
 			groups = append(groups, regionGroup{Name: r.Name, Options: []regionOption{{r.Code, r.Name + "（镇街本级）"}}})
 		case regions.Village:
-			if n := len(groups); n > 0 && strings.HasPrefix(r.Code, groups[n-1].Options[0].Code) && len(groups[n-1].Options[0].Code) == 9 {
+			if n := len(groups); n > 0 && policies.RegionContains(groups[n-1].Options[0].Code, r.Code) && len(groups[n-1].Options[0].Code) == 9 {
 				groups[n-1].Options = append(groups[n-1].Options, regionOption{r.Code, r.Name})
 			} else {
 				groups = append(groups, regionGroup{Name: names[r.Parent], Options: []regionOption{{r.Code, r.Name}}})

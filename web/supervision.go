@@ -11,9 +11,11 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/daiban/daiban"
+	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/cases/supervision"
 	"github.com/daiban/daiban/ledger"
+	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/httpapi"
 	"github.com/daiban/daiban/policies/regions"
 )
@@ -77,7 +79,7 @@ func (p *Pages) supervision(c echo.Context) error {
 	pr := httpapi.CurrentPrincipal(c)
 	scope := pr.Region
 	if r := c.QueryParam("region"); r != "" {
-		if strings.Trim(r, "0123456789") != "" || !strings.HasPrefix(r, pr.Region) {
+		if strings.Trim(r, "0123456789") != "" || !policies.RegionContains(pr.Region, r) {
 			return daiban.Errorf(daiban.ENOTFOUND, "地区 %s 不在您的管辖范围内", r)
 		}
 		scope = r
@@ -112,6 +114,11 @@ func (p *Pages) supervision(c echo.Context) error {
 	return p.Render(c, http.StatusOK, "supervision", view{Title: "督查", Data: d})
 }
 
+func townRowOf(f cases.TownshipFigures) townRow {
+	return townRow{Code: f.Township, Total: f.Total, Open: f.Open, Overdue: f.Overdue, Escalated: f.Escalated,
+		HandedOver: f.HandedOver, OnTime: f.OnTime, Rated: f.Rated, RatingSum: f.RatingSum, Ratings: f.Ratings}
+}
+
 // townRows returns the figures of every township inside scope (zeros for
 // a township without cases), and the scope's name.
 func (p *Pages) townRows(ctx context.Context, scope string) ([]townRow, string, error) {
@@ -119,15 +126,13 @@ func (p *Pages) townRows(ctx context.Context, scope string) ([]townRow, string, 
 	if err != nil {
 		return nil, "", err
 	}
-	stats, err := p.q.DashboardTownships(ctx, p.Pool, calendar.Date(p.now()), scope)
+	figures, err := p.Cases.FiguresByTownship(ctx, scope)
 	if err != nil {
 		return nil, "", err
 	}
 	byCode := map[string]townRow{}
-	for _, s := range stats {
-		byCode[s.Township] = townRow{Code: s.Township, Total: int(s.Total), Open: int(s.Open), Overdue: int(s.Overdue), Escalated: int(s.Escalated),
-			HandedOver: int(s.HandedOver), OnTime: int(s.OnTime), Rated: int(s.Rated), RatingSum: int(s.RatingSum),
-			Ratings: [5]int{int(s.Rating1), int(s.Rating2), int(s.Rating3), int(s.Rating4), int(s.Rating5)}}
+	for _, f := range figures {
+		byCode[f.Township] = townRowOf(f)
 	}
 	var rows []townRow
 	name := scope
@@ -135,7 +140,7 @@ func (p *Pages) townRows(ctx context.Context, scope string) ([]townRow, string, 
 		if r.Code == scope {
 			name = r.Name
 		}
-		if !regions.Contains(scope, r.Code) && !regions.Contains(r.Code, scope) {
+		if !policies.RegionContains(scope, r.Code) && !policies.RegionContains(r.Code, scope) {
 			continue
 		}
 		switch {
@@ -159,7 +164,7 @@ func (p *Pages) verifyLedger(c echo.Context) error {
 	if s := strings.TrimSpace(c.FormValue("checkpoint")); s != "" {
 		kept = []byte(strings.ReplaceAll(s, "\r\n", "\n") + "\n")
 	}
-	res, err := ledger.Verify(c.Request().Context(), p.Pool, p.VerifierKey, kept, nil)
+	res, err := p.Ledger.Verify(c.Request().Context(), kept)
 	var ve *ledger.VerifyError
 	switch {
 	case errors.As(err, &ve):

@@ -27,7 +27,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
 	"github.com/daiban/daiban"
@@ -36,11 +35,11 @@ import (
 	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/cases/supervision"
+	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/httpapi"
 	"github.com/daiban/daiban/policies/regions"
 	"github.com/daiban/daiban/policies/users"
-	"github.com/daiban/daiban/sql/dbsqlc"
 )
 
 //go:embed templates/*.html
@@ -49,12 +48,11 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// Deps are the services the pages use.
+// Deps are the services the pages use. The pages run no SQL of their own:
+// every read and write goes through one of these.
 type Deps struct {
 	// Center names the issuing center in the page header.
-	Center string
-	// Pool is read for the dashboard's figures and ledger verification.
-	Pool        *pgxpool.Pool
+	Center      string
 	Cases       *cases.Service
 	Documents   *agreements.Service
 	Users       *users.Service
@@ -62,18 +60,17 @@ type Deps struct {
 	Regions     *regions.Store
 	Authz       *policies.Authorizer
 	Supervision *supervision.Service
+	// Ledger verifies the ledger for the supervisor's dashboard.
+	Ledger *ledger.Log
 	// CaseScope locates the case of a /cases/:id route for the guard: the
 	// API's own, so a page and its API twin are decided alike.
 	CaseScope httpapi.ScopeFunc
-	// VerifierKey is the ledger's checkpoint verifier key (ledger.pub).
-	VerifierKey string
-	Logger      *slog.Logger
+	Logger    *slog.Logger
 }
 
 // Pages renders the pages.
 type Pages struct {
 	Deps
-	q     *dbsqlc.Queries
 	pages map[string]*template.Template
 	// routes are the page routes, "METHOD path"; Errors renders their
 	// failures as pages.
@@ -92,7 +89,7 @@ func New(d Deps) (*Pages, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	p := &Pages{Deps: d, q: dbsqlc.New(), pages: map[string]*template.Template{}, routes: map[string]bool{}}
+	p := &Pages{Deps: d, pages: map[string]*template.Template{}, routes: map[string]bool{}}
 	for _, name := range pageNames {
 		t := template.New(name).Funcs(funcs)
 		t.Funcs(template.FuncMap{"actionForm": actionFormFunc(t)})
@@ -211,12 +208,14 @@ func (p *Pages) Render(c echo.Context, status int, name string, v view) error {
 // userView is the signed-in user as the header shows it, with the places
 // the role may go.
 type userView struct {
-	Username, Name, Role, RoleName, Region string
-	Desk, Intake, Village, Supervision     bool
+	Username, Name                     string
+	Role                               policies.Role
+	RoleName, Region                   string
+	Desk, Intake, Village, Supervision bool
 }
 
 func (p *Pages) userView(pr httpapi.Principal) *userView {
-	u := &userView{Username: pr.Username, Name: pr.Name, Role: pr.Role, RoleName: roleNames[pr.Role], Region: pr.Region}
+	u := &userView{Username: pr.Username, Name: pr.Name, Role: pr.Role, RoleName: pr.Role.Label(), Region: pr.Region}
 	may := func(obj, act string) bool { return p.Authz.RoleMay(pr.Username, obj, act) }
 	u.Village = pr.Role == policies.RoleVillageAgent
 	u.Desk = may("report", "read") && may("case", "progress")
@@ -225,16 +224,8 @@ func (p *Pages) userView(pr httpapi.Principal) *userView {
 	return u
 }
 
-var roleNames = map[string]string{
-	policies.RoleCountyAgent:   "县级帮办代办员",
-	policies.RoleTownshipAgent: "镇街帮办代办员",
-	policies.RoleVillageAgent:  "村代办员",
-	policies.RoleSupervisor:    "督查员",
-	policies.RoleAdmin:         "系统管理员",
-}
-
 // homeOf is where a role starts.
-func homeOf(role string) string {
+func homeOf(role policies.Role) string {
 	switch role {
 	case policies.RoleVillageAgent:
 		return "/village"

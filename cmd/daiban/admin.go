@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/daiban/daiban/cmd/daiban/demo"
+	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/users"
 	"github.com/daiban/daiban/sql/migrations"
 )
@@ -81,7 +82,7 @@ func cmdUser(ctx context.Context, cfg config, args []string) error {
 func userAdd(ctx context.Context, cfg config, args []string) error {
 	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
 	username := fs.String("username", "", "用户名")
-	role := fs.String("role", "", "角色: county_agent|township_agent|village_agent|supervisor|admin")
+	role := fs.String("role", "", "角色: "+policies.JoinRoles("|"))
 	region := fs.String("region", "", "地区代码")
 	name := fs.String("name", "", "姓名")
 	if err := parseFlags(fs, args); err != nil {
@@ -96,7 +97,7 @@ func userAdd(ctx context.Context, cfg config, args []string) error {
 		return err
 	}
 	defer db.Close()
-	u, err := users.NewService(db.Pool).Create(ctx, users.NewUser{Username: *username, Name: *name, Role: *role, Region: *region, Password: password})
+	u, err := users.NewService(db.Pool).Create(ctx, users.NewUser{Username: *username, Name: *name, Role: policies.Role(*role), Region: *region, Password: password})
 	if err != nil {
 		return err
 	}
@@ -135,7 +136,7 @@ func userSet(ctx context.Context, cfg config, args []string) error {
 	fs := flag.NewFlagSet("user set", flag.ContinueOnError)
 	username := fs.String("username", "", "用户名")
 	var upd users.Update
-	fs.Func("role", "新角色", func(s string) error { upd.Role = &s; return nil })
+	fs.Func("role", "新角色", func(s string) error { r := policies.Role(s); upd.Role = &r; return nil })
 	fs.Func("region", "新地区代码", func(s string) error { upd.Region = &s; return nil })
 	fs.Func("name", "新姓名", func(s string) error { upd.Name = &s; return nil })
 	fs.Func("disabled", "停用（true）或启用（false）", func(s string) error {

@@ -17,6 +17,7 @@ import (
 	"github.com/daiban/daiban/cmd/daiban/app"
 	"github.com/daiban/daiban/cmd/daiban/demo"
 	"github.com/daiban/daiban/cmd/daiban/loadgen"
+	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/users"
 )
 
@@ -75,7 +76,7 @@ func cmdBench(ctx context.Context, cfg config, args []string) error {
 	agents := make([]loadgen.Credential, *workers)
 	for i := range agents {
 		u := loadgen.Credential{Username: fmt.Sprintf("bench.town%d", i+1), Password: password, Region: townships[i%len(townships)]}
-		_, err := svc.Create(ctx, users.NewUser{Username: u.Username, Name: fmt.Sprintf("压测代办员%d", i+1), Role: "township_agent", Region: u.Region, Password: u.Password})
+		_, err := svc.Create(ctx, users.NewUser{Username: u.Username, Name: fmt.Sprintf("压测代办员%d", i+1), Role: policies.RoleTownshipAgent, Region: u.Region, Password: u.Password})
 		if err != nil && !strings.Contains(err.Error(), "已存在") {
 			return fmt.Errorf("创建压测用户 %s：%w", u.Username, err)
 		}

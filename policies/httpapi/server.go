@@ -25,7 +25,7 @@ import (
 type Principal struct {
 	Username  string
 	Name      string
-	Role      string
+	Role      policies.Role
 	Region    string
 	CSRFToken string
 	ExpiresAt time.Time

@@ -1,6 +1,7 @@
 // Package regions holds the county's region tree (county > township >
-// village, nested by code prefix) and the rule that decides whether one
-// region lies inside another.
+// village, nested by code prefix). The rule that decides whether one region
+// lies inside another is policies.RegionContains: the authorizer needs it
+// too, and policies cannot import this package.
 package regions
 
 import (
@@ -11,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/daiban/daiban"
+	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/sql/dbsqlc"
 )
 
@@ -29,12 +31,12 @@ type Region struct {
 	Parent string `json:"parent,omitempty"`
 }
 
-// Contains reports whether region r lies inside (or is) region home. Codes
-// nest by prefix, so this is the whole scope rule; SQL uses the same test
-// (left(code, length(home)) = home).
-func Contains(home, r string) bool {
-	return home != "" && strings.HasPrefix(r, home)
-}
+// Contains reports whether region r lies inside (or is) region home.
+//
+// Deprecated: use policies.RegionContains, the one home of the rule. This
+// forwarder stays only until cases/reports (being moved in parallel)
+// switches to it.
+func Contains(home, r string) bool { return policies.RegionContains(home, r) }
 
 // TownshipOf returns the township code a region belongs to ("" for the county).
 func TownshipOf(code string) string {
@@ -121,7 +123,7 @@ func Validate(r Region) error {
 		return daiban.Invalid("level", "地区 %s 的层级应为 %s", r.Code, lv)
 	case lv == County && r.Parent != "":
 		return daiban.Invalid("parent", "县级地区 %s 不应有上级", r.Code)
-	case lv != County && (r.Parent == "" || !Contains(r.Parent, r.Code) || len(r.Parent) != len(r.Code)-3):
+	case lv != County && (r.Parent == "" || !policies.RegionContains(r.Parent, r.Code) || len(r.Parent) != len(r.Code)-3):
 		return daiban.Invalid("parent", "地区 %s 的上级 %q 不正确", r.Code, r.Parent)
 	}
 	return nil

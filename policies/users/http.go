@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/daiban/daiban"
+	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/httpapi"
 )
 
@@ -112,11 +113,11 @@ func (s *Service) handleGet(c echo.Context) error {
 }
 
 type createRequest struct {
-	Username string `json:"username"`
-	Name     string `json:"name"`
-	Role     string `json:"role"`
-	Region   string `json:"region"`
-	Password string `json:"password"`
+	Username string        `json:"username"`
+	Name     string        `json:"name"`
+	Role     policies.Role `json:"role"`
+	Region   string        `json:"region"`
+	Password string        `json:"password"`
 }
 
 func (s *Service) handleCreate(c echo.Context) error {
@@ -125,7 +126,7 @@ func (s *Service) handleCreate(c echo.Context) error {
 		return err
 	}
 	p := httpapi.CurrentPrincipal(c)
-	if !inside(p.Region, req.Region) {
+	if !policies.RegionContains(p.Region, req.Region) {
 		return daiban.Invalid("region", "地区 %q 不在您的管辖范围内", req.Region)
 	}
 	u, err := s.Create(c.Request().Context(), NewUser(req))
@@ -141,7 +142,7 @@ func (s *Service) handleUpdate(c echo.Context) error {
 		return err
 	}
 	p := httpapi.CurrentPrincipal(c)
-	if req.Region != nil && !inside(p.Region, *req.Region) {
+	if req.Region != nil && !policies.RegionContains(p.Region, *req.Region) {
 		return daiban.Invalid("region", "地区 %q 不在您的管辖范围内", *req.Region)
 	}
 	u, err := s.Update(c.Request().Context(), c.Param("username"), req)
@@ -150,5 +151,3 @@ func (s *Service) handleUpdate(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, u)
 }
-
-func inside(home, r string) bool { return len(r) >= len(home) && r[:len(home)] == home }

@@ -23,13 +23,13 @@ import (
 
 // User is a staff account as the rest of the system sees it.
 type User struct {
-	ID       int64     `json:"-"`
-	Username string    `json:"username"`
-	Name     string    `json:"name"`
-	Role     string    `json:"role"`
-	Region   string    `json:"region"`
-	Disabled bool      `json:"disabled"`
-	Created  time.Time `json:"created_at"`
+	ID       int64         `json:"-"`
+	Username string        `json:"username"`
+	Name     string        `json:"name"`
+	Role     policies.Role `json:"role"`
+	Region   string        `json:"region"`
+	Disabled bool          `json:"disabled"`
+	Created  time.Time     `json:"created_at"`
 }
 
 // Session is a signed-in user with the session's CSRF token and expiry.
@@ -72,7 +72,7 @@ func NewService(pool *pgxpool.Pool) *Service {
 type NewUser struct {
 	Username string
 	Name     string
-	Role     string
+	Role     policies.Role
 	Region   string
 	Password string
 }
@@ -97,7 +97,7 @@ func (s *Service) Create(ctx context.Context, in NewUser) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	row, err := s.q.UserCreate(ctx, s.pool, dbsqlc.UserCreateParams{Username: in.Username, Name: in.Name, Role: in.Role, Region: in.Region, PasswordHash: hash})
+	row, err := s.q.UserCreate(ctx, s.pool, dbsqlc.UserCreateParams{Username: in.Username, Name: in.Name, Role: string(in.Role), Region: in.Region, PasswordHash: hash})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		return User{}, daiban.Invalid("username", "用户名 %s 已存在", in.Username)
@@ -137,18 +137,18 @@ func (s *Service) Grants(ctx context.Context) ([]policies.Grant, error) {
 	}
 	out := make([]policies.Grant, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, policies.Grant{Username: r.Username, Role: r.Role, Region: r.Region})
+		out = append(out, policies.Grant{Username: r.Username, Role: policies.Role(r.Role), Region: r.Region})
 	}
 	return out, nil
 }
 
 // Update is a partial change of a user; nil fields stay as they are.
 type Update struct {
-	Name     *string `json:"name"`
-	Role     *string `json:"role"`
-	Region   *string `json:"region"`
-	Disabled *bool   `json:"disabled"`
-	Password *string `json:"password"`
+	Name     *string        `json:"name"`
+	Role     *policies.Role `json:"role"`
+	Region   *string        `json:"region"`
+	Disabled *bool          `json:"disabled"`
+	Password *string        `json:"password"`
 }
 
 // Update changes a user. A change of role or region takes effect at once
@@ -172,7 +172,7 @@ func (s *Service) Update(ctx context.Context, username string, u Update) (User, 
 	if u.Name != nil && strings.TrimSpace(*u.Name) == "" {
 		return User{}, daiban.Invalid("name", "姓名不能为空")
 	}
-	p := dbsqlc.UserUpdateParams{Username: username, Name: u.Name, Role: u.Role, Region: u.Region, Disabled: u.Disabled}
+	p := dbsqlc.UserUpdateParams{Username: username, Name: u.Name, Role: (*string)(u.Role), Region: u.Region, Disabled: u.Disabled}
 	if u.Password != nil {
 		if err := validatePassword(*u.Password); err != nil {
 			return User{}, err
@@ -278,9 +278,9 @@ func (s *Service) Purge(ctx context.Context) error {
 	return err
 }
 
-func (s *Service) checkGrant(ctx context.Context, role, region string) error {
-	if !policies.IsRole(role) {
-		return daiban.Invalid("role", "角色 %q 无效，应为 %s 之一", role, strings.Join(policies.Roles, "、"))
+func (s *Service) checkGrant(ctx context.Context, role policies.Role, region string) error {
+	if !role.Valid() {
+		return daiban.Invalid("role", "角色 %q 无效，应为 %s 之一", role, policies.JoinRoles("、"))
 	}
 	r, err := regions.NewStore(s.pool).Get(ctx, region)
 	if daiban.ErrorCode(err) == daiban.ENOTFOUND {
@@ -288,7 +288,7 @@ func (s *Service) checkGrant(ctx context.Context, role, region string) error {
 	} else if err != nil {
 		return err
 	}
-	want := map[string]string{"township_agent": regions.Township, "village_agent": regions.Village, "admin": regions.County}
+	want := map[policies.Role]string{policies.RoleTownshipAgent: regions.Township, policies.RoleVillageAgent: regions.Village, policies.RoleAdmin: regions.County}
 	if lv, ok := want[role]; ok && r.Level != lv {
 		return daiban.Invalid("region", "角色 %s 应属于%s级地区，%s（%s）不是", role, levelName[lv], r.Name, r.Code)
 	}
@@ -325,5 +325,5 @@ func hashToken(t string) []byte {
 }
 
 func fromRow(r dbsqlc.User) User {
-	return User{ID: r.ID, Username: r.Username, Name: r.Name, Role: r.Role, Region: r.Region, Disabled: r.Disabled, Created: r.CreatedAt}
+	return User{ID: r.ID, Username: r.Username, Name: r.Name, Role: policies.Role(r.Role), Region: r.Region, Disabled: r.Disabled, Created: r.CreatedAt}
 }

@@ -146,9 +146,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 		httpapi.MetricsRoute(gather),
 	)
 	caseHTTP := cases.NewHandler(a.Cases, a.Authz)
-	pages, err := web.New(web.Deps{Center: o.Center.Name, Pool: a.Pool, Cases: a.Cases, Documents: a.Documents, Users: a.Users,
+	pages, err := web.New(web.Deps{Center: o.Center.Name, Cases: a.Cases, Documents: a.Documents, Users: a.Users,
 		Catalog: a.Catalog, Regions: a.Regions, Authz: a.Authz, Supervision: a.Supervision, CaseScope: caseHTTP.Scope,
-		VerifierKey: a.Signer.VerifierKey(), Logger: o.Logger})
+		Ledger: a.Ledger, Logger: o.Logger})
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/cases/catalog"
+	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/regions"
 	"github.com/daiban/daiban/policies/users"
 )
@@ -34,20 +35,23 @@ type Person struct {
 // Account is a demo user and, when it was created by this load, its
 // password (shown once).
 type Account struct {
-	Username, Name, Role, Region, Password string
+	Username, Name string
+	Role           policies.Role
+	Region         string
+	Password       string
 }
 
 // Accounts are the demo users, one or more for every role.
 var accounts = []Account{
-	{Username: "admin", Name: "系统管理员", Role: "admin", Region: "370323"},
-	{Username: "xian.ducha", Name: "县督查室王淼", Role: "supervisor", Region: "370323"},
-	{Username: "xian.daiban", Name: "县代办员李堃", Role: "county_agent", Region: "370323"},
-	{Username: "lishan.daiban", Name: "历山街道代办员张喆", Role: "township_agent", Region: "370323001"},
-	{Username: "lishan.ducha", Name: "历山街道督查员赵犇", Role: "supervisor", Region: "370323001"},
-	{Username: "lucun.daiban", Name: "鲁村镇代办员刘洋", Role: "township_agent", Region: "370323101"},
-	{Username: "lucun.ducha", Name: "鲁村镇督查员孙丽", Role: "supervisor", Region: "370323101"},
-	{Username: "lishan.cun1", Name: "村代办员陈静", Role: "village_agent", Region: "370323001001"},
-	{Username: "lucun.cun1", Name: "村代办员周强", Role: "village_agent", Region: "370323101201"},
+	{Username: "admin", Name: "系统管理员", Role: policies.RoleAdmin, Region: "370323"},
+	{Username: "xian.ducha", Name: "县督查室王淼", Role: policies.RoleSupervisor, Region: "370323"},
+	{Username: "xian.daiban", Name: "县代办员李堃", Role: policies.RoleCountyAgent, Region: "370323"},
+	{Username: "lishan.daiban", Name: "历山街道代办员张喆", Role: policies.RoleTownshipAgent, Region: "370323001"},
+	{Username: "lishan.ducha", Name: "历山街道督查员赵犇", Role: policies.RoleSupervisor, Region: "370323001"},
+	{Username: "lucun.daiban", Name: "鲁村镇代办员刘洋", Role: policies.RoleTownshipAgent, Region: "370323101"},
+	{Username: "lucun.ducha", Name: "鲁村镇督查员孙丽", Role: policies.RoleSupervisor, Region: "370323101"},
+	{Username: "lishan.cun1", Name: "村代办员陈静", Role: policies.RoleVillageAgent, Region: "370323001001"},
+	{Username: "lucun.cun1", Name: "村代办员周强", Role: policies.RoleVillageAgent, Region: "370323101201"},
 }
 
 // Regions returns the demo region tree, parents first.
