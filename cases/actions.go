@@ -3,12 +3,12 @@ package cases
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/daiban/daiban"
+	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/sql/dbsqlc"
 )
 
@@ -292,8 +292,7 @@ func (s *Service) checkAgent(ctx context.Context, tx dbsqlc.DBTX, field, usernam
 	if err != nil {
 		return invalidIfMissing(err, field, "用户 %q 不存在或已停用", username)
 	}
-	agent := u.Role == "county_agent" || u.Role == "township_agent" || u.Role == "village_agent"
-	if !agent || !strings.HasPrefix(region, u.Region) {
+	if !policies.Role(u.Role).IsAgent() || !policies.RegionContains(u.Region, region) {
 		return daiban.Invalid(field, "用户 %s 不是负责该地区的代办员", username)
 	}
 	return nil
