@@ -79,7 +79,8 @@ func NewService(pool *pgxpool.Pool, cs *cases.Service, cat *catalog.Store, us *u
 func (s *Service) Sealer() *pdf.Sealer { return s.sealer }
 
 // List returns the sealed documents of a case.
-func (s *Service) List(ctx context.Context, caseID int64) ([]Document, error) {
+func (s *Service) List(ctx context.Context, caseID int64) (_ []Document, err error) {
+	defer daiban.Wrap(&err, "agreements: list documents of case %d", caseID)
 	rows, err := s.q.DocumentsOfCase(ctx, s.pool, caseID)
 	if err != nil {
 		return nil, err
@@ -92,7 +93,8 @@ func (s *Service) List(ctx context.Context, caseID int64) ([]Document, error) {
 }
 
 // PDF returns a sealed document's bytes and the case it belongs to.
-func (s *Service) PDF(ctx context.Context, id int64) ([]byte, Document, error) {
+func (s *Service) PDF(ctx context.Context, id int64) (_ []byte, _ Document, err error) {
+	defer daiban.Wrap(&err, "agreements: read document %d", id)
 	d, err := s.q.DocumentGet(ctx, s.pool, id)
 	if err != nil || d.Status != "sealed" {
 		return nil, Document{}, daiban.Errorf(daiban.ENOTFOUND, "文书不存在或尚未盖章")
@@ -111,9 +113,10 @@ func (s *Service) CaseOf(ctx context.Context, docID int64) (int64, error) {
 
 // IssueNotice renders and seals the one-time notice (一次告知单) of a case:
 // every required material, the time limit and where to go.
-func (s *Service) IssueNotice(ctx context.Context, a cases.Actor, caseID int64) (Document, error) {
+func (s *Service) IssueNotice(ctx context.Context, a cases.Actor, caseID int64) (_ Document, err error) {
+	defer daiban.Wrap(&err, "agreements: issue notice for case %d", caseID)
 	var out Document
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		c, err := s.cases.Load(ctx, tx, caseID)
 		if err != nil {
 			return err
@@ -142,16 +145,18 @@ func (s *Service) IssueNotice(ctx context.Context, a cases.Actor, caseID int64) 
 // DraftAgreement starts the delegation agreement of a case awaiting it:
 // earlier drafts and their links are voided, and a one-time signing link
 // for the applicant is returned.
-func (s *Service) DraftAgreement(ctx context.Context, a cases.Actor, caseID int64) (int64, string, error) {
+func (s *Service) DraftAgreement(ctx context.Context, a cases.Actor, caseID int64) (_ int64, _ string, err error) {
+	defer daiban.Wrap(&err, "agreements: draft agreement for case %d", caseID)
 	return s.draft(ctx, a, caseID, KindAgreement, cases.AgreementPending)
 }
 
 // StartHandover records the agent's verification of every handover item
 // and drafts the receipt for the applicant to sign.
-func (s *Service) StartHandover(ctx context.Context, a cases.Actor, caseID int64, verified map[int64]bool) (int64, string, error) {
+func (s *Service) StartHandover(ctx context.Context, a cases.Actor, caseID int64, verified map[int64]bool) (_ int64, _ string, err error) {
+	defer daiban.Wrap(&err, "agreements: start handover of case %d", caseID)
 	var docID int64
 	var url string
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := s.cases.VerifyHandoverTx(ctx, tx, a, caseID, verified); err != nil {
 			return err
 		}
@@ -199,10 +204,11 @@ func (s *Service) draftTx(ctx context.Context, tx pgx.Tx, a cases.Actor, caseID 
 
 // NewSigningLink issues a fresh applicant link for a draft (the old one
 // expired or was voided), voiding any other open link of the draft.
-func (s *Service) NewSigningLink(ctx context.Context, a cases.Actor, caseID int64, kind string) (int64, string, error) {
+func (s *Service) NewSigningLink(ctx context.Context, a cases.Actor, caseID int64, kind string) (_ int64, _ string, err error) {
+	defer daiban.Wrap(&err, "agreements: new %s signing link for case %d", kind, caseID)
 	var docID int64
 	var url string
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		d, err := s.currentDraft(ctx, tx, caseID, kind)
 		if err != nil {
 			return err
@@ -237,7 +243,8 @@ func (s *Service) currentDraft(ctx context.Context, tx pgx.Tx, caseID int64, kin
 // Draft tells where the case's current draft of a kind stands: which
 // signatures are in. It is not_found when the case has no draft of that
 // kind (none yet, or already sealed).
-func (s *Service) Draft(ctx context.Context, caseID int64, kind string) (Status, error) {
+func (s *Service) Draft(ctx context.Context, caseID int64, kind string) (_ Status, err error) {
+	defer daiban.Wrap(&err, "agreements: draft %s of case %d", kind, caseID)
 	var id int64
 	if err := s.pool.QueryRow(ctx, draftQuery, caseID, kind).Scan(&id); err != nil {
 		return Status{}, daiban.NoRows(err, "没有待签署的%s", KindNames[kind])
@@ -255,7 +262,8 @@ func (s *Service) Draft(ctx context.Context, caseID int64, kind string) (Status,
 
 // AgentSign stores the signed-in agent's own signature on the case's draft
 // agreement and seals it when the applicant has signed too.
-func (s *Service) AgentSign(ctx context.Context, a cases.Actor, caseID int64, png []byte) (Status, error) {
+func (s *Service) AgentSign(ctx context.Context, a cases.Actor, caseID int64, png []byte) (_ Status, err error) {
+	defer daiban.Wrap(&err, "agreements: agent %s signs for case %d", a.Username, caseID)
 	img, err := pdf.NormalizeSignature(png)
 	if err != nil {
 		return Status{}, err
@@ -481,7 +489,8 @@ func (s *Service) link(ctx context.Context, db dbsqlc.DBTX, token string, lock b
 }
 
 // SignInfo describes the document a live link signs.
-func (s *Service) SignInfo(ctx context.Context, token string) (SignInfo, error) {
+func (s *Service) SignInfo(ctx context.Context, token string) (_ SignInfo, err error) {
+	defer daiban.Wrap(&err, "agreements: look up signing link")
 	l, err := s.link(ctx, s.pool, token, false)
 	if err != nil {
 		return SignInfo{}, err
@@ -525,7 +534,8 @@ func (s *Service) SignInfo(ctx context.Context, token string) (SignInfo, error) 
 // four characters of the applicant's ID number must match; every wrong try
 // is counted (and kept even though the request fails), the fifth voids the
 // link.
-func (s *Service) Sign(ctx context.Context, token string, png []byte, idLast4 string) (Status, error) {
+func (s *Service) Sign(ctx context.Context, token string, png []byte, idLast4 string) (_ Status, err error) {
+	defer daiban.Wrap(&err, "agreements: applicant signs through a link")
 	idLast4 = strings.ToUpper(strings.TrimSpace(idLast4))
 	if len(idLast4) != 4 {
 		return Status{}, daiban.Invalid("id_last4", "请输入身份证号码（或统一社会信用代码）的后四位")

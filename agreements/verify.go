@@ -41,10 +41,10 @@ var errUnknownDocument = daiban.Errorf(daiban.ENOTFOUND, "未找到该文书：�
 
 // Verify looks a sealed document up by the hex SHA-256 of its file or by
 // the verification code printed on it.
-func (s *Service) Verify(ctx context.Context, key string) (Verification, error) {
+func (s *Service) Verify(ctx context.Context, key string) (_ Verification, err error) {
+	defer daiban.Wrap(&err, "agreements: verify document")
 	key = strings.TrimSpace(key)
 	var d dbsqlc.Document
-	var err error
 	switch {
 	case len(key) == 64:
 		sum, herr := hex.DecodeString(strings.ToLower(key))

@@ -78,7 +78,8 @@ type NewUser struct {
 }
 
 // Create adds a staff account.
-func (s *Service) Create(ctx context.Context, in NewUser) (User, error) {
+func (s *Service) Create(ctx context.Context, in NewUser) (_ User, err error) {
+	defer daiban.Wrap(&err, "users: create %s", in.Username)
 	in.Username = strings.TrimSpace(in.Username)
 	in.Name = strings.TrimSpace(in.Name)
 	if err := validateUsername(in.Username); err != nil {
@@ -108,7 +109,8 @@ func (s *Service) Create(ctx context.Context, in NewUser) (User, error) {
 }
 
 // Get returns one user by username.
-func (s *Service) Get(ctx context.Context, username string) (User, error) {
+func (s *Service) Get(ctx context.Context, username string) (_ User, err error) {
+	defer daiban.Wrap(&err, "users: get %s", username)
 	row, err := s.q.UserGetByUsername(ctx, s.pool, username)
 	if err != nil {
 		return User{}, daiban.NoRows(err, "用户 %s 不存在", username)
@@ -117,7 +119,8 @@ func (s *Service) Get(ctx context.Context, username string) (User, error) {
 }
 
 // List returns the users whose region lies inside scope ("" = all).
-func (s *Service) List(ctx context.Context, scope string) ([]User, error) {
+func (s *Service) List(ctx context.Context, scope string) (_ []User, err error) {
+	defer daiban.Wrap(&err, "users: list users in %s", scope)
 	rows, err := s.q.UserList(ctx, s.pool, scope)
 	if err != nil {
 		return nil, err
@@ -154,7 +157,8 @@ type Update struct {
 // Update changes a user. A change of role or region takes effect at once
 // because every request reads the user afresh; disabling the account or
 // setting a new password also ends the user's sessions.
-func (s *Service) Update(ctx context.Context, username string, u Update) (User, error) {
+func (s *Service) Update(ctx context.Context, username string, u Update) (_ User, err error) {
+	defer daiban.Wrap(&err, "users: update %s", username)
 	cur, err := s.Get(ctx, username)
 	if err != nil {
 		return User{}, err
@@ -201,6 +205,7 @@ func (s *Service) Update(ctx context.Context, username string, u Update) (User, 
 // Login checks a username and password from a client address and opens a
 // session. The returned token is shown once; only its hash is stored.
 func (s *Service) Login(ctx context.Context, username, password, address string) (token string, sess Session, err error) {
+	defer daiban.Wrap(&err, "users: sign in %s", username)
 	since := s.now().Add(-FailureWindow)
 	counts, err := s.q.LoginFailureCounts(ctx, s.pool, username, address, since)
 	if err != nil {
