@@ -203,8 +203,8 @@ func (s *Service) apply(ctx context.Context, db batcher, begin bool, a Actor, id
 	}
 	typ := "case." + action
 	var entry []byte
-	if s.Encode != nil {
-		if entry, err = s.Encode(a.Username, id, cur.Region, typ, ch.ledger); err != nil {
+	if s.encode != nil {
+		if entry, err = s.encode(a.Username, id, cur.Region, typ, ch.ledger); err != nil {
 			return Case{}, err
 		}
 	}

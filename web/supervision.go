@@ -12,7 +12,7 @@ import (
 
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/cases/calendar"
-	"github.com/daiban/daiban/cases/supervision"
+	"github.com/daiban/daiban/cases/deadlines"
 	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies/httpapi"
 	"github.com/daiban/daiban/policies/regions"
@@ -50,7 +50,7 @@ type supervisionData struct {
 	Rows               []townRow
 	Total              townRow
 	Charts             []chart
-	Report             supervision.Report
+	Report             deadlines.Report
 	CanSupervise       bool
 	CanVerify          bool
 	CanExport          bool

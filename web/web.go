@@ -35,7 +35,7 @@ import (
 	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/cases/catalog"
-	"github.com/daiban/daiban/cases/supervision"
+	"github.com/daiban/daiban/cases/deadlines"
 	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/httpapi"
 	"github.com/daiban/daiban/policies/regions"
@@ -61,7 +61,7 @@ type Deps struct {
 	Catalog     *catalog.Store
 	Regions     *regions.Store
 	Authz       *policies.Authorizer
-	Supervision *supervision.Service
+	Supervision *deadlines.Supervision
 	// CaseScope locates the case of a /cases/:id route for the guard: the
 	// API's own, so a page and its API twin are decided alike.
 	CaseScope httpapi.ScopeFunc
