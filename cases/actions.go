@@ -121,9 +121,9 @@ func (s *Service) load(ctx context.Context, db batcher, a Actor, id int64, versi
 func (s *Service) persist(ctx context.Context, db batcher, begin bool, st *step, typ string) error {
 	a, cur, ch := st.actor, st.c, st.ch
 	var entry []byte
-	if s.Encode != nil {
+	if s.encode != nil {
 		var err error
-		if entry, err = s.Encode(a.Username, cur.ID, cur.Region, typ, ch.ledger); err != nil {
+		if entry, err = s.encode(a.Username, cur.ID, cur.Region, typ, ch.ledger); err != nil {
 			return err
 		}
 	}

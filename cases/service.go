@@ -25,30 +25,47 @@ type Recorder func(ctx context.Context, db dbsqlc.DBTX, actor string, caseID int
 
 // Service runs the case lifecycle.
 type Service struct {
-	pool   *pgxpool.Pool
-	q      *dbsqlc.Queries
-	record Recorder
-	cal    func() *calendar.Calendar
+	pool      *pgxpool.Pool
+	q         *dbsqlc.Queries
+	record    Recorder
+	encode    func(actor string, caseID int64, region, typ string, payload any) ([]byte, error)
+	cal       func() *calendar.Calendar
+	now       func() time.Time
+	deadlines Deadlines
+}
+
+// Config is what a Service needs; NewService takes it whole.
+type Config struct {
+	Pool   *pgxpool.Pool
+	Record Recorder
 	// Encode, when set, validates a ledger entry and returns its canonical
 	// payload; an action then writes the case and its entry in one
 	// statement instead of two.
 	Encode func(actor string, caseID int64, region, typ string, payload any) ([]byte, error)
-	// Now is the clock; tests replace it.
+	// Calendar returns the working-day calendar in force (it can change
+	// while the server runs).
+	Calendar func() *calendar.Calendar
+	// Deadlines computes due dates and hears of every action (package
+	// cases/deadlines). Required.
+	Deadlines Deadlines
+	// Now is the clock (time.Now when nil); tests move it.
 	Now func() time.Time
-	// Calendars, when set, is the calendar kept in the database: due dates
-	// are computed with the version in force as the transaction sees it
-	// (see deadline.go). Without it, cal is used.
-	Calendars *calendar.Store
-	// OnAction, when set, runs inside every action's transaction after
-	// its change (notices: a 督办 note reaches the case's handler).
-	OnAction func(ctx context.Context, db dbsqlc.DBTX, ev ActionEvent) error
 }
 
-// NewService returns a Service. cal returns the working-day calendar in
-// force (it can change while the server runs).
-func NewService(pool *pgxpool.Pool, record Recorder, cal func() *calendar.Calendar) *Service {
-	return &Service{pool: pool, q: dbsqlc.New(), record: record, cal: cal, Now: time.Now}
+// NewService returns a Service. It panics without c.Deadlines: every
+// delegated case needs its clock.
+func NewService(c Config) *Service {
+	if c.Deadlines == nil {
+		panic("cases: NewService without Deadlines")
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return &Service{pool: c.Pool, q: dbsqlc.New(), record: c.Record, encode: c.Encode, cal: c.Calendar, now: c.Now, deadlines: c.Deadlines}
 }
+
+// Now returns the service's current time.
+func (s *Service) Now() time.Time { return s.now() }
 
 // NewCase is the input to Create.
 type NewCase struct {

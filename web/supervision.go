@@ -13,7 +13,7 @@ import (
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/cases/calendar"
-	"github.com/daiban/daiban/cases/supervision"
+	"github.com/daiban/daiban/cases/deadlines"
 	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/httpapi"
@@ -52,7 +52,7 @@ type supervisionData struct {
 	Rows               []townRow
 	Total              townRow
 	Charts             []chart
-	Report             supervision.Report
+	Report             deadlines.Report
 	CanSupervise       bool
 	CanVerify          bool
 	CanExport          bool

@@ -10,7 +10,7 @@ import (
 
 	"github.com/daiban/daiban/agreements"
 	"github.com/daiban/daiban/cases"
-	"github.com/daiban/daiban/cases/supervision"
+	"github.com/daiban/daiban/cases/deadlines"
 )
 
 // TestTemplates parses every template (New) and executes every page with
@@ -62,14 +62,14 @@ func TestTemplates(t *testing.T) {
 	rows := []townRow{{Code: "370323001", Name: "历山街道", Total: 12, Open: 7, Overdue: 2, HandedOver: 4, OnTime: 3, Rated: 3, RatingSum: 12, Ratings: [5]int{0, 0, 1, 1, 1}},
 		{Code: "370323101", Name: "鲁村镇"}}
 	total := townRow{Name: "合计", Total: 12, Open: 7, Overdue: 2, HandedOver: 4, OnTime: 3, Rated: 3, RatingSum: 12, Ratings: [5]int{0, 0, 1, 1, 1}}
-	ref := supervision.CaseRef{ID: 1, Number: cs.Number, Title: cs.Title, State: "processing", StateName: "办理中", Handler: "lishan.daiban", Applicant: supervision.Applicant{Name: "王**"}}
+	ref := deadlines.CaseRef{ID: 1, Number: cs.Number, Title: cs.Title, State: "processing", StateName: "办理中", Handler: "lishan.daiban", Applicant: deadlines.Applicant{Name: "王**"}}
 	sup := &supervisionData{Region: "370323001", RegionName: "历山街道", Today: "2025-03-10", Month: "2025-02", Rows: rows, Total: total,
 		Charts: dashboardCharts(rows, total), CanSupervise: true, CanVerify: true, CanExport: true, CSRF: "tok", forms: map[string]*form{},
-		Report: supervision.Report{
-			Overdue:        []supervision.DeadlineItem{{CaseRef: ref, DueDate: "2025-03-01", WorkdaysOverdue: 5}},
-			DueSoon:        []supervision.DeadlineItem{{CaseRef: ref, DueDate: "2025-03-12", WorkdaysLeft: 2}},
-			Escalated:      []supervision.EscalationItem{{CaseRef: ref, LevelName: "省级", Authority: "山东省药品监督管理局", ReplyDue: "2025-03-08", Overdue: true}},
-			Rectifications: []supervision.RectificationItem{{CaseRef: ref, Rating: 2, Comment: "等待太久", DueDate: "2025-03-30"}},
+		Report: deadlines.Report{
+			Overdue:        []deadlines.DeadlineItem{{CaseRef: ref, DueDate: "2025-03-01", WorkdaysOverdue: 5}},
+			DueSoon:        []deadlines.DeadlineItem{{CaseRef: ref, DueDate: "2025-03-12", WorkdaysLeft: 2}},
+			Escalated:      []deadlines.EscalationItem{{CaseRef: ref, LevelName: "省级", Authority: "山东省药品监督管理局", ReplyDue: "2025-03-08", Overdue: true}},
+			Rectifications: []deadlines.RectificationItem{{CaseRef: ref, Rating: 2, Comment: "等待太久", DueDate: "2025-03-30"}},
 		}}
 	trackView := cases.Track(cs)
 	trackView.CanRate = true

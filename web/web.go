@@ -34,7 +34,7 @@ import (
 	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/cases/catalog"
-	"github.com/daiban/daiban/cases/supervision"
+	"github.com/daiban/daiban/cases/deadlines"
 	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/httpapi"
@@ -59,7 +59,7 @@ type Deps struct {
 	Catalog     *catalog.Store
 	Regions     *regions.Store
 	Authz       *policies.Authorizer
-	Supervision *supervision.Service
+	Supervision *deadlines.Supervision
 	// Ledger verifies the ledger for the supervisor's dashboard.
 	Ledger *ledger.Log
 	// CaseScope locates the case of a /cases/:id route for the guard: the

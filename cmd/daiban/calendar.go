@@ -11,10 +11,8 @@ import (
 	"time"
 
 	"github.com/daiban/daiban"
-	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/cases/calendar"
-	"github.com/daiban/daiban/ledger"
-	"github.com/daiban/daiban/sql/dbsqlc"
+	"github.com/daiban/daiban/cases/deadlines"
 )
 
 const calendarUsage = "用法: daiban calendar import [--dry-run] FILE | daiban calendar show [--year Y]"
@@ -59,9 +57,8 @@ func calendarImport(ctx context.Context, cfg config, args []string) error {
 	if _, _, err := store.Load(ctx); err != nil {
 		return err
 	}
-	svc := cases.NewService(db.Pool, recordLedger, store.Live.Current)
-	svc.Calendars = store
-	res, err := svc.ImportCalendar(ctx, store, data, *actor, *dryRun)
+	svc := deadlines.NewService(deadlines.Config{Pool: db.Pool, Logger: cfg.quietLogger(), Calendars: store})
+	res, err := svc.ImportCalendar(ctx, data, *actor, *dryRun)
 	if err != nil {
 		if daiban.ErrorCode(err) == daiban.EINVALID {
 			return fmt.Errorf("日历文件 %s 有误，未做任何更改：%s", path, daiban.ErrorMessage(err))
@@ -93,10 +90,6 @@ func calendarImport(ctx context.Context, cfg config, args []string) error {
 		}
 	}
 	return tw.Flush()
-}
-
-func recordLedger(ctx context.Context, db dbsqlc.DBTX, actor string, caseID int64, region, typ string, payload any) error {
-	return ledger.Record(ctx, db, ledger.Meta{Actor: actor, CaseID: caseID, Region: region, Type: typ}, payload)
 }
 
 func years(ys []int) string {

@@ -25,7 +25,7 @@ type CaseClockEntriesRow struct {
 }
 
 // Deadlines of cases: the clock derived from the ledger, due dates,
-// rectifications and the supervision lists (packages cases, supervision).
+// rectifications and the supervision lists (package cases/deadlines).
 // The case events the clock is derived from, in ledger order.
 func (q *Queries) CaseClockEntries(ctx context.Context, db DBTX, caseIds []int64) ([]CaseClockEntriesRow, error) {
 	rows, err := db.Query(ctx, caseClockEntries, caseIds)

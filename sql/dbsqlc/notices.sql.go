@@ -109,7 +109,7 @@ type DeadlineCandidatesRow struct {
 	Level   string
 }
 
-// Deadline notices and the notice outbox (package notices).
+// Deadline notices and the notice outbox (package cases/deadlines).
 // Running cases that reached a warning or breach level (3 working days
 // left: due_date <= @d3; 1 left: <= @d1; breached: < @today) and have no
 // notice at that level for this due date yet.

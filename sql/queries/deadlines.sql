@@ -1,5 +1,5 @@
 -- Deadlines of cases: the clock derived from the ledger, due dates,
--- rectifications and the supervision lists (packages cases, supervision).
+-- rectifications and the supervision lists (package cases/deadlines).
 
 -- name: CaseClockEntries :many
 -- The case events the clock is derived from, in ledger order.

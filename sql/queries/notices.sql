@@ -1,4 +1,4 @@
--- Deadline notices and the notice outbox (package notices).
+-- Deadline notices and the notice outbox (package cases/deadlines).
 
 -- name: DeadlineCandidates :many
 -- Running cases that reached a warning or breach level (3 working days

@@ -21,9 +21,8 @@ import (
 	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/cases/catalog"
-	"github.com/daiban/daiban/cases/notices"
+	"github.com/daiban/daiban/cases/deadlines"
 	"github.com/daiban/daiban/cases/reports"
-	"github.com/daiban/daiban/cases/supervision"
 	"github.com/daiban/daiban/cmd/daiban/jobs"
 	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies"
@@ -56,10 +55,10 @@ type Options struct {
 	// supervision lists (time.Now when nil); tests move it.
 	Now func() time.Time
 	// ScanInterval is how often the deadline scan runs
-	// (notices.DefaultScanInterval when 0).
+	// (deadlines.DefaultScanInterval when 0).
 	ScanInterval time.Duration
 	// Sender delivers notices (a log line when nil).
-	Sender notices.Sender
+	Sender deadlines.Sender
 	// JobsID names this server's River client (generated when empty).
 	JobsID string
 }
@@ -78,10 +77,12 @@ type App struct {
 	Documents *agreements.Service
 	// Calendar is the working-day calendar in force; it follows imports
 	// (Calendars keeps it in step with the database).
-	Calendar    *calendar.Live
-	Calendars   *calendar.Store
-	Notices     *notices.Service
-	Supervision *supervision.Service
+	Calendar  *calendar.Live
+	Calendars *calendar.Store
+	// Deadlines keeps the cases' clocks and sends notices; Supervision
+	// lists what is late (both package cases/deadlines).
+	Deadlines   *deadlines.Service
+	Supervision *deadlines.Supervision
 	Jobs        *jobs.Runner
 	HTTP        *httpapi.Server
 }
@@ -117,11 +118,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Ledger = ledger.New(o.Pool, a.Signer)
-	a.Cases = cases.NewService(o.Pool, record, a.Calendar.Current)
-	a.Cases.Encode = encode
-	if err := a.wireDeadlines(o); err != nil {
+	if err := a.newDeadlines(o); err != nil {
 		return nil, err
 	}
+	a.Cases = cases.NewService(cases.Config{Pool: o.Pool, Record: record, Encode: encode, Calendar: a.Calendar.Current,
+		Deadlines: a.Deadlines, Now: o.Now})
 	fonts, err := pdf.LoadFonts(o.FontDirs...)
 	if err != nil {
 		return nil, err
@@ -160,7 +161,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.HTTP.Register(a.Ledger.Routes(caseHTTP.Scope)...)
 	a.HTTP.Register(agreements.NewHandler(a.Documents, caseHTTP.Scope).Routes()...)
 	a.HTTP.Register(pages.Routes()...)
-	a.HTTP.Register(a.Notices.Routes()...)
+	a.HTTP.Register(a.Deadlines.Routes()...)
 	a.HTTP.Register(a.Supervision.Routes()...)
 	a.HTTP.Register(reports.NewService(o.Pool, a.Calendar.Current, renderer, o.Now).Routes()...)
 	return a, nil

@@ -12,7 +12,7 @@ import (
 
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/cases/calendar"
-	"github.com/daiban/daiban/cases/notices"
+	"github.com/daiban/daiban/cases/deadlines"
 	"github.com/daiban/daiban/cmd/daiban/app/apptest"
 )
 
@@ -188,7 +188,7 @@ func TestCalendarImport(t *testing.T) {
 		"missing year": {append(calendarFile(), []byte(strings.Join(offDays(2028, 15), "\n")+"\n")...), "缺少 2027 年"},
 	}
 	for name, b := range bad {
-		_, err := env.App.Cases.ImportCalendar(t.Context(), env.App.Calendars, b.data, "i.town", false)
+		_, err := env.App.Deadlines.ImportCalendar(t.Context(), b.data, "i.town", false)
 		if daiban.ErrorCode(err) != daiban.EINVALID || !strings.Contains(daiban.ErrorMessage(err), b.want) {
 			t.Errorf("%s: %v", name, err)
 		}
@@ -203,7 +203,7 @@ func TestCalendarImport(t *testing.T) {
 
 	// A dry run reports and writes nothing.
 	good := calendarFile("2026-03-02,off,测试调整")
-	res, err := env.App.Cases.ImportCalendar(t.Context(), env.App.Calendars, good, "i.town", true)
+	res, err := env.App.Deadlines.ImportCalendar(t.Context(), good, "i.town", true)
 	if err != nil || len(res.Changed) != 2 || !res.DryRun {
 		t.Fatalf("dry run: %+v %v", res, err)
 	}
@@ -212,7 +212,7 @@ func TestCalendarImport(t *testing.T) {
 	}
 
 	// A corrected 2026 notice: Monday 2 March becomes a day off.
-	res, err = env.App.Cases.ImportCalendar(t.Context(), env.App.Calendars, good, "i.town", false)
+	res, err = env.App.Deadlines.ImportCalendar(t.Context(), good, "i.town", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,10 +266,10 @@ func TestCalendarImport(t *testing.T) {
 // recorder is a Sender that remembers what it sent.
 type recorder struct {
 	mu   sync.Mutex
-	sent []notices.Notice
+	sent []deadlines.Notice
 }
 
-func (r *recorder) Send(_ context.Context, n notices.Notice) error {
+func (r *recorder) Send(_ context.Context, n deadlines.Notice) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.sent = append(r.sent, n)

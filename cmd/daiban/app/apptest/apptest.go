@@ -26,7 +26,7 @@ import (
 	"github.com/daiban/daiban/agreements/pdf"
 	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/cases/catalog"
-	"github.com/daiban/daiban/cases/notices"
+	"github.com/daiban/daiban/cases/deadlines"
 	"github.com/daiban/daiban/cmd/daiban/app"
 	"github.com/daiban/daiban/cmd/daiban/demo"
 	"github.com/daiban/daiban/policies"
@@ -103,7 +103,7 @@ type Options struct {
 	// ScanInterval is how often the deadline scan runs.
 	ScanInterval time.Duration
 	// Sender delivers the instance's notices.
-	Sender notices.Sender
+	Sender deadlines.Sender
 }
 
 var (

@@ -1,9 +1,4 @@
-// Package supervision answers the supervisor's question "what is late or
-// about to be, in my region?": cases past or near their due date, cases
-// waiting on a higher authority with the reply's due date, and open 差评
-// rectifications with theirs. Lists are scoped by the caller's region
-// (a prefix of the case's region code) and show no full ID number.
-package supervision
+package deadlines
 
 import (
 	"context"
@@ -28,22 +23,29 @@ const DueSoonWorkdays = 3
 // maxItems bounds each list.
 const maxItems = 500
 
-// Service builds the supervision report.
-type Service struct {
+// Supervision answers the supervisor's question "what is late or about to
+// be, in my region?": cases past or near their due date, cases waiting on
+// a higher authority with the reply's due date, and open 差评
+// rectifications with theirs. Lists are scoped by the caller's region (a
+// prefix of the case's region code) and show no full ID number.
+type Supervision struct {
 	pool *pgxpool.Pool
 	q    *dbsqlc.Queries
 	cal  func() *calendar.Calendar
-	// Now is the clock; tests move it.
-	Now func() time.Time
+	now  func() time.Time
 }
 
-// NewService returns the service; cal returns the calendar in force.
-func NewService(pool *pgxpool.Pool, cal func() *calendar.Calendar) *Service {
-	return &Service{pool: pool, q: dbsqlc.New(), cal: cal, Now: time.Now}
+// NewSupervision returns the supervision lists; cal returns the calendar
+// in force, now is the clock (time.Now when nil).
+func NewSupervision(pool *pgxpool.Pool, cal func() *calendar.Calendar, now func() time.Time) *Supervision {
+	if now == nil {
+		now = time.Now
+	}
+	return &Supervision{pool: pool, q: dbsqlc.New(), cal: cal, now: now}
 }
 
 // Routes returns GET /api/v1/supervision (report:read).
-func (s *Service) Routes() []httpapi.Route {
+func (s *Supervision) Routes() []httpapi.Route {
 	return []httpapi.Route{
 		{Method: http.MethodGet, Path: "/api/v1/supervision", Obj: "report", Act: "read", Handler: s.handle},
 	}
@@ -112,8 +114,6 @@ type Report struct {
 	Rectifications []RectificationItem `json:"rectifications"`
 }
 
-var levelNames = map[string]string{"city": "市级", "province": "省级", "national": "国家级"}
-
 func ref(id int64, number, region, title, state string, assignee *string, createdBy, kind, name, idNumber string) CaseRef {
 	handler := createdBy
 	if assignee != nil && *assignee != "" {
@@ -124,9 +124,9 @@ func ref(id int64, number, region, title, state string, assignee *string, create
 }
 
 // Build returns the report for the cases whose region starts with scope.
-func (s *Service) Build(ctx context.Context, scope string) (Report, error) {
+func (s *Supervision) Build(ctx context.Context, scope string) (Report, error) {
 	cal := s.cal()
-	today := calendar.Date(s.Now())
+	today := calendar.Date(s.now())
 	soon := cal.AddWorkdays(today, DueSoonWorkdays)
 	out := Report{Region: scope, Today: today.Format("2006-01-02"), Overdue: []DeadlineItem{}, DueSoon: []DeadlineItem{}, Escalated: []EscalationItem{}, Rectifications: []RectificationItem{}}
 	running, err := s.q.SupervisionRunning(ctx, s.pool, scope, soon, maxItems)
@@ -171,7 +171,7 @@ func (s *Service) Build(ctx context.Context, scope string) (Report, error) {
 	return out, nil
 }
 
-func (s *Service) handle(c echo.Context) error {
+func (s *Supervision) handle(c echo.Context) error {
 	p := httpapi.CurrentPrincipal(c)
 	scope := p.Region
 	for k := range c.QueryParams() {

@@ -1,4 +1,4 @@
-package notices
+package deadlines
 
 import (
 	"context"
@@ -19,36 +19,36 @@ import (
 // notices: another user's notice is simply not found.
 func (s *Service) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Method: http.MethodGet, Path: "/api/v1/notices", Obj: "notice", Act: "read", Handler: s.handleList},
+		{Method: http.MethodGet, Path: "/api/v1/notices", Obj: "notice", Act: "read", Handler: s.handleNotices},
 		{Method: http.MethodPost, Path: "/api/v1/notices/:id/read", Obj: "notice", Act: "read", Handler: s.handleRead},
 	}
 }
 
-// Page is one page of a user's notices, newest first.
-type Page struct {
+// NoticePage is one page of a user's notices, newest first.
+type NoticePage struct {
 	Items      []Notice `json:"items"`
 	Unread     int      `json:"unread"`
 	NextCursor string   `json:"next_cursor,omitempty"`
 }
 
-// List returns username's notices, newest first, before the notice id
+// Notices returns username's notices, newest first, before the notice id
 // before (0: from the newest).
-func (s *Service) List(ctx context.Context, username string, unreadOnly bool, before int64, limit int) (Page, error) {
+func (s *Service) Notices(ctx context.Context, username string, unreadOnly bool, before int64, limit int) (NoticePage, error) {
 	p := dbsqlc.NoticeListParams{Recipient: username, UnreadOnly: unreadOnly, Lim: int32(limit)}
 	if before > 0 {
 		p.Before = &before
 	}
 	rows, err := s.q.NoticeList(ctx, s.pool, p)
 	if err != nil {
-		return Page{}, err
+		return NoticePage{}, err
 	}
 	unread, err := s.q.NoticeUnreadCount(ctx, s.pool, username)
 	if err != nil {
-		return Page{}, err
+		return NoticePage{}, err
 	}
-	out := Page{Items: make([]Notice, 0, len(rows)), Unread: int(unread)}
+	out := NoticePage{Items: make([]Notice, 0, len(rows)), Unread: int(unread)}
 	for _, r := range rows {
-		out.Items = append(out.Items, fromRow(r.ID, r.Recipient, r.CaseID, r.CaseNumber, r.Region, r.Kind, r.Deadline, r.Title, r.Body, r.CreatedAt, r.ReadAt, r.SentAt))
+		out.Items = append(out.Items, noticeFromRow(r.ID, r.Recipient, r.CaseID, r.CaseNumber, r.Region, r.Kind, r.Deadline, r.Title, r.Body, r.CreatedAt, r.ReadAt, r.SentAt))
 	}
 	if len(rows) == limit && limit > 0 {
 		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(rows[len(rows)-1].ID, 10)))
@@ -61,7 +61,7 @@ var errNoNotice = daiban.Errorf(daiban.ENOTFOUND, "通知不存在")
 // MarkRead marks username's notice id read (again is harmless) and
 // returns it.
 func (s *Service) MarkRead(ctx context.Context, username string, id int64) (Notice, error) {
-	if _, err := s.q.NoticeMarkRead(ctx, s.pool, s.Now(), id, username); errors.Is(err, pgx.ErrNoRows) {
+	if _, err := s.q.NoticeMarkRead(ctx, s.pool, s.now(), id, username); errors.Is(err, pgx.ErrNoRows) {
 		return Notice{}, errNoNotice
 	} else if err != nil {
 		return Notice{}, err
@@ -70,10 +70,10 @@ func (s *Service) MarkRead(ctx context.Context, username string, id int64) (Noti
 	if err != nil {
 		return Notice{}, daiban.NoRows(err, "通知不存在")
 	}
-	return fromRow(r.ID, r.Recipient, r.CaseID, r.CaseNumber, r.Region, r.Kind, r.Deadline, r.Title, r.Body, r.CreatedAt, r.ReadAt, r.SentAt), nil
+	return noticeFromRow(r.ID, r.Recipient, r.CaseID, r.CaseNumber, r.Region, r.Kind, r.Deadline, r.Title, r.Body, r.CreatedAt, r.ReadAt, r.SentAt), nil
 }
 
-func (s *Service) handleList(c echo.Context) error {
+func (s *Service) handleNotices(c echo.Context) error {
 	qp := c.QueryParams()
 	for k := range qp {
 		switch k {
@@ -107,7 +107,7 @@ func (s *Service) handleList(c echo.Context) error {
 		}
 		before = n
 	}
-	page, err := s.List(c.Request().Context(), httpapi.CurrentPrincipal(c).Username, unread, before, limit)
+	page, err := s.Notices(c.Request().Context(), httpapi.CurrentPrincipal(c).Username, unread, before, limit)
 	if err != nil {
 		return err
 	}

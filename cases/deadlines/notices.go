@@ -1,7 +1,21 @@
-// Package notices tells staff about deadlines: warnings to a case's
-// handler before its due date, a 督办 notice to the township's supervisors
-// at breach, a warning to the tracker when a higher authority's reply is
-// overdue, and the 督办 notes supervisors add to a case.
+package deadlines
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/cases/calendar"
+	"github.com/daiban/daiban/ledger"
+	"github.com/daiban/daiban/sql/dbsqlc"
+)
+
+// Notices tell staff about deadlines: warnings to a case's handler before
+// its due date, a 督办 notice to the township's supervisors at breach, a
+// warning to the tracker when a higher authority's reply is overdue, and
+// the 督办 notes supervisors add to a case.
 //
 // Notices are an outbox table (notices): the UI lists each user's notices
 // with read/unread, and a Sender (a log line by default, an SMS gateway in
@@ -37,22 +51,6 @@
 // concern cases whose clock runs (delegated, processing, ready for
 // handover); a paused case gets none until its clock restarts, with a new
 // due date and so a new set of notices.
-package notices
-
-import (
-	"context"
-	"fmt"
-	"log/slog"
-	"sync/atomic"
-	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/daiban/daiban/cases"
-	"github.com/daiban/daiban/cases/calendar"
-	"github.com/daiban/daiban/ledger"
-	"github.com/daiban/daiban/sql/dbsqlc"
-)
 
 // Kinds of notice.
 const (
@@ -140,33 +138,6 @@ func (s LogSender) Send(ctx context.Context, n Notice) error {
 	return nil
 }
 
-// Service creates, lists and delivers notices.
-type Service struct {
-	pool   *pgxpool.Pool
-	q      *dbsqlc.Queries
-	cal    func() *calendar.Calendar
-	logger *slog.Logger
-	// Now is the clock the scan judges thresholds and working hours by;
-	// tests move it.
-	Now func() time.Time
-	// Sender delivers notices; LogSender by default.
-	Sender Sender
-	// MaxAttempts bounds the deliveries tried per notice.
-	MaxAttempts int
-
-	// beforeCommit, when set (tests), runs inside a deadline notice's
-	// transaction just before it commits.
-	beforeCommit atomic.Pointer[func(ctx context.Context, caseID int64, level string)]
-}
-
-// NewService returns the service; cal returns the calendar in force.
-func NewService(pool *pgxpool.Pool, cal func() *calendar.Calendar, logger *slog.Logger) *Service {
-	if logger == nil {
-		logger = slog.Default()
-	}
-	return &Service{pool: pool, q: dbsqlc.New(), cal: cal, logger: logger, Now: time.Now, Sender: LogSender{Logger: logger}, MaxAttempts: 10}
-}
-
 // create inserts one notice and its ledger entry through db (the caller's
 // transaction).
 func (s *Service) create(ctx context.Context, db dbsqlc.DBTX, actor string, n Notice, at time.Time) (int64, error) {
@@ -201,13 +172,9 @@ func (s *Service) create(ctx context.Context, db dbsqlc.DBTX, actor string, n No
 	return id, s.q.NoticeSetLedgerEntry(ctx, db, &entry, id)
 }
 
-// OnCaseAction is the cases.Service hook: a 督办 note (supervise) becomes a
-// notice to the case's handler (its assignee, else whoever opened it), in
-// the action's transaction.
-func (s *Service) OnCaseAction(ctx context.Context, db dbsqlc.DBTX, ev cases.ActionEvent) error {
-	if ev.Action != cases.ActSupervise {
-		return nil
-	}
+// supervised makes a 督办 note (supervise) a notice to the case's handler
+// (its assignee, else whoever opened it), in the action's transaction.
+func (s *Service) supervised(ctx context.Context, db dbsqlc.DBTX, ev cases.ActionEvent) error {
 	c := ev.Case
 	to := c.Assignee
 	if to == "" {
@@ -222,7 +189,7 @@ func (s *Service) OnCaseAction(ctx context.Context, db dbsqlc.DBTX, ev cases.Act
 	return err
 }
 
-func fromRow(id int64, recipient string, caseID *int64, caseNumber, region, kind string, deadline *time.Time, title, body string, created time.Time, readAt, sentAt *time.Time) Notice {
+func noticeFromRow(id int64, recipient string, caseID *int64, caseNumber, region, kind string, deadline *time.Time, title, body string, created time.Time, readAt, sentAt *time.Time) Notice {
 	n := Notice{ID: id, Recipient: recipient, Kind: kind, KindName: KindNames[kind], CaseNumber: caseNumber, Region: region,
 		Title: title, Body: body, CreatedAt: created, Read: readAt != nil, ReadAt: readAt, SentAt: sentAt}
 	if caseID != nil {

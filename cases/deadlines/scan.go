@@ -1,4 +1,4 @@
-package notices
+package deadlines
 
 import (
 	"context"
@@ -23,7 +23,7 @@ const scanBatch = 500
 // now is in working hours, and returns how many alerts it fired. Each
 // alert is its own transaction: one failure does not hold up the others.
 func (s *Service) Scan(ctx context.Context) (int, error) {
-	now := s.Now()
+	now := s.now()
 	cal := s.cal()
 	if !InWorkingHours(cal, now) {
 		return 0, nil
@@ -209,19 +209,20 @@ func (s *Service) deadlineNotice(cal *calendar.Calendar, today time.Time, c dbsq
 	return n
 }
 
+// levelNames name the escalation levels in notices and lists.
 var levelNames = map[string]string{"city": "市级", "province": "省级", "national": "国家级"}
 
 // Deliver hands every notice not yet sent to the Sender, each in its own
 // transaction that marks it sent; a notice another server is delivering is
 // skipped. A failed delivery is tried again at the next call, up to
-// MaxAttempts times.
+// maxAttempts times.
 func (s *Service) Deliver(ctx context.Context) (int, error) {
 	sent := 0
 	var after int64
 	for i := 0; i < scanBatch; i++ {
 		done := false
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			r, err := s.q.NoticeNextUnsent(ctx, tx, int32(s.MaxAttempts), after)
+			r, err := s.q.NoticeNextUnsent(ctx, tx, int32(s.maxAttempts), after)
 			if errors.Is(err, pgx.ErrNoRows) {
 				done = true
 				return nil
@@ -229,8 +230,8 @@ func (s *Service) Deliver(ctx context.Context) (int, error) {
 				return err
 			}
 			after = r.ID
-			n := fromRow(r.ID, r.Recipient, r.CaseID, r.CaseNumber, r.Region, r.Kind, r.Deadline, r.Title, r.Body, r.CreatedAt, r.ReadAt, r.SentAt)
-			if err := s.Sender.Send(ctx, n); err != nil {
+			n := noticeFromRow(r.ID, r.Recipient, r.CaseID, r.CaseNumber, r.Region, r.Kind, r.Deadline, r.Title, r.Body, r.CreatedAt, r.ReadAt, r.SentAt)
+			if err := s.sender.Send(ctx, n); err != nil {
 				msg := err.Error()
 				if len(msg) > 200 {
 					msg = msg[:200]
@@ -238,7 +239,7 @@ func (s *Service) Deliver(ctx context.Context) (int, error) {
 				s.logger.Warn("notice delivery failed", "notice_id", r.ID, "attempt", r.Attempts+1)
 				return s.q.NoticeSendFailed(ctx, tx, &msg, r.ID)
 			}
-			now := s.Now()
+			now := s.now()
 			sent++
 			return s.q.NoticeSent(ctx, tx, &now, r.ID)
 		})

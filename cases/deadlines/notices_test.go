@@ -1,4 +1,4 @@
-package notices_test
+package deadlines_test
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/daiban/daiban/cases/calendar"
-	"github.com/daiban/daiban/cases/notices"
+	"github.com/daiban/daiban/cases/deadlines"
 	"github.com/daiban/daiban/cmd/daiban/app/apptest"
 	"github.com/daiban/daiban/sql/pgserver/pgtest"
 )
@@ -39,20 +39,20 @@ func TestThresholds(t *testing.T) {
 		"2026-02-14 09:00:00": true, // make-up Saturday
 		"2026-02-15 09:00:00": false, "2026-02-23 10:00:00": false, "2026-03-07 10:00:00": false, "2026-10-10 08:30:00": true,
 	} {
-		if got := notices.InWorkingHours(cal, sh(s)); got != want {
+		if got := deadlines.InWorkingHours(cal, sh(s)); got != want {
 			t.Errorf("%s in working hours: %v, want %v", s, got, want)
 		}
 	}
 	due := sh("2026-02-26 00:00:00") // Thursday after the Spring Festival
 	for today, want := range map[string]string{
 		"2026-02-12": "", "2026-02-13": "", // 4 working days left: 14, 24, 25, 26
-		"2026-02-14": notices.Warn3, // 3 left (make-up Saturday)
-		"2026-02-20": notices.Warn3, // a holiday: still 3 left
-		"2026-02-24": notices.Warn3, // 2 left
-		"2026-02-25": notices.Warn1, "2026-02-26": notices.Warn1,
-		"2026-02-27": notices.Overdue,
+		"2026-02-14": deadlines.Warn3, // 3 left (make-up Saturday)
+		"2026-02-20": deadlines.Warn3, // a holiday: still 3 left
+		"2026-02-24": deadlines.Warn3, // 2 left
+		"2026-02-25": deadlines.Warn1, "2026-02-26": deadlines.Warn1,
+		"2026-02-27": deadlines.Overdue,
 	} {
-		if got := notices.Level(cal, sh(today+" 10:00:00"), due); got != want {
+		if got := deadlines.Level(cal, sh(today+" 10:00:00"), due); got != want {
 			t.Errorf("on %s: level %q, want %q", today, got, want)
 		}
 	}
@@ -64,7 +64,7 @@ type sender struct {
 	sent map[int64]int
 }
 
-func (s *sender) Send(_ context.Context, n notices.Notice) error {
+func (s *sender) Send(_ context.Context, n deadlines.Notice) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sent[n.ID]++
@@ -180,7 +180,7 @@ func TestThreeInstancesExactlyOnce(t *testing.T) {
 	if err := owner.QueryRow(ctx, "SELECT due_date::text FROM cases WHERE id = $1", running[0]).Scan(&due); err != nil || due != "2026-02-26" {
 		t.Fatalf("due %s %v", due, err)
 	}
-	want := map[key]int{{running[0], notices.Supervise, "", "x.town"}: 1}
+	want := map[key]int{{running[0], deadlines.Supervise, "", "x.town"}: 1}
 
 	check := func(phase string) {
 		t.Helper()
@@ -230,10 +230,10 @@ func TestThreeInstancesExactlyOnce(t *testing.T) {
 	quiet("before opening")
 	clk.Set(sh("2026-02-14 08:30:00"))
 	for _, id := range running {
-		want[key{id, notices.Warn3, "2026-02-26", "x.town"}] = 1
+		want[key{id, deadlines.Warn3, "2026-02-26", "x.town"}] = 1
 	}
-	want[key{other, notices.Warn3, "2026-02-26", "x.town2"}] = 1
-	want[key{upper, notices.ReplyOverdue, "2026-02-13", "x.county"}] = 1
+	want[key{other, deadlines.Warn3, "2026-02-26", "x.town2"}] = 1
+	want[key{upper, deadlines.ReplyOverdue, "2026-02-13", "x.county"}] = 1
 	await("warn_3 on the make-up Saturday", time.Now())
 	// Sunday 15th, in the holiday: nothing.
 	clk.Set(sh("2026-02-15 10:00:00"))
@@ -247,8 +247,8 @@ func TestThreeInstancesExactlyOnce(t *testing.T) {
 	var armed atomic.Bool
 	armed.Store(true)
 	for i, env := range envs {
-		notices.SetBeforeCommit(env.App.Notices, func(ctx context.Context, caseID int64, level string) {
-			if level == notices.Warn1 && armed.CompareAndSwap(true, false) {
+		deadlines.SetBeforeCommit(env.App.Deadlines, func(ctx context.Context, caseID int64, level string) {
+			if level == deadlines.Warn1 && armed.CompareAndSwap(true, false) {
 				hit <- i
 				<-ctx.Done()
 			}
@@ -268,9 +268,9 @@ func TestThreeInstancesExactlyOnce(t *testing.T) {
 	load.killed[victim].Store(true)
 	envs[victim].Kill(t)
 	for _, id := range running {
-		want[key{id, notices.Warn1, "2026-02-26", "x.town"}] = 1
+		want[key{id, deadlines.Warn1, "2026-02-26", "x.town"}] = 1
 	}
-	want[key{other, notices.Warn1, "2026-02-26", "x.town2"}] = 1
+	want[key{other, deadlines.Warn1, "2026-02-26", "x.town2"}] = 1
 	await("warn_1 with a server killed", start)
 	dead := map[int]bool{victim: true}
 	// If that was not River's leader, kill the leader as well (hard: its
@@ -298,10 +298,10 @@ func TestThreeInstancesExactlyOnce(t *testing.T) {
 	// has none, so the county's.
 	clk.Set(sh("2026-02-27 08:30:00"))
 	for _, id := range running {
-		want[key{id, notices.Overdue, "2026-02-26", "x.super1"}] = 1
-		want[key{id, notices.Overdue, "2026-02-26", "x.super2"}] = 1
+		want[key{id, deadlines.Overdue, "2026-02-26", "x.super1"}] = 1
+		want[key{id, deadlines.Overdue, "2026-02-26", "x.super2"}] = 1
 	}
-	want[key{other, notices.Overdue, "2026-02-26", "x.csuper"}] = 1
+	want[key{other, deadlines.Overdue, "2026-02-26", "x.csuper"}] = 1
 	await("overdue after the kill", time.Now())
 	if err := owner.QueryRow(ctx, "SELECT leader_id FROM river_leader").Scan(&leader); err != nil {
 		t.Fatal(err)
@@ -360,11 +360,11 @@ func TestThreeInstancesExactlyOnce(t *testing.T) {
 
 	// The handler's notices through the API, newest first, unread.
 	r := survivors[0].Do(t, survivors[0].Token(t, "x.town"), http.MethodGet, "/api/v1/notices", nil, nil).Must(t, 200)
-	var page notices.Page
+	var page deadlines.NoticePage
 	if err := json.Unmarshal(r.Body, &page); err != nil {
 		t.Fatal(err)
 	}
-	if len(page.Items) != 9 || page.Unread != 9 || page.Items[0].Kind != notices.Warn1 || page.Items[8].Kind != notices.Supervise {
+	if len(page.Items) != 9 || page.Unread != 9 || page.Items[0].Kind != deadlines.Warn1 || page.Items[8].Kind != deadlines.Supervise {
 		t.Fatalf("x.town's notices: %d items, %d unread, first %s", len(page.Items), page.Unread, page.Items[0].Kind)
 	}
 	for i := 1; i < len(page.Items); i++ {
@@ -390,7 +390,7 @@ func TestThreeInstancesExactlyOnce(t *testing.T) {
 	}
 	quiet("four days left on the new deadline")
 	clk.Set(sh("2026-03-03 08:30:00"))
-	want[key{paused, notices.Warn3, "2026-03-06", "x.town"}] = 1
+	want[key{paused, deadlines.Warn3, "2026-03-06", "x.town"}] = 1
 	await("new deadline after resuming", time.Now())
 }
 

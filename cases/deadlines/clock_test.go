@@ -1,4 +1,4 @@
-package cases_test
+package deadlines_test
 
 import (
 	"testing"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/cases/calendar"
+	"github.com/daiban/daiban/cases/deadlines"
 )
 
 func at(s string) time.Time {
@@ -16,8 +17,8 @@ func at(s string) time.Time {
 	return t
 }
 
-func ev(when string, from, to cases.State) cases.ClockEvent {
-	return cases.ClockEvent{At: at(when), From: from, To: to}
+func ev(when string, from, to cases.State) deadlines.ClockEvent {
+	return deadlines.ClockEvent{At: at(when), From: from, To: to}
 }
 
 // Without pauses the due date is the plain count: AddWorkdays.
@@ -25,8 +26,8 @@ func TestDueDateWithoutPauses(t *testing.T) {
 	cal := calendar.Default()
 	for d := at("2024-01-01 10:00"); d.Before(at("2026-12-01 10:00")); d = d.AddDate(0, 0, 3) {
 		for _, n := range []int{1, 3, 5, 15, 20} {
-			events := []cases.ClockEvent{{At: d, From: cases.AgreementPending, To: cases.Delegated}, {At: d.Add(time.Hour), From: cases.Delegated, To: cases.Processing}}
-			got, paused := cases.DueDate(cal, d, n, events)
+			events := []deadlines.ClockEvent{{At: d, From: cases.AgreementPending, To: cases.Delegated}, {At: d.Add(time.Hour), From: cases.Delegated, To: cases.Processing}}
+			got, paused := deadlines.DueDate(cal, d, n, events)
 			if want := cal.AddWorkdays(d, n); !got.Equal(want) || paused != 0 {
 				t.Fatalf("signed %s, %d days: %s (%d paused), want %s", d, n, got.Format("2006-01-02"), paused, want.Format("2006-01-02"))
 			}
@@ -41,27 +42,27 @@ func TestDueDateWithPauses(t *testing.T) {
 	signed := "2026-03-02 09:00" // Monday; 5 days: Tue 3 .. Mon 9
 	tests := []struct {
 		name   string
-		events []cases.ClockEvent
+		events []deadlines.ClockEvent
 		due    string
 		paused int
 	}{
 		{"none", nil, "2026-03-09", 0},
-		{"same day", []cases.ClockEvent{
+		{"same day", []deadlines.ClockEvent{
 			ev("2026-03-04 10:00", cases.Processing, cases.Suspended), ev("2026-03-04 16:00", cases.Suspended, cases.Processing),
 		}, "2026-03-09", 0},
 		// Suspended Wednesday 10:00, resumed Thursday 15:00: Wednesday ends
 		// paused and does not count; Thursday does.
-		{"overnight", []cases.ClockEvent{
+		{"overnight", []deadlines.ClockEvent{
 			ev("2026-03-04 10:00", cases.Processing, cases.Suspended), ev("2026-03-05 15:00", cases.Suspended, cases.Processing),
 		}, "2026-03-10", 1},
 		// At a higher authority from Tuesday to the next Monday: Tue–Fri
 		// (4 working days) come off.
-		{"escalated", []cases.ClockEvent{
+		{"escalated", []deadlines.ClockEvent{
 			ev("2026-03-03 11:00", cases.Processing, cases.Escalated), ev("2026-03-09 09:00", cases.Escalated, cases.Processing),
 		}, "2026-03-13", 4},
 		// Escalated, returned for materials, supplied back to the
 		// authority, suspended there, resumed, replied: one pause.
-		{"chain", []cases.ClockEvent{
+		{"chain", []deadlines.ClockEvent{
 			ev("2026-03-03 11:00", cases.Processing, cases.Escalated),
 			ev("2026-03-04 11:00", cases.Escalated, cases.AwaitingMaterials),
 			ev("2026-03-05 11:00", cases.AwaitingMaterials, cases.Escalated),
@@ -70,17 +71,17 @@ func TestDueDateWithPauses(t *testing.T) {
 			ev("2026-03-06 16:00", cases.Escalated, cases.Processing),
 		}, "2026-03-12", 3},
 		// A pause still going on is not counted: the due date stays.
-		{"open pause", []cases.ClockEvent{
+		{"open pause", []deadlines.ClockEvent{
 			ev("2026-03-03 11:00", cases.Processing, cases.Suspended),
 		}, "2026-03-09", 0},
 		// Events before the signing (materials asked for before the
 		// agreement) do not matter.
-		{"before signing", []cases.ClockEvent{
+		{"before signing", []deadlines.ClockEvent{
 			ev("2026-02-20 11:00", cases.Consultation, cases.AwaitingMaterials), ev("2026-02-25 11:00", cases.AwaitingMaterials, cases.Consultation),
 		}, "2026-03-09", 0},
 	}
 	for _, tc := range tests {
-		got, paused := cases.DueDate(cal, at(signed), 5, tc.events)
+		got, paused := deadlines.DueDate(cal, at(signed), 5, tc.events)
 		if got.Format("2006-01-02") != tc.due || paused != tc.paused {
 			t.Errorf("%s: due %s (%d paused), want %s (%d)", tc.name, got.Format("2006-01-02"), paused, tc.due, tc.paused)
 		}
@@ -93,20 +94,20 @@ func TestDueDatePauseOverSpringFestival(t *testing.T) {
 	cal := calendar.Default()
 	// Signed Thursday 12 February 2026, 5 days: due 26 February.
 	signed := at("2026-02-12 09:00")
-	if d, _ := cases.DueDate(cal, signed, 5, nil); d.Format("2006-01-02") != "2026-02-26" {
+	if d, _ := deadlines.DueDate(cal, signed, 5, nil); d.Format("2006-01-02") != "2026-02-26" {
 		t.Fatalf("due %s", d.Format("2006-01-02"))
 	}
 	// Suspended Friday 13th, resumed Tuesday 24th: the 13th and the
 	// make-up Saturday 14th come off; the holiday was off anyway. The 24th
 	// counts: 24, 25, 26, 27, then Saturday 28 (make-up day).
-	events := []cases.ClockEvent{
+	events := []deadlines.ClockEvent{
 		ev("2026-02-13 10:00", cases.Delegated, cases.Suspended), ev("2026-02-24 09:00", cases.Suspended, cases.Delegated),
 	}
-	d, paused := cases.DueDate(cal, signed, 5, events)
+	d, paused := deadlines.DueDate(cal, signed, 5, events)
 	if d.Format("2006-01-02") != "2026-02-28" || paused != 2 {
 		t.Fatalf("due %s, %d paused; want 2026-02-28, 2", d.Format("2006-01-02"), paused)
 	}
-	if got := cases.Pauses(signed, events); len(got) != 1 || !got[0].From.Equal(at("2026-02-13 10:00")) {
+	if got := deadlines.Pauses(signed, events); len(got) != 1 || !got[0].From.Equal(at("2026-02-13 10:00")) {
 		t.Fatalf("pauses %v", got)
 	}
 }

@@ -1,4 +1,4 @@
-package notices
+package deadlines
 
 import (
 	"context"
