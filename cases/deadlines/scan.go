@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/sql/dbsqlc"
 )
@@ -204,13 +205,11 @@ func (s *Service) deadlineNotice(cal *calendar.Calendar, today time.Time, c dbsq
 		n.Body = fmt.Sprintf("案件 %s（%s）已超过承诺办结时限 %s，经办人 %s，当前状态「%s」。请督促办理。", c.Number, c.Title, when, handler, cases.StateNames[cases.State(c.State)])
 	case ReplyOverdue:
 		n.Title = fmt.Sprintf("上级回复超期：%s", c.Number)
-		n.Body = fmt.Sprintf("案件 %s（%s）已转报%s（%s），回复期限 %s 已过，尚未收到回复，请跟进。", c.Number, c.Title, esc.Authority, levelNames[esc.Level], when)
+		n.Body = fmt.Sprintf("案件 %s（%s）已转报%s（%s），回复期限 %s 已过，尚未收到回复，请跟进。", c.Number, c.Title, esc.Authority, catalog.Level(esc.Level).Name(), when)
 	}
 	return n
 }
 
-// levelNames name the escalation levels in notices and lists.
-var levelNames = map[string]string{"city": "市级", "province": "省级", "national": "国家级"}
 
 // Deliver hands every notice not yet sent to the Sender, each in its own
 // transaction that marks it sent; a notice another server is delivering is

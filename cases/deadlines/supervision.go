@@ -11,7 +11,9 @@ import (
 
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/cases/calendar"
+	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/httpapi"
 	"github.com/daiban/daiban/sql/dbsqlc"
 )
@@ -150,7 +152,7 @@ func (s *Supervision) Build(ctx context.Context, scope string) (Report, error) {
 	}
 	for _, r := range escs {
 		it := EscalationItem{CaseRef: ref(r.ID, r.Number, r.Region, r.Title, r.State, r.Assignee, r.CreatedBy, r.ApplicantKind, r.ApplicantName, r.ApplicantIDNumber),
-			Level: r.Level, LevelName: levelNames[r.Level], Authority: r.Authority, Tracker: r.Tracker, EscalatedAt: r.EscalatedAt,
+			Level: r.Level, LevelName: catalog.Level(r.Level).Name(), Authority: r.Authority, Tracker: r.Tracker, EscalatedAt: r.EscalatedAt,
 			ReplyDue: r.ReplyDue.Format("2006-01-02"), Overdue: calendar.Date(r.ReplyDue).Before(today)}
 		if r.DueDate != nil {
 			it.DueDate = r.DueDate.Format("2006-01-02")
@@ -183,7 +185,7 @@ func (s *Supervision) handle(c echo.Context) error {
 		if strings.Trim(r, "0123456789") != "" {
 			return daiban.Invalid("region", "地区代码应为数字")
 		}
-		if !strings.HasPrefix(r, p.Region) {
+		if !policies.RegionContains(p.Region, r) {
 			return daiban.Errorf(daiban.EFORBIDDEN, "地区 %s 不在您的管辖范围内", r)
 		}
 		scope = r
