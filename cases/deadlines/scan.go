@@ -9,8 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/daiban/daiban/cases"
-	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/cases/calendar"
+	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/sql/dbsqlc"
 )
 
@@ -209,7 +209,6 @@ func (s *Service) deadlineNotice(cal *calendar.Calendar, today time.Time, c dbsq
 	}
 	return n
 }
-
 
 // Deliver hands every notice not yet sent to the Sender, each in its own
 // transaction that marks it sent; a notice another server is delivering is

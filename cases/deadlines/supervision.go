@@ -11,8 +11,8 @@ import (
 
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/cases"
-	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/cases/calendar"
+	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/httpapi"
 	"github.com/daiban/daiban/sql/dbsqlc"
