@@ -116,7 +116,8 @@ func (s *Store) List(ctx context.Context) ([]Matter, error) {
 }
 
 // Get returns one matter with its materials, or not_found.
-func (s *Store) Get(ctx context.Context, code string) (Matter, error) {
+func (s *Store) Get(ctx context.Context, code string) (_ Matter, err error) {
+	defer daiban.Wrap(&err, "catalog: get matter %s", code)
 	r, err := s.q.MatterGet(ctx, s.pool, code)
 	if err != nil {
 		return Matter{}, daiban.NoRows(err, "事项 %q 不存在", code)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/sql/dbsqlc"
@@ -48,7 +49,8 @@ var (
 // (calendar.imported), and every server picks the new calendar up within
 // moments. With dryRun everything is checked and computed, then rolled
 // back.
-func (s *Service) ImportCalendar(ctx context.Context, file []byte, actor string, dryRun bool) (CalendarImport, error) {
+func (s *Service) ImportCalendar(ctx context.Context, file []byte, actor string, dryRun bool) (_ CalendarImport, err error) {
+	defer daiban.Wrap(&err, "deadlines: import calendar (dry run %v)", dryRun)
 	if s.calendars == nil {
 		return CalendarImport{}, errNoCalendar
 	}

@@ -138,7 +138,8 @@ var errCalendarChanged = daiban.Errorf(daiban.EVERSIONCONFLICT, "节假日安排
 
 // StartClock returns the due date of a case whose agreement is signed
 // now: the limit's last working day after today (cases.Deadlines).
-func (s *Service) StartClock(ctx context.Context, db dbsqlc.DBTX, c cases.Case, now time.Time) (time.Time, error) {
+func (s *Service) StartClock(ctx context.Context, db dbsqlc.DBTX, c cases.Case, now time.Time) (_ time.Time, err error) {
+	defer daiban.Wrap(&err, "deadlines: start the clock of case %d", c.ID)
 	cal, _, err := s.calendarIn(ctx, db)
 	if err != nil {
 		return time.Time{}, err
@@ -150,7 +151,8 @@ func (s *Service) StartClock(ctx context.Context, db dbsqlc.DBTX, c cases.Case, 
 // it recomputes the due date when the clock restarts after a pause, and a
 // 督办 note becomes a notice to the case's handler. Its writes run in the
 // action's transaction.
-func (s *Service) OnAction(ctx context.Context, db dbsqlc.DBTX, ev cases.ActionEvent) (cases.DeadlineChange, error) {
+func (s *Service) OnAction(ctx context.Context, db dbsqlc.DBTX, ev cases.ActionEvent) (_ cases.DeadlineChange, err error) {
+	defer daiban.Wrap(&err, "deadlines: %s on case %d", ev.Action, ev.Case.ID)
 	var out cases.DeadlineChange
 	cur := ev.Case
 	if cur.DelegatedAt != nil && cur.State.ClockStopped() && ev.To.ClockRuns() {

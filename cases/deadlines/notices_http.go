@@ -33,7 +33,8 @@ type NoticePage struct {
 
 // Notices returns username's notices, newest first, before the notice id
 // before (0: from the newest).
-func (s *Service) Notices(ctx context.Context, username string, unreadOnly bool, before int64, limit int) (NoticePage, error) {
+func (s *Service) Notices(ctx context.Context, username string, unreadOnly bool, before int64, limit int) (_ NoticePage, err error) {
+	defer daiban.Wrap(&err, "deadlines: list notices of %s", username)
 	p := dbsqlc.NoticeListParams{Recipient: username, UnreadOnly: unreadOnly, Lim: int32(limit)}
 	if before > 0 {
 		p.Before = &before
@@ -60,7 +61,8 @@ var errNoNotice = daiban.Errorf(daiban.ENOTFOUND, "通知不存在")
 
 // MarkRead marks username's notice id read (again is harmless) and
 // returns it.
-func (s *Service) MarkRead(ctx context.Context, username string, id int64) (Notice, error) {
+func (s *Service) MarkRead(ctx context.Context, username string, id int64) (_ Notice, err error) {
+	defer daiban.Wrap(&err, "deadlines: mark notice %d read", id)
 	if _, err := s.q.NoticeMarkRead(ctx, s.pool, s.now(), id, username); errors.Is(err, pgx.ErrNoRows) {
 		return Notice{}, errNoNotice
 	} else if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/cases/catalog"
@@ -23,7 +24,8 @@ const scanBatch = 500
 // Scan fires every deadline notice whose threshold has been reached, if
 // now is in working hours, and returns how many alerts it fired. Each
 // alert is its own transaction: one failure does not hold up the others.
-func (s *Service) Scan(ctx context.Context) (int, error) {
+func (s *Service) Scan(ctx context.Context) (_ int, err error) {
+	defer daiban.Wrap(&err, "deadlines: scan for due cases")
 	now := s.now()
 	cal := s.cal()
 	if !InWorkingHours(cal, now) {
@@ -214,7 +216,8 @@ func (s *Service) deadlineNotice(cal *calendar.Calendar, today time.Time, c dbsq
 // transaction that marks it sent; a notice another server is delivering is
 // skipped. A failed delivery is tried again at the next call, up to
 // maxAttempts times.
-func (s *Service) Deliver(ctx context.Context) (int, error) {
+func (s *Service) Deliver(ctx context.Context) (_ int, err error) {
+	defer daiban.Wrap(&err, "deadlines: deliver notices")
 	sent := 0
 	var after int64
 	for i := 0; i < scanBatch; i++ {

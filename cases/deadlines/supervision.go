@@ -126,7 +126,8 @@ func ref(id int64, number, region, title, state string, assignee *string, create
 }
 
 // Build returns the report for the cases whose region starts with scope.
-func (s *Supervision) Build(ctx context.Context, scope string) (Report, error) {
+func (s *Supervision) Build(ctx context.Context, scope string) (_ Report, err error) {
+	defer daiban.Wrap(&err, "deadlines: supervision lists for %s", scope)
 	cal := s.cal()
 	today := calendar.Date(s.now())
 	soon := cal.AddWorkdays(today, DueSoonWorkdays)

@@ -84,7 +84,8 @@ func (s *Store) List(ctx context.Context) ([]Region, error) {
 }
 
 // Get returns one region, or a not_found error naming the code.
-func (s *Store) Get(ctx context.Context, code string) (Region, error) {
+func (s *Store) Get(ctx context.Context, code string) (_ Region, err error) {
+	defer daiban.Wrap(&err, "regions: get region %s", code)
 	r, err := s.q.RegionGet(ctx, s.pool, code)
 	if err != nil {
 		return Region{}, daiban.NoRows(err, "地区代码 %q 不存在", code)
