@@ -85,38 +85,79 @@ func (c *canvas) hbarChart(caption string, labels []string, series []chartSeries
 	if c.err != nil || len(labels) == 0 || len(series) == 0 {
 		return
 	}
-	const (
-		gap    = 1.6
-		valueW = 14.0
-		axisH  = 6.0
-	)
-	labelW := 0.0
-	for _, l := range labels {
-		labelW = math.Max(labelW, c.width(l, sizeSmall))
+	h := c.newHBars(labels, series)
+	c.ensure(h.headH + float64(len(labels))*h.groupH + hbarAxisH + 2)
+	c.chartCaption(caption, series)
+	c.y += 1
+
+	h.top, h.step = max, max/5
+	if max <= 0 {
+		h.top, h.step = niceScale(seriesMax(series))
 	}
-	labelW = math.Min(labelW+1, 42)
-	headH := sizeBody * ptMM * 1.5
+	h.x0 = marginL + h.labelW + 2
+	h.plotW = contentW - h.labelW - 2 - hbarValueW
+	h.y0 = c.y
+	h.plotH = float64(len(labels)) * h.groupH
+	c.hbarGrid(h, percentAxis)
+	for i, l := range labels {
+		gy := h.y0 + float64(i)*h.groupH + hbarGap/2
+		c.textIn(marginL, h.labelW, gy, float64(len(series))*h.barH, l, sizeSmall, 'R', false)
+		for k, s := range series {
+			c.hbar(h, s, i, gy+float64(k)*h.barH)
+		}
+	}
+	// Axis lines.
+	c.stroke(0x33, 0.25)
+	c.line(h.x0, h.y0, h.x0, h.y0+h.plotH)
+	c.line(h.x0, h.y0+h.plotH, h.x0+h.plotW, h.y0+h.plotH)
+	c.stroke(0, borderWidth)
+	c.y = h.y0 + h.plotH + hbarAxisH
+}
+
+// Horizontal bar chart spacing, mm.
+const (
+	hbarGap    = 1.6  // between groups
+	hbarValueW = 14.0 // for the value right of the longest bar
+	hbarAxisH  = 6.0  // for the tick labels under the plot
+)
+
+// hbars is the geometry of one horizontal bar chart.
+type hbars struct {
+	labelW, headH, barH, groupH float64
+	top, step                   float64 // axis maximum and tick step
+	x0, y0, plotW, plotH        float64
+}
+
+// newHBars sizes the labels, the caption and the bars of a chart.
+func (c *canvas) newHBars(labels []string, series []chartSeries) *hbars {
+	h := &hbars{}
+	for _, l := range labels {
+		h.labelW = math.Max(h.labelW, c.width(l, sizeSmall))
+	}
+	h.labelW = math.Min(h.labelW+1, 42)
+	h.headH = sizeBody * ptMM * 1.5
 	if len(series) > 1 {
-		headH += sizeSmall * ptMM * 1.5
+		h.headH += sizeSmall * ptMM * 1.5
 	}
 	// Bars 3.4 mm high; thinner (down to 2.2 mm) when that keeps the
 	// chart on the current page, and thinner still when even a whole page
 	// is too short.
 	fit := func(avail float64) float64 {
-		return (avail/float64(len(labels)) - gap) / float64(len(series))
+		return (avail/float64(len(labels)) - hbarGap) / float64(len(series))
 	}
-	barH := 3.4
-	if here := fit(contentBot - c.y - headH - axisH - 2); here < barH && here >= 2.2 {
-		barH = here
+	h.barH = 3.4
+	if here := fit(contentBot - c.y - h.headH - hbarAxisH - 2); here < h.barH && here >= 2.2 {
+		h.barH = here
 	}
-	if page := fit(contentBot - marginT - headH - axisH - 2); page < barH {
-		barH = math.Max(1.2, page)
+	if page := fit(contentBot - marginT - h.headH - hbarAxisH - 2); page < h.barH {
+		h.barH = math.Max(1.2, page)
 	}
-	groupH := float64(len(series))*barH + gap
-	c.ensure(headH + float64(len(labels))*groupH + axisH + 2)
-	c.chartCaption(caption, series)
-	c.y += 1
+	h.groupH = float64(len(series))*h.barH + hbarGap
+	return h
+}
 
+// seriesMax is the largest value shown.
+func seriesMax(series []chartSeries) float64 {
 	dataMax := 0.0
 	for _, s := range series {
 		for i, v := range s.vals {
@@ -125,57 +166,44 @@ func (c *canvas) hbarChart(caption string, labels []string, series []chartSeries
 			}
 		}
 	}
-	top, step := max, max/5
-	if max <= 0 {
-		top, step = niceScale(dataMax)
-	}
-	x0 := marginL + labelW + 2
-	plotW := contentW - labelW - 2 - valueW
-	y0 := c.y
-	plotH := float64(len(labels)) * groupH
-	// Grid lines and ticks.
+	return dataMax
+}
+
+// hbarGrid draws the grid lines and the tick labels under the plot.
+func (c *canvas) hbarGrid(h *hbars, percentAxis bool) {
 	c.stroke(0xCC, 0.15)
-	for v := 0.0; v <= top+step/2; v += step {
-		x := x0 + plotW*v/top
-		c.line(x, y0, x, y0+plotH)
+	for v := 0.0; v <= h.top+h.step/2; v += h.step {
+		x := h.x0 + h.plotW*v/h.top
+		c.line(x, h.y0, x, h.y0+h.plotH)
 		tick := strconv.FormatFloat(v, 'f', -1, 64)
 		if percentAxis {
 			tick += "%"
 		}
 		tw := c.width(tick, 7)
-		c.textIn(x-tw/2, tw, y0+plotH+0.5, 4, tick, 7, 'L', false)
+		c.textIn(x-tw/2, tw, h.y0+h.plotH+0.5, 4, tick, 7, 'L', false)
 	}
-	for i, l := range labels {
-		gy := y0 + float64(i)*groupH + gap/2
-		c.textIn(marginL, labelW, gy, float64(len(series))*barH, l, sizeSmall, 'R', false)
-		for k, s := range series {
-			by := gy + float64(k)*barH
-			v := 0.0
-			if i < len(s.vals) {
-				v = s.vals[i]
-			}
-			shown := s.valid == nil || (i < len(s.valid) && s.valid[i])
-			w := 0.0
-			if shown && top > 0 {
-				w = plotW * math.Min(v, top) / top
-			}
-			if w > 0 {
-				c.fill(s.color)
-				c.rect(x0, by+0.25, w, barH-0.5, "F")
-			}
-			label := "—"
-			if shown {
-				label = s.format(v)
-			}
-			c.textIn(x0+w+1, valueW, by, barH, label, math.Min(7, barH/ptMM*0.9), 'L', false)
-		}
+}
+
+// hbar draws the bar of label i of series s at by, and its value.
+func (c *canvas) hbar(h *hbars, s chartSeries, i int, by float64) {
+	v := 0.0
+	if i < len(s.vals) {
+		v = s.vals[i]
 	}
-	// Axis lines.
-	c.stroke(0x33, 0.25)
-	c.line(x0, y0, x0, y0+plotH)
-	c.line(x0, y0+plotH, x0+plotW, y0+plotH)
-	c.stroke(0, borderWidth)
-	c.y = y0 + plotH + axisH
+	shown := s.valid == nil || (i < len(s.valid) && s.valid[i])
+	w := 0.0
+	if shown && h.top > 0 {
+		w = h.plotW * math.Min(v, h.top) / h.top
+	}
+	if w > 0 {
+		c.fill(s.color)
+		c.rect(h.x0, by+0.25, w, h.barH-0.5, "F")
+	}
+	label := "—"
+	if shown {
+		label = s.format(v)
+	}
+	c.textIn(h.x0+w+1, hbarValueW, by, h.barH, label, math.Min(7, h.barH/ptMM*0.9), 'L', false)
 }
 
 // vbarChart draws a vertical bar chart, one bar per label, the value above
