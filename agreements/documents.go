@@ -1,10 +1,11 @@
-// Package documents issues, signs, seals and verifies the documents of a
-// case: the one-time notice, the delegation agreement and the handover
-// receipt. A draft collects handwritten signatures (the applicant's through
-// a one-time signing link on the counter tablet); once every signature is
-// in, the PDF is rendered (package agreements), sealed with the center's
-// key, recorded in the ledger by its SHA-256 and the case moves on, all in
-// one transaction.
+// Package agreements is the document workflow of a case: it issues,
+// signs, seals and verifies the one-time notice, the delegation agreement
+// and the handover receipt. A draft collects handwritten signatures (the
+// applicant's through a one-time signing link on the counter tablet); once
+// every signature is in, the PDF is rendered and sealed with the center's
+// key (package agreements/pdf), recorded in the ledger by its SHA-256 and
+// the case moves on, all in one transaction. Verification (verify.go) and
+// the HTTP handlers (http.go) are here too.
 package agreements
 
 import (

@@ -12,10 +12,10 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/daiban/daiban/agreements"
-	"github.com/daiban/daiban/agreements/pdf"
 	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/cases/catalog"
+	"github.com/daiban/daiban/cases/reports"
 )
 
 // funcs are the helpers every template may call.
@@ -90,10 +90,10 @@ func str(v any) string {
 // ratingName is the word for a rating of 1 to 5, as the monthly report
 // prints it.
 func ratingName(r int) string {
-	if r < 1 || r > len(pdf.RatingLabels) {
+	if r < 1 || r > len(reports.RatingLabels) {
 		return ""
 	}
-	return pdf.RatingLabels[r-1]
+	return reports.RatingLabels[r-1]
 }
 
 // holderName names who holds an original: the applicant, a department or

@@ -47,7 +47,7 @@ var cstZone = time.FixedZone("CST", 8*3600)
 // — and by the optimized renderer, which cuts per-document fonts from the
 // fonts parsed once. Run with:
 //
-//	go test -run '^$' -bench BenchmarkAgreement -benchtime 40x ./agreements/
+//	go test -run '^$' -bench BenchmarkAgreement -benchtime 40x ./agreements/pdf/
 func BenchmarkAgreement(b *testing.B) {
 	fonts := loadFonts(b)
 	sealer := testSealer(b)

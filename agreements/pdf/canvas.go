@@ -132,30 +132,55 @@ func (c *canvas) text(x, base float64, s string, size float64, bold bool) {
 		return
 	}
 	if c.pdf == nil { // measuring: remember the characters
-		for _, r := range s {
-			if r == '\t' {
-				r = ' '
-			}
-			g, ok := c.r.fonts.lookup(r)
-			if !ok {
-				c.fail(fmt.Errorf("no font covers %q (U+%04X)", r, r))
-				return
-			}
-			c.used[r] = g
-		}
+		c.measureText(s)
 		return
 	}
 	if bold {
 		c.pdf.SetLineWidth(boldStroke)
 		c.pdf.RawWriteStr("2 Tr")
 	}
-	type run struct {
-		face   int
-		text   []rune
-		actual rune
-		w      int
+	runs, ok := c.textRuns(s)
+	if !ok {
+		return
 	}
-	var runs []run
+	for _, rn := range runs {
+		c.printRun(x, base, rn, size)
+		x += float64(rn.w) * size / 1000 * ptMM
+	}
+	if bold {
+		c.pdf.RawWriteStr("0 Tr")
+		c.pdf.SetLineWidth(borderWidth)
+	}
+}
+
+// measureText records the glyph of every character of s (measuring pass).
+func (c *canvas) measureText(s string) {
+	for _, r := range s {
+		if r == '\t' {
+			r = ' '
+		}
+		g, ok := c.r.fonts.lookup(r)
+		if !ok {
+			c.fail(fmt.Errorf("no font covers %q (U+%04X)", r, r))
+			return
+		}
+		c.used[r] = g
+	}
+}
+
+// textRun is a stretch of characters printed in one face; a character
+// outside the BMP is a run of its own, printed through its private-use
+// code with actual as its text.
+type textRun struct {
+	face   int
+	text   []rune
+	actual rune
+	w      int
+}
+
+// textRuns groups s into runs of one face. It fails the canvas (ok false)
+// on a character the measuring pass did not see.
+func (c *canvas) textRuns(s string) (runs []textRun, ok bool) {
 	for _, r := range s {
 		if r == '\t' {
 			r = ' '
@@ -163,15 +188,15 @@ func (c *canvas) text(x, base float64, s string, size float64, bold bool) {
 		g, ok := c.used[r]
 		if !ok {
 			c.fail(fmt.Errorf("internal: character %q was not measured", r))
-			return
+			return nil, false
 		}
 		face := int(g.face)
 		if r > 0xFFFF {
 			if c.r.naive {
 				c.fail(fmt.Errorf("naive mode cannot print %q (outside the BMP)", r))
-				return
+				return nil, false
 			}
-			runs = append(runs, run{face: face, text: []rune{rune(c.pua[face][r])}, actual: r, w: int(g.w)})
+			runs = append(runs, textRun{face: face, text: []rune{rune(c.pua[face][r])}, actual: r, w: int(g.w)})
 			continue
 		}
 		if n := len(runs); n > 0 && runs[n-1].face == face && runs[n-1].actual == 0 {
@@ -179,34 +204,33 @@ func (c *canvas) text(x, base float64, s string, size float64, bold bool) {
 			runs[n-1].w += int(g.w)
 			continue
 		}
-		runs = append(runs, run{face: face, text: []rune{r}, w: int(g.w)})
+		runs = append(runs, textRun{face: face, text: []rune{r}, w: int(g.w)})
 	}
-	for _, rn := range runs {
-		c.pdf.SetFont(faceFamily(rn.face), "", size)
-		if rn.actual != 0 {
-			var hex strings.Builder
-			hex.WriteString("FEFF")
-			for _, u := range utf16.Encode([]rune{rn.actual}) {
-				fmt.Fprintf(&hex, "%04X", u)
-			}
-			c.pdf.RawWriteStr("/Span <</ActualText <" + hex.String() + ">>> BDC")
+	return runs, true
+}
+
+// printRun prints one run at (x, base), inside an /ActualText span when
+// it stands for a character outside the BMP.
+func (c *canvas) printRun(x, base float64, rn textRun, size float64) {
+	c.pdf.SetFont(faceFamily(rn.face), "", size)
+	if rn.actual != 0 {
+		var hex strings.Builder
+		hex.WriteString("FEFF")
+		for _, u := range utf16.Encode([]rune{rn.actual}) {
+			fmt.Fprintf(&hex, "%04X", u)
 		}
-		c.pdf.Text(x, base, string(rn.text))
-		if rn.actual != 0 {
-			c.pdf.RawWriteStr("EMC")
-		}
-		if c.runs != nil {
-			t := string(rn.text)
-			if rn.actual != 0 {
-				t = string(rn.actual)
-			}
-			c.runs(c.r.fonts.faces[rn.face].name, t)
-		}
-		x += float64(rn.w) * size / 1000 * ptMM
+		c.pdf.RawWriteStr("/Span <</ActualText <" + hex.String() + ">>> BDC")
 	}
-	if bold {
-		c.pdf.RawWriteStr("0 Tr")
-		c.pdf.SetLineWidth(borderWidth)
+	c.pdf.Text(x, base, string(rn.text))
+	if rn.actual != 0 {
+		c.pdf.RawWriteStr("EMC")
+	}
+	if c.runs != nil {
+		t := string(rn.text)
+		if rn.actual != 0 {
+			t = string(rn.actual)
+		}
+		c.runs(c.r.fonts.faces[rn.face].name, t)
 	}
 }
 

@@ -184,6 +184,9 @@ func (f *Fonts) lookup(r rune) (glyphRef, bool) {
 // ---------------------------------------------------------------------------
 // TrueType parsing
 
+// loadFace parses a TrueType font file: its table directory, the metrics
+// and glyph locations the layout and the subsetter read, and an sfnt.Font
+// for character lookups.
 func loadFace(path string) (*face, error) {
 	data, err := readFontFile(path)
 	if err != nil {
@@ -191,36 +194,8 @@ func loadFace(path string) (*face, error) {
 	}
 	fc := &face{path: path, data: data, tables: map[string][]byte{}}
 	fc.name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	if len(data) < 12 {
-		return nil, errors.New("文件过短")
-	}
-	switch binary.BigEndian.Uint32(data) {
-	case 0x00010000, 0x74727565: // TrueType outlines
-	case 0x4F54544F:
-		return nil, errors.New("CFF 轮廓（.otf）字体不受 gofpdf 支持，需要 TrueType 轮廓")
-	case 0x74746366:
-		return nil, errors.New("字体集合（.ttc）不受 gofpdf 支持")
-	default:
-		return nil, errors.New("不是 TrueType 字体")
-	}
-	n := int(binary.BigEndian.Uint16(data[4:]))
-	if 12+16*n > len(data) {
-		return nil, errors.New("表目录越界")
-	}
-	for i := 0; i < n; i++ {
-		rec := data[12+16*i:]
-		tag := string(rec[:4])
-		off := int(binary.BigEndian.Uint32(rec[8:]))
-		ln := int(binary.BigEndian.Uint32(rec[12:]))
-		if off < 0 || ln < 0 || off+ln > len(data) || off+ln < off {
-			return nil, fmt.Errorf("表 %q 越界", tag)
-		}
-		fc.tables[tag] = data[off : off+ln]
-	}
-	for _, t := range []string{"head", "hhea", "maxp", "hmtx", "loca", "glyf", "cmap", "OS/2", "post", "name"} {
-		if fc.tables[t] == nil {
-			return nil, fmt.Errorf("缺少 %q 表（需要 TrueType glyf 轮廓）", t)
-		}
+	if err := fc.readTables(); err != nil {
+		return nil, err
 	}
 	head, hhea, maxp := fc.tables["head"], fc.tables["hhea"], fc.tables["maxp"]
 	if len(head) < 54 || len(hhea) < 36 || len(maxp) < 6 {
@@ -230,7 +205,6 @@ func loadFace(path string) (*face, error) {
 	if fc.upem < 16 {
 		return nil, errors.New("unitsPerEm 无效")
 	}
-	longLoca := binary.BigEndian.Uint16(head[50:]) == 1
 	fc.numGlyphs = int(binary.BigEndian.Uint16(maxp[4:]))
 	fc.numHM = int(binary.BigEndian.Uint16(hhea[34:]))
 	fc.hmtx = fc.tables["hmtx"]
@@ -238,29 +212,76 @@ func loadFace(path string) (*face, error) {
 	if fc.numHM < 1 || fc.numHM > fc.numGlyphs || len(fc.hmtx) < 4*fc.numHM+2*(fc.numGlyphs-fc.numHM) {
 		return nil, errors.New("hmtx 表无效")
 	}
-	loca := fc.tables["loca"]
-	fc.loca = make([]uint32, fc.numGlyphs+1)
-	for i := range fc.loca {
-		if longLoca {
-			if 4*i+4 > len(loca) {
-				return nil, errors.New("loca 表过短")
-			}
-			fc.loca[i] = binary.BigEndian.Uint32(loca[4*i:])
-		} else {
-			if 2*i+2 > len(loca) {
-				return nil, errors.New("loca 表过短")
-			}
-			fc.loca[i] = 2 * uint32(binary.BigEndian.Uint16(loca[2*i:]))
-		}
-		if int(fc.loca[i]) > len(fc.glyf) || (i > 0 && fc.loca[i] < fc.loca[i-1]) {
-			return nil, errors.New("loca 表无效")
-		}
+	if err := fc.readLoca(binary.BigEndian.Uint16(head[50:]) == 1); err != nil {
+		return nil, err
 	}
 	fc.sf, err = sfnt.Parse(data)
 	if err != nil {
 		return nil, err
 	}
 	return fc, nil
+}
+
+// readTables checks that fc.data is a TrueType-outline font and reads its
+// table directory, which must hold every table the renderer needs.
+func (fc *face) readTables() error {
+	data := fc.data
+	if len(data) < 12 {
+		return errors.New("文件过短")
+	}
+	switch binary.BigEndian.Uint32(data) {
+	case 0x00010000, 0x74727565: // TrueType outlines
+	case 0x4F54544F:
+		return errors.New("CFF 轮廓（.otf）字体不受 gofpdf 支持，需要 TrueType 轮廓")
+	case 0x74746366:
+		return errors.New("字体集合（.ttc）不受 gofpdf 支持")
+	default:
+		return errors.New("不是 TrueType 字体")
+	}
+	n := int(binary.BigEndian.Uint16(data[4:]))
+	if 12+16*n > len(data) {
+		return errors.New("表目录越界")
+	}
+	for i := 0; i < n; i++ {
+		rec := data[12+16*i:]
+		tag := string(rec[:4])
+		off := int(binary.BigEndian.Uint32(rec[8:]))
+		ln := int(binary.BigEndian.Uint32(rec[12:]))
+		if off < 0 || ln < 0 || off+ln > len(data) || off+ln < off {
+			return fmt.Errorf("表 %q 越界", tag)
+		}
+		fc.tables[tag] = data[off : off+ln]
+	}
+	for _, t := range []string{"head", "hhea", "maxp", "hmtx", "loca", "glyf", "cmap", "OS/2", "post", "name"} {
+		if fc.tables[t] == nil {
+			return fmt.Errorf("缺少 %q 表（需要 TrueType glyf 轮廓）", t)
+		}
+	}
+	return nil
+}
+
+// readLoca reads the glyph offsets (long or short format) into fc.loca,
+// checking that they stay inside glyf and never decrease.
+func (fc *face) readLoca(long bool) error {
+	loca := fc.tables["loca"]
+	fc.loca = make([]uint32, fc.numGlyphs+1)
+	for i := range fc.loca {
+		if long {
+			if 4*i+4 > len(loca) {
+				return errors.New("loca 表过短")
+			}
+			fc.loca[i] = binary.BigEndian.Uint32(loca[4*i:])
+		} else {
+			if 2*i+2 > len(loca) {
+				return errors.New("loca 表过短")
+			}
+			fc.loca[i] = 2 * uint32(binary.BigEndian.Uint16(loca[2*i:]))
+		}
+		if int(fc.loca[i]) > len(fc.glyf) || (i > 0 && fc.loca[i] < fc.loca[i-1]) {
+			return errors.New("loca 表无效")
+		}
+	}
+	return nil
 }
 
 // glyphIndex returns the glyph of r, 0 when the face lacks it.

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/daiban/daiban"
 )
 
 // ReceiptItem is one result or returned material handed over in person.
@@ -47,6 +45,27 @@ func (r *Renderer) Receipt(d ReceiptData) ([]byte, error) {
 // error if ctx ends while waiting for a rendering slot. Every item must be
 // verified by the agent.
 func (r *Renderer) ReceiptCtx(ctx context.Context, d ReceiptData) ([]byte, error) {
+	if err := r.checkReceipt(d); err != nil {
+		return nil, err
+	}
+	sig, err := checkSignature("applicant_signature", d.ApplicantSignature)
+	if err != nil {
+		return nil, err
+	}
+	l := receiptLayout{d: d, ctr: r.center, signed: date(d.SignedAt)}
+	if _, l.verifyQR, err = r.qr("/verify/", d.VerifyCode); err != nil {
+		return nil, err
+	}
+	images := map[string][]byte{}
+	if sig != nil {
+		images["sig-applicant"] = sig
+		l.sigImg = "sig-applicant"
+	}
+	return r.render(ctx, docMeta{title: "办理结果签收单 " + d.CaseNumber, caseNo: d.CaseNumber, created: d.SignedAt}, images, l.layout)
+}
+
+// checkReceipt checks every field of d.
+func (r *Renderer) checkReceipt(d ReceiptData) error {
 	k := &checker{f: r.fonts}
 	k.required("case_number", "案件编号", d.CaseNumber, maxShort)
 	k.required("title", "办理事项", d.Title, maxLine)
@@ -70,63 +89,58 @@ func (r *Renderer) ReceiptCtx(ctx context.Context, d ReceiptData) ([]byte, error
 			k.fail(p+"verified", "第 %d 项「%s」尚未经代办员核验，不能出具签收单", i+1, it.Name)
 		}
 	}
-	if k.err != nil {
-		return nil, k.err
-	}
-	sig, err := checkSignature("applicant_signature", d.ApplicantSignature)
-	if err != nil {
-		return nil, err
-	}
-	verifyURL := r.center.BaseURL + "/verify/" + d.VerifyCode
-	verifyQR, err := qrBits(verifyURL)
-	if err != nil {
-		return nil, daiban.Errorf(daiban.EINTERNAL, "二维码生成失败")
-	}
-	images := map[string][]byte{}
-	sigImg := ""
-	if sig != nil {
-		images["sig-applicant"] = sig
-		sigImg = "sig-applicant"
-	}
-	ctr := r.center
-	signed := date(d.SignedAt)
+	return k.err
+}
 
-	layout := func(c *canvas) {
-		c.title("办理结果签收单")
-		c.metaRow("案件编号："+d.CaseNumber, "签收日期："+signed)
-		info := &table{cols: cols(18, 37, 18, 37)}
-		info.rows = [][]cell{
-			{{text: "办理事项", label: true}, {text: d.Title, span: 3}},
-			{{text: "申请人", label: true}, {text: d.ApplicantName}, {text: "经办代办员", label: true}, {text: d.AgentName}},
-		}
-		c.table(info)
-		c.space(2)
-		c.heading("交付清单")
-		items := &table{cols: cols(10, 18, 50, 32, 20),
-			header: []cell{{text: "序号", label: true}, {text: "类别", label: true}, {text: "名称", label: true}, {text: "证照/文书编号", label: true}, {text: "代办员核验", label: true}}}
-		for i, it := range d.Items {
-			kind := kindLabels[it.Kind]
-			if kind == "" {
-				kind = it.Kind
-			}
-			items.rows = append(items.rows, []cell{
-				{text: strconv.Itoa(i + 1), align: 'C'}, {text: kind, align: 'C'}, {text: it.Name}, {text: dash(it.Number)},
-				{text: "✓ 已核验", align: 'C'},
-			})
-		}
-		c.table(items)
-		c.space(2)
-		c.paragraph("以上办理结果及退还材料共 "+strconv.Itoa(len(d.Items))+" 项，已由代办员逐项核验并当面交付。本人已当场核对，数量齐全、内容无误，确认签收。", sizeBody, 2)
-		c.space(2)
-		c.signatures([]signBox{
-			{label: "签收人（申请人）签字：", image: sigImg, date: "日期：" + signed},
-			{label: "交付人：" + ctr.Name + "（电子签章）", sublabel: "代办员：", text: d.AgentName, date: "日期：" + signed},
-		})
-		c.space(2)
-		c.qrBox([]qrItem{{bits: verifyQR, caption: "扫码核验文书", lines: []string{
-			"验证码：" + d.VerifyCode,
-			"扫描左侧二维码可核验本签收单由" + ctr.Name + "出具且未被篡改；本签收单加盖电子签章（PDF 数字签名），改动即失效。",
-		}}})
+// receiptLayout lays out one handover receipt.
+type receiptLayout struct {
+	d        ReceiptData
+	ctr      Center
+	signed   string // the date as printed
+	sigImg   string // the signature image's name, "" when unsigned
+	verifyQR [][]bool
+}
+
+func (l receiptLayout) layout(c *canvas) {
+	d := l.d
+	c.title("办理结果签收单")
+	c.metaRow("案件编号："+d.CaseNumber, "签收日期："+l.signed)
+	info := &table{cols: cols(18, 37, 18, 37)}
+	info.rows = [][]cell{
+		{{text: "办理事项", label: true}, {text: d.Title, span: 3}},
+		{{text: "申请人", label: true}, {text: d.ApplicantName}, {text: "经办代办员", label: true}, {text: d.AgentName}},
 	}
-	return r.render(ctx, docMeta{title: "办理结果签收单 " + d.CaseNumber, caseNo: d.CaseNumber, created: d.SignedAt}, images, layout)
+	c.table(info)
+	c.space(2)
+	c.heading("交付清单")
+	l.items(c)
+	c.space(2)
+	c.paragraph("以上办理结果及退还材料共 "+strconv.Itoa(len(d.Items))+" 项，已由代办员逐项核验并当面交付。本人已当场核对，数量齐全、内容无误，确认签收。", sizeBody, 2)
+	c.space(2)
+	c.signatures([]signBox{
+		{label: "签收人（申请人）签字：", image: l.sigImg, date: "日期：" + l.signed},
+		{label: "交付人：" + l.ctr.Name + "（电子签章）", sublabel: "代办员：", text: d.AgentName, date: "日期：" + l.signed},
+	})
+	c.space(2)
+	c.qrBox([]qrItem{{bits: l.verifyQR, caption: "扫码核验文书", lines: []string{
+		"验证码：" + d.VerifyCode,
+		"扫描左侧二维码可核验本签收单由" + l.ctr.Name + "出具且未被篡改；本签收单加盖电子签章（PDF 数字签名），改动即失效。",
+	}}})
+}
+
+// items is the table of what is handed over.
+func (l receiptLayout) items(c *canvas) {
+	items := &table{cols: cols(10, 18, 50, 32, 20),
+		header: []cell{{text: "序号", label: true}, {text: "类别", label: true}, {text: "名称", label: true}, {text: "证照/文书编号", label: true}, {text: "代办员核验", label: true}}}
+	for i, it := range l.d.Items {
+		kind := kindLabels[it.Kind]
+		if kind == "" {
+			kind = it.Kind
+		}
+		items.rows = append(items.rows, []cell{
+			{text: strconv.Itoa(i + 1), align: 'C'}, {text: kind, align: 'C'}, {text: it.Name}, {text: dash(it.Number)},
+			{text: "✓ 已核验", align: 'C'},
+		})
+	}
+	c.table(items)
 }

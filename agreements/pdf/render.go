@@ -125,6 +125,7 @@ func (r *Renderer) render(ctx context.Context, meta docMeta, images map[string][
 	return out, rerr
 }
 
+// renderNow runs both passes of render.
 func (r *Renderer) renderNow(meta docMeta, images map[string][]byte, layout func(c *canvas)) ([]byte, error) {
 	foot := footer(r.center.Name, meta.caseNo)
 	names := make([]string, 0, len(images))
@@ -133,38 +134,13 @@ func (r *Renderer) renderNow(meta docMeta, images map[string][]byte, layout func
 	}
 	sort.Strings(names)
 
-	// Pass 1: measure.
-	m := &canvas{r: r, used: make(map[rune]glyphRef, 512), foot: foot, imgs: map[string][2]int{}}
-	for _, name := range names {
-		m.registerImage(name, images[name])
-	}
-	m.newPage()
-	layout(m)
-	m.finish()
-	m.text(0, 0, "0123456789…", sizeSmall, false) // page numbers of any total, footer ellipsis
-	if m.err != nil {
-		return nil, fmt.Errorf("layout: %w", m.err)
+	m, err := r.measure(foot, names, images, layout)
+	if err != nil {
+		return nil, err
 	}
 
 	// Pass 2: draw.
-	pdf := gofpdf.New("P", "mm", "A4", "")
-	pdf.SetAutoPageBreak(false, 0)
-	pdf.SetMargins(0, 0, 0)
-	pdf.SetCompression(true)
-	pdf.SetCatalogSort(true)
-	created := meta.created
-	if created.IsZero() {
-		created = time.Now()
-	}
-	pdf.SetCreationDate(created)
-	pdf.SetModificationDate(created)
-	pdf.SetTitle(meta.title, true)
-	pdf.SetAuthor(r.center.Name, true)
-	pdf.SetCreator("daiban", false)
-	pdf.SetProducer("daiban agreements (gofpdf)", false)
-	pdf.SetDrawColor(0, 0, 0)
-	pdf.SetLineWidth(borderWidth)
-
+	pdf := r.newPDF(meta)
 	c := &canvas{r: r, pdf: pdf, used: m.used, foot: foot, pages: m.page, imgs: map[string][2]int{}, runs: r.runHook}
 	c.prepareFonts()
 	for _, name := range names {
@@ -188,6 +164,55 @@ func (r *Renderer) renderNow(meta docMeta, images map[string][]byte, layout func
 		return nil, fmt.Errorf("render: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// measure is the first pass: it collects every character the document
+// prints and counts its pages.
+func (r *Renderer) measure(foot func(c *canvas), names []string, images map[string][]byte, layout func(c *canvas)) (*canvas, error) {
+	m := &canvas{r: r, used: make(map[rune]glyphRef, 512), foot: foot, imgs: map[string][2]int{}}
+	for _, name := range names {
+		m.registerImage(name, images[name])
+	}
+	m.newPage()
+	layout(m)
+	m.finish()
+	m.text(0, 0, "0123456789…", sizeSmall, false) // page numbers of any total, footer ellipsis
+	if m.err != nil {
+		return nil, fmt.Errorf("layout: %w", m.err)
+	}
+	return m, nil
+}
+
+// newPDF returns an empty A4 document with meta's information dictionary.
+func (r *Renderer) newPDF(meta docMeta) *gofpdf.Fpdf {
+	pdf := gofpdf.New("P", "mm", "A4", "")
+	pdf.SetAutoPageBreak(false, 0)
+	pdf.SetMargins(0, 0, 0)
+	pdf.SetCompression(true)
+	pdf.SetCatalogSort(true)
+	created := meta.created
+	if created.IsZero() {
+		created = time.Now()
+	}
+	pdf.SetCreationDate(created)
+	pdf.SetModificationDate(created)
+	pdf.SetTitle(meta.title, true)
+	pdf.SetAuthor(r.center.Name, true)
+	pdf.SetCreator("daiban", false)
+	pdf.SetProducer("daiban agreements (gofpdf)", false)
+	pdf.SetDrawColor(0, 0, 0)
+	pdf.SetLineWidth(borderWidth)
+	return pdf
+}
+
+// qr returns the center's URL for path+code and its QR code bitmap.
+func (r *Renderer) qr(path, code string) (string, [][]bool, error) {
+	u := r.center.BaseURL + path + code
+	bits, err := qrBits(u)
+	if err != nil {
+		return "", nil, daiban.Errorf(daiban.EINTERNAL, "二维码生成失败")
+	}
+	return u, bits, nil
 }
 
 // qrBits encodes s as a QR code bitmap (no quiet zone; the box provides

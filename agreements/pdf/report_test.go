@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/daiban/daiban/agreements/pdf"
+	"github.com/daiban/daiban/cases/reports"
 )
 
 var sampleTownships = [][2]string{
@@ -23,32 +23,32 @@ func fptr(v float64) *float64 { return &v }
 
 // sampleReport is a county report with every section filled; overdue and
 // complaints give the number of list rows.
-func sampleReport(overdue, complaints int) pdf.ReportData {
-	d := pdf.ReportData{
+func sampleReport(overdue, complaints int) reports.Report {
+	d := reports.Report{
 		Title: "沂源县帮办代办每月调度报告（2026年10月）", Month: "2026-10",
-		Region: pdf.ReportRegion{Code: "370323", Name: "沂源县", Level: "county"},
+		Region: reports.Region{Code: "370323", Name: "沂源县", Level: "county"},
 		From:   "2026-10-01", To: "2026-10-31", AsOf: "2026-10-31", Complete: true,
 		GeneratedAt: time.Date(2026, 11, 2, 9, 30, 0, 0, time.UTC),
 	}
-	total := pdf.ReportRow{Code: "370323", Name: "沂源县"}
+	total := reports.Row{Code: "370323", Name: "沂源县"}
 	for i, tw := range sampleTownships {
-		r := pdf.ReportRow{Code: tw[0], Name: tw[1], Received: 10 * (i + 1), Delegated: 3 * i, Closed: 7 * i,
+		r := reports.Row{Code: tw[0], Name: tw[1], Received: 10 * (i + 1), Delegated: 3 * i, Closed: 7 * i,
 			ClosedDelegated: 2 * i, ClosedOnTime: i + i/2, OverdueOpen: i % 3}
-		r.ByMode = pdf.ReportModes{Guide: 4 * (i + 1), Accompany: 3 * (i + 1), Delegate: 3 * (i + 1)}
+		r.ByMode = reports.Modes{Guide: 4 * (i + 1), Accompany: 3 * (i + 1), Delegate: 3 * (i + 1)}
 		r.ClosedLate = r.ClosedDelegated - r.ClosedOnTime
 		if r.ClosedDelegated > 0 {
 			r.OnTimeRate = fptr(float64(1000*r.ClosedOnTime/r.ClosedDelegated) / 10)
 			r.AvgCloseWorkdays = fptr(float64(i) + 0.5)
 		}
 		r.Escalations.Total, r.Escalations.Approved, r.Escalations.Pending = i, i/2, i-i/2
-		r.Escalations.Levels[0] = pdf.ReportEscalationLevel{Level: "city", Label: "市级", ReportOutcomes: pdf.ReportOutcomes{Total: i, Approved: i / 2, Pending: i - i/2}}
-		r.Escalations.Levels[1] = pdf.ReportEscalationLevel{Level: "province", Label: "省级"}
-		r.Escalations.Levels[2] = pdf.ReportEscalationLevel{Level: "national", Label: "国家级"}
-		for k, l := range pdf.RatingLabels {
-			r.Ratings.Levels[k] = pdf.ReportRating{Score: k + 1, Label: l, Count: (i + k) % 4}
+		r.Escalations.Levels[0] = reports.EscalationLevel{Level: "city", Label: "市级", Outcomes: reports.Outcomes{Total: i, Approved: i / 2, Pending: i - i/2}}
+		r.Escalations.Levels[1] = reports.EscalationLevel{Level: "province", Label: "省级"}
+		r.Escalations.Levels[2] = reports.EscalationLevel{Level: "national", Label: "国家级"}
+		for k, l := range reports.RatingLabels {
+			r.Ratings.Levels[k] = reports.Rating{Score: k + 1, Label: l, Count: (i + k) % 4}
 			r.Ratings.Total += (i + k) % 4
 		}
-		r.Complaints = pdf.ReportComplaintCount{Total: 2, Open: 1, Rectified: 1, Overdue: 1}
+		r.Complaints = reports.ComplaintCount{Total: 2, Open: 1, Rectified: 1, Overdue: 1}
 		d.Townships = append(d.Townships, r)
 		total.Received += r.Received
 		total.Closed += r.Closed
@@ -58,23 +58,23 @@ func sampleReport(overdue, complaints int) pdf.ReportData {
 	total.Escalations.Total = 5
 	total.Ratings.Total = 3
 	total.Complaints.Total = complaints
-	for k, l := range pdf.RatingLabels {
-		total.Ratings.Levels[k] = pdf.ReportRating{Score: k + 1, Label: l, Count: k * 3}
+	for k, l := range reports.RatingLabels {
+		total.Ratings.Levels[k] = reports.Rating{Score: k + 1, Label: l, Count: k * 3}
 	}
 	d.Total = total
-	d.Overdue = []pdf.ReportOverdueCase{}
+	d.Overdue = []reports.OverdueCase{}
 	for i := 0; i < overdue; i++ {
 		st, closed := "open", ""
 		if i%2 == 1 {
 			st, closed = "closed_late", "2026-10-20"
 		}
-		d.Overdue = append(d.Overdue, pdf.ReportOverdueCase{CaseID: int64(i + 1), Number: fmt.Sprintf("370323001-20261009-%03d", i+1),
+		d.Overdue = append(d.Overdue, reports.OverdueCase{CaseID: int64(i + 1), Number: fmt.Sprintf("370323001-20261009-%03d", i+1),
 			Township: "370323001", TownshipName: "历山街道", Title: "食品经营许可（仅销售预包装食品除外）",
 			Handler: "lishan.zhang", HandlerName: "张喆", DelegatedOn: "2026-10-09", DueDate: "2026-10-16", Status: st, ClosedOn: closed, WorkdaysOverdue: 3})
 	}
-	d.Complaints = []pdf.ReportComplaint{}
+	d.Complaints = []reports.Complaint{}
 	for i := 0; i < complaints; i++ {
-		d.Complaints = append(d.Complaints, pdf.ReportComplaint{CaseID: int64(100 + i), Number: fmt.Sprintf("370323101-20261012-%03d", i+1),
+		d.Complaints = append(d.Complaints, reports.Complaint{CaseID: int64(100 + i), Number: fmt.Sprintf("370323101-20261012-%03d", i+1),
 			Township: "370323101", TownshipName: "鲁村镇", Title: "个体工商户登记", Rating: 1, RatingLabel: "非常不满意",
 			RatedOn: "2026-10-12", DueDate: "2026-11-02", Status: "open", Handler: "lucun.wang", HandlerName: "王堃"})
 	}
@@ -160,10 +160,10 @@ func TestMonthlyReportUnprintable(t *testing.T) {
 func TestMonthlyReportEmpty(t *testing.T) {
 	needTool(t, "pdftotext", "poppler-utils")
 	r := testRenderer(t)
-	row := pdf.ReportRow{Code: "370323001", Name: "历山街道"}
-	d := pdf.ReportData{Title: "沂源县历山街道帮办代办每月调度报告（2026年11月）", Month: "2026-11",
-		Region: pdf.ReportRegion{Code: "370323001", Name: "历山街道", Level: "township"},
-		From:   "2026-11-01", To: "2026-11-30", AsOf: "2026-11-15", Townships: []pdf.ReportRow{row}, Total: row}
+	row := reports.Row{Code: "370323001", Name: "历山街道"}
+	d := reports.Report{Title: "沂源县历山街道帮办代办每月调度报告（2026年11月）", Month: "2026-11",
+		Region: reports.Region{Code: "370323001", Name: "历山街道", Level: "township"},
+		From:   "2026-11-01", To: "2026-11-30", AsOf: "2026-11-15", Townships: []reports.Row{row}, Total: row}
 	docPDF, err := r.MonthlyReport(context.Background(), d)
 	if err != nil {
 		t.Fatal(err)

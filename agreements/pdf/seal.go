@@ -42,6 +42,43 @@ const (
 // the database and the repository; after initialisation root.key can be
 // moved offline (only seal.key, seal.pem and root.pem are needed to seal).
 func InitKeys(dir, centerName string) error {
+	if err := makeKeyDir(dir); err != nil {
+		return err
+	}
+	cn, org := keySubject(centerName)
+	now := time.Now().Add(-time.Hour)
+	rootKey, rootDER, err := newRootCert(cn, org, now)
+	if err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	sealKey, sealDER, err := newSealCert(cn, org, now, rootKey, rootDER)
+	if err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	rootKeyDER, err := x509.MarshalPKCS8PrivateKey(rootKey)
+	if err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	sealKeyDER, err := x509.MarshalPKCS8PrivateKey(sealKey)
+	if err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	files := []keyFile{
+		{rootKeyFile, "PRIVATE KEY", rootKeyDER},
+		{sealKeyFile, "PRIVATE KEY", sealKeyDER},
+		{rootCertFile, "CERTIFICATE", rootDER},
+		{sealCertFile, "CERTIFICATE", sealDER},
+	}
+	for _, f := range files {
+		if err := f.write(dir); err != nil {
+			return fmt.Errorf("keys: %w", err)
+		}
+	}
+	return nil
+}
+
+// makeKeyDir makes dir (mode 0700), refusing one that already holds keys.
+func makeKeyDir(dir string) error {
 	if strings.TrimSpace(dir) == "" {
 		return daiban.Invalid("dir", "请指定密钥目录")
 	}
@@ -58,9 +95,14 @@ func InitKeys(dir, centerName string) error {
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return fmt.Errorf("keys: %w", err)
 	}
+	return nil
+}
 
-	cn := "Government Service Center"
-	var org []string
+// keySubject returns the certificates' common name and organization:
+// the center's name is the common name when it is ASCII, else the
+// organization.
+func keySubject(centerName string) (cn string, org []string) {
+	cn = "Government Service Center"
 	if name := strings.TrimSpace(centerName); name != "" {
 		if isPrintableASCII(name) {
 			cn = name
@@ -68,11 +110,14 @@ func InitKeys(dir, centerName string) error {
 			org = []string{name}
 		}
 	}
-	now := time.Now().Add(-time.Hour)
+	return cn, org
+}
 
+// newRootCert makes the self-signed root CA, valid for 20 years from now.
+func newRootCert(cn string, org []string, now time.Time) (*ecdsa.PrivateKey, []byte, error) {
 	rootKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return fmt.Errorf("keys: %w", err)
+		return nil, nil, err
 	}
 	rootTmpl := &x509.Certificate{
 		SerialNumber:          randomSerial(),
@@ -87,16 +132,21 @@ func InitKeys(dir, centerName string) error {
 	}
 	rootDER, err := x509.CreateCertificate(rand.Reader, rootTmpl, rootTmpl, &rootKey.PublicKey, rootKey)
 	if err != nil {
-		return fmt.Errorf("keys: %w", err)
+		return nil, nil, err
 	}
+	return rootKey, rootDER, nil
+}
+
+// newSealCert makes the seal certificate, issued by the root, valid for
+// 10 years from now.
+func newSealCert(cn string, org []string, now time.Time, rootKey *ecdsa.PrivateKey, rootDER []byte) (*ecdsa.PrivateKey, []byte, error) {
 	root, err := x509.ParseCertificate(rootDER)
 	if err != nil {
-		return fmt.Errorf("keys: %w", err)
+		return nil, nil, err
 	}
-
 	sealKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return fmt.Errorf("keys: %w", err)
+		return nil, nil, err
 	}
 	sealTmpl := &x509.Certificate{
 		SerialNumber:          randomSerial(),
@@ -109,41 +159,28 @@ func InitKeys(dir, centerName string) error {
 	}
 	sealDER, err := x509.CreateCertificate(rand.Reader, sealTmpl, root, &sealKey.PublicKey, rootKey)
 	if err != nil {
-		return fmt.Errorf("keys: %w", err)
+		return nil, nil, err
 	}
+	return sealKey, sealDER, nil
+}
 
-	rootKeyDER, err := x509.MarshalPKCS8PrivateKey(rootKey)
+// keyFile is one PEM file of the key directory.
+type keyFile struct {
+	name, typ string
+	der       []byte
+}
+
+// write creates the file in dir (mode 0600), refusing to overwrite one.
+func (f keyFile) write(dir string) error {
+	fh, err := os.OpenFile(filepath.Join(dir, f.name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return fmt.Errorf("keys: %w", err)
+		return err
 	}
-	sealKeyDER, err := x509.MarshalPKCS8PrivateKey(sealKey)
-	if err != nil {
-		return fmt.Errorf("keys: %w", err)
+	err = pem.Encode(fh, &pem.Block{Type: f.typ, Bytes: f.der})
+	if cerr := fh.Close(); err == nil {
+		err = cerr
 	}
-	files := []struct {
-		name, typ string
-		der       []byte
-	}{
-		{rootKeyFile, "PRIVATE KEY", rootKeyDER},
-		{sealKeyFile, "PRIVATE KEY", sealKeyDER},
-		{rootCertFile, "CERTIFICATE", rootDER},
-		{sealCertFile, "CERTIFICATE", sealDER},
-	}
-	for _, f := range files {
-		p := filepath.Join(dir, f.name)
-		fh, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return fmt.Errorf("keys: %w", err)
-		}
-		err = pem.Encode(fh, &pem.Block{Type: f.typ, Bytes: f.der})
-		if cerr := fh.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("keys: %w", err)
-		}
-	}
-	return nil
+	return err
 }
 
 func randomSerial() *big.Int {
@@ -179,71 +216,24 @@ type Sealer struct {
 // certificate, which chains to the root. Key files readable by group or
 // others are refused.
 func LoadSealer(dir string) (*Sealer, error) {
-	missing := func() error {
-		return daiban.Errorf(daiban.EUNAVAILABLE, "未找到电子签章密钥（目录 %s），请先运行 `daiban keys init` 生成密钥", dir)
-	}
-	read := func(name string) ([]byte, error) {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, missing()
-		}
-		return b, err
-	}
-	keyPath := filepath.Join(dir, sealKeyFile)
-	st, err := os.Stat(keyPath)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, missing()
-	} else if err != nil {
-		return nil, fmt.Errorf("seal: %w", err)
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, daiban.Errorf(daiban.EUNAVAILABLE, "电子签章私钥 %s 的权限过宽（%04o），请执行 chmod 600 %s", keyPath, st.Mode().Perm(), keyPath)
-	}
-	keyPEM, err := read(sealKeyFile)
-	if err != nil {
-		return nil, err
-	}
-	sealPEM, err := read(sealCertFile)
-	if err != nil {
-		return nil, err
-	}
-	rootPEM, err := read(rootCertFile)
+	keyPEM, sealPEM, rootPEM, err := readSealFiles(dir)
 	if err != nil {
 		return nil, err
 	}
 	bad := func(what string) error {
 		return daiban.Errorf(daiban.EUNAVAILABLE, "电子签章密钥目录 %s 中的%s无效，请检查或重新运行 `daiban keys init`（新目录）", dir, what)
 	}
-	kb, _ := pem.Decode(keyPEM)
-	if kb == nil {
-		return nil, bad("私钥 " + sealKeyFile)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+	signer, err := parseSealKey(keyPEM)
 	if err != nil {
 		return nil, bad("私钥 " + sealKeyFile)
 	}
-	signer, ok := k.(crypto.Signer)
-	if !ok {
-		return nil, bad("私钥 " + sealKeyFile)
-	}
-	parseCert := func(b []byte, name string) (*x509.Certificate, error) {
-		blk, _ := pem.Decode(b)
-		if blk == nil || blk.Type != "CERTIFICATE" {
-			return nil, bad("证书 " + name)
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, bad("证书 " + name)
-		}
-		return c, nil
-	}
-	cert, err := parseCert(sealPEM, sealCertFile)
+	cert, err := parseCertPEM(sealPEM)
 	if err != nil {
-		return nil, err
+		return nil, bad("证书 " + sealCertFile)
 	}
-	root, err := parseCert(rootPEM, rootCertFile)
+	root, err := parseCertPEM(rootPEM)
 	if err != nil {
-		return nil, err
+		return nil, bad("证书 " + rootCertFile)
 	}
 	type pubEqual interface{ Equal(crypto.PublicKey) bool }
 	if pe, ok := signer.Public().(pubEqual); !ok || !pe.Equal(cert.PublicKey) {
@@ -259,6 +249,61 @@ func LoadSealer(dir string) (*Sealer, error) {
 		name = "Government Service Center Seal"
 	}
 	return &Sealer{key: signer, cert: cert, root: root, sealPEM: sealPEM, rootPEM: rootPEM, name: name}, nil
+}
+
+// readSealFiles reads the seal key, the seal certificate and the root
+// certificate from dir, refusing a key file readable by group or others.
+func readSealFiles(dir string) (keyPEM, sealPEM, rootPEM []byte, err error) {
+	missing := func() error {
+		return daiban.Errorf(daiban.EUNAVAILABLE, "未找到电子签章密钥（目录 %s），请先运行 `daiban keys init` 生成密钥", dir)
+	}
+	keyPath := filepath.Join(dir, sealKeyFile)
+	st, err := os.Stat(keyPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil, missing()
+	} else if err != nil {
+		return nil, nil, nil, fmt.Errorf("seal: %w", err)
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, nil, nil, daiban.Errorf(daiban.EUNAVAILABLE, "电子签章私钥 %s 的权限过宽（%04o），请执行 chmod 600 %s", keyPath, st.Mode().Perm(), keyPath)
+	}
+	var out [3][]byte
+	for i, name := range []string{sealKeyFile, sealCertFile, rootCertFile} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, nil, missing()
+		} else if err != nil {
+			return nil, nil, nil, err
+		}
+		out[i] = b
+	}
+	return out[0], out[1], out[2], nil
+}
+
+// parseSealKey reads a PKCS#8 private key that can sign.
+func parseSealKey(keyPEM []byte) (crypto.Signer, error) {
+	kb, _ := pem.Decode(keyPEM)
+	if kb == nil {
+		return nil, errors.New("no PEM block")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	signer, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, errors.New("not a signing key")
+	}
+	return signer, nil
+}
+
+// parseCertPEM reads one PEM certificate.
+func parseCertPEM(b []byte) (*x509.Certificate, error) {
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Type != "CERTIFICATE" {
+		return nil, errors.New("no CERTIFICATE block")
+	}
+	return x509.ParseCertificate(blk.Bytes)
 }
 
 // asciiName keeps the characters pdfsign can write safely into a PDF

@@ -32,7 +32,30 @@ var pngMagic = []byte("\x89PNG\r\n\x1a\n")
 // interlaced inputs are all accepted through the re-encoding. Errors are
 // EINVALID on field "image_png".
 func NormalizeSignature(data []byte) ([]byte, error) {
-	const field = "image_png"
+	img, err := decodeSignature(data)
+	if err != nil {
+		return nil, err
+	}
+	src, ink, ok := inkOf(img)
+	if !ok {
+		return nil, daiban.Invalid(signatureField, "签名为空白，请重新签名")
+	}
+	out := fitSignature(src, ink)
+	var buf bytes.Buffer
+	enc := png.Encoder{CompressionLevel: png.DefaultCompression}
+	if err := enc.Encode(&buf, out); err != nil {
+		return nil, daiban.Errorf(daiban.EINTERNAL, "签名图片处理失败")
+	}
+	return buf.Bytes(), nil
+}
+
+// signatureField is the field named by NormalizeSignature's errors.
+const signatureField = "image_png"
+
+// decodeSignature checks the size, format and dimensions of an upload
+// before decoding it in full.
+func decodeSignature(data []byte) (image.Image, error) {
+	const field = signatureField
 	if len(data) == 0 {
 		return nil, daiban.Invalid(field, "签名图片为空，请重新签名")
 	}
@@ -53,10 +76,14 @@ func NormalizeSignature(data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, daiban.Invalid(field, "签名图片已损坏，无法解码，请重新签名")
 	}
+	return img, nil
+}
 
-	// Background to transparent, and find the ink's bounding box.
+// inkOf copies img with its background made transparent and returns the
+// ink's bounding box; ok is false when there is no ink at all.
+func inkOf(img image.Image) (src *image.NRGBA, ink image.Rectangle, ok bool) {
 	b := img.Bounds()
-	src := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	src = image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
 	minX, minY, maxX, maxY := b.Dx(), b.Dy(), -1, -1
 	for y := 0; y < b.Dy(); y++ {
 		for x := 0; x < b.Dx(); x++ {
@@ -65,26 +92,19 @@ func NormalizeSignature(data []byte) ([]byte, error) {
 				continue // stays transparent
 			}
 			src.SetNRGBA(x, y, c)
-			if x < minX {
-				minX = x
-			}
-			if x > maxX {
-				maxX = x
-			}
-			if y < minY {
-				minY = y
-			}
-			if y > maxY {
-				maxY = y
-			}
+			minX, maxX = min(minX, x), max(maxX, x)
+			minY, maxY = min(minY, y), max(maxY, y)
 		}
 	}
 	if maxX < 0 {
-		return nil, daiban.Invalid(field, "签名为空白，请重新签名")
+		return nil, image.Rectangle{}, false
 	}
-	ink := image.Rect(minX, minY, maxX+1, maxY+1)
+	return src, image.Rect(minX, minY, maxX+1, maxY+1), true
+}
 
-	// Scale the ink down to fit the output box (never up).
+// fitSignature scales the ink down to fit the output box (never up) and
+// places it inside the margin.
+func fitSignature(src *image.NRGBA, ink image.Rectangle) *image.NRGBA {
 	w, h := ink.Dx(), ink.Dy()
 	availW, availH := sigMaxW-2*sigMargin, sigMaxH-2*sigMargin
 	ow, oh := w, h
@@ -103,13 +123,7 @@ func NormalizeSignature(data []byte) ([]byte, error) {
 	} else {
 		boxScale(src, ink, out, image.Rect(sigMargin, sigMargin, sigMargin+ow, sigMargin+oh))
 	}
-
-	var buf bytes.Buffer
-	enc := png.Encoder{CompressionLevel: png.DefaultCompression}
-	if err := enc.Encode(&buf, out); err != nil {
-		return nil, daiban.Errorf(daiban.EINTERNAL, "签名图片处理失败")
-	}
-	return buf.Bytes(), nil
+	return out
 }
 
 // boxScale shrinks the sr area of src into the dr area of dst by averaging

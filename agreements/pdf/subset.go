@@ -31,10 +31,37 @@ const (
 // per document instead of the full face.
 func (fc *face) subset(entries []cmapEntry) ([]byte, error) {
 	sort.Slice(entries, func(i, j int) bool { return entries[i].code < entries[j].code })
+	newID, order, err := fc.subsetGlyphs(entries)
+	if err != nil {
+		return nil, err
+	}
+	glyf, loca, err := fc.subsetGlyf(order, newID)
+	if err != nil {
+		return nil, err
+	}
+	// hmtx: a full metric for every glyph.
+	hmtx := make([]byte, 4*len(order))
+	for i, old := range order {
+		adv, lsb := fc.metrics(old)
+		binary.BigEndian.PutUint16(hmtx[4*i:], adv)
+		binary.BigEndian.PutUint16(hmtx[4*i+2:], uint16(lsb))
+	}
+	cmap, err := buildCmap4(entries, newID)
+	if err != nil {
+		return nil, err
+	}
+	tables := fc.subsetHeaders(len(order))
+	tables["cmap"], tables["glyf"], tables["hmtx"], tables["loca"] = cmap, glyf, hmtx, loca
+	return assembleFont(tables), nil
+}
 
-	// Old glyph id → new glyph id, in order of first use.
-	newID := map[uint16]uint16{0: 0}
-	order := []uint16{0}
+// subsetGlyphs numbers the glyphs of the subset: .notdef, the glyphs of
+// entries and the components of composite glyphs (transitively), in
+// order of first use. newID maps an old glyph id to the new one; order
+// lists the old ids by new id.
+func (fc *face) subsetGlyphs(entries []cmapEntry) (newID map[uint16]uint16, order []uint16, err error) {
+	newID = map[uint16]uint16{0: 0}
+	order = []uint16{0}
 	add := func(old uint16) uint16 {
 		if n, ok := newID[old]; ok {
 			return n
@@ -46,11 +73,10 @@ func (fc *face) subset(entries []cmapEntry) ([]byte, error) {
 	}
 	for _, e := range entries {
 		if int(e.gid) >= fc.numGlyphs {
-			return nil, fmt.Errorf("glyph %d out of range", e.gid)
+			return nil, nil, fmt.Errorf("glyph %d out of range", e.gid)
 		}
 		add(e.gid)
 	}
-	// Pull in components of composite glyphs (transitively).
 	for i := 0; i < len(order); i++ {
 		g := fc.glyphData(order[i])
 		if len(g) < 10 || int16(binary.BigEndian.Uint16(g)) >= 0 {
@@ -64,16 +90,20 @@ func (fc *face) subset(entries []cmapEntry) ([]byte, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if len(order) > maxCompositeGl {
-			return nil, errors.New("too many glyphs")
+			return nil, nil, errors.New("too many glyphs")
 		}
 	}
+	return newID, order, nil
+}
 
-	// glyf + loca (long offsets).
-	var glyf []byte
-	loca := make([]byte, 4*(len(order)+1))
+// subsetGlyf copies the outlines of order into a new glyf table, with
+// composite glyphs pointing at their components' new ids, and makes its
+// loca table (long offsets).
+func (fc *face) subsetGlyf(order []uint16, newID map[uint16]uint16) (glyf, loca []byte, err error) {
+	loca = make([]byte, 4*(len(order)+1))
 	for i, old := range order {
 		binary.BigEndian.PutUint32(loca[4*i:], uint32(len(glyf)))
 		g := fc.glyphData(old)
@@ -85,7 +115,7 @@ func (fc *face) subset(entries []cmapEntry) ([]byte, error) {
 				binary.BigEndian.PutUint16(out[pos:], newID[comp])
 				return nil
 			}); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		for len(glyf)%4 != 0 {
@@ -93,35 +123,26 @@ func (fc *face) subset(entries []cmapEntry) ([]byte, error) {
 		}
 	}
 	binary.BigEndian.PutUint32(loca[4*len(order):], uint32(len(glyf)))
+	return glyf, loca, nil
+}
 
-	// hmtx: a full metric for every glyph.
-	hmtx := make([]byte, 4*len(order))
-	for i, old := range order {
-		adv, lsb := fc.metrics(old)
-		binary.BigEndian.PutUint16(hmtx[4*i:], adv)
-		binary.BigEndian.PutUint16(hmtx[4*i+2:], uint16(lsb))
-	}
-
-	cmap, err := buildCmap4(entries, newID)
-	if err != nil {
-		return nil, err
-	}
-
+// subsetHeaders returns the face's other tables, adjusted for a font of
+// n glyphs with long loca offsets and no glyph names.
+func (fc *face) subsetHeaders(n int) map[string][]byte {
 	head := append([]byte(nil), fc.tables["head"]...)
-	binary.BigEndian.PutUint32(head[8:], 0) // checkSumAdjustment, set below
+	binary.BigEndian.PutUint32(head[8:], 0) // checkSumAdjustment, set by assembleFont
 	binary.BigEndian.PutUint16(head[50:], 1)
 	hhea := append([]byte(nil), fc.tables["hhea"]...)
-	binary.BigEndian.PutUint16(hhea[34:], uint16(len(order)))
+	binary.BigEndian.PutUint16(hhea[34:], uint16(n))
 	maxp := append([]byte(nil), fc.tables["maxp"]...)
-	binary.BigEndian.PutUint16(maxp[4:], uint16(len(order)))
+	binary.BigEndian.PutUint16(maxp[4:], uint16(n))
 	// post version 3: no glyph names.
 	post := make([]byte, 32)
 	copy(post, fc.tables["post"])
 	binary.BigEndian.PutUint32(post, 0x00030000)
 
 	tables := map[string][]byte{
-		"cmap": cmap, "glyf": glyf, "head": head, "hhea": hhea, "hmtx": hmtx,
-		"loca": loca, "maxp": maxp, "post": post,
+		"head": head, "hhea": hhea, "maxp": maxp, "post": post,
 		"name": fc.tables["name"], "OS/2": fc.tables["OS/2"],
 	}
 	for _, t := range []string{"cvt ", "fpgm", "prep", "gasp"} {
@@ -129,7 +150,7 @@ func (fc *face) subset(entries []cmapEntry) ([]byte, error) {
 			tables[t] = b
 		}
 	}
-	return assembleFont(tables), nil
+	return tables
 }
 
 // glyphData returns the outline bytes of gid (empty for blank glyphs).

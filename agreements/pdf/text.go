@@ -143,94 +143,120 @@ func (f *Fonts) splitLong(toks []token, max int) []token {
 
 // breakLines is the greedy line breaker over measured tokens.
 func breakLines(toks []token, first, rest int) []string {
-	var lines []string
-	max := first
-	var cur []token
-	curW := 0
-	flush := func() {
-		// Trim spaces at both ends.
-		for len(cur) > 0 && cur[len(cur)-1].space {
-			curW -= cur[len(cur)-1].w
-			cur = cur[:len(cur)-1]
-		}
-		i := 0
-		for i < len(cur) && cur[i].space {
-			i++
-		}
-		var b strings.Builder
-		for _, t := range cur[i:] {
-			b.WriteString(t.s)
-		}
-		lines = append(lines, b.String())
-		cur, curW = nil, 0
-		max = rest
+	b := &lineBreaker{max: first, rest: rest}
+	for _, t := range toks {
+		b.add(t)
 	}
-	for k := 0; k < len(toks); k++ {
-		t := toks[k]
-		if len(cur) == 0 && t.space {
-			continue // no space at the start of a line
-		}
-		if curW+t.w <= max || len(cur) == 0 {
-			cur = append(cur, t)
-			curW += t.w
+	if len(b.cur) > 0 {
+		b.flush()
+	}
+	return b.lines
+}
+
+// lineBreaker holds the lines made so far and the line being filled.
+type lineBreaker struct {
+	lines     []string
+	max, rest int // the current line's width; every later line's
+	cur       []token
+	curW      int
+}
+
+// add puts t on the current line, or breaks the line before it.
+func (b *lineBreaker) add(t token) {
+	switch {
+	case len(b.cur) == 0 && t.space:
+		return // no space at the start of a line
+	case b.curW+t.w <= b.max || len(b.cur) == 0:
+		b.push(t)
+		return
+	case t.space:
+		b.flush()
+		return
+	}
+	carry, ok := b.carryNoStart(t)
+	if !ok {
+		// Nothing can move: let the punctuation hang.
+		b.push(t)
+		return
+	}
+	carry = b.carryNoEnd(carry)
+	b.curW = 0
+	for _, c := range b.cur {
+		b.curW += c.w
+	}
+	b.flush()
+	for _, c := range carry {
+		if len(b.cur) == 0 && c.space {
 			continue
 		}
-		if t.space {
-			flush()
-			continue
-		}
-		first, _ := utf8.DecodeRuneInString(t.s)
-		var carry []token
-		if isNoStart(first) {
-			// Move the last characters that are not themselves closing
-			// punctuation down with it, keeping at least one token.
-			k2 := len(cur) - 1
-			for k2 > 0 {
-				r, _ := utf8.DecodeRuneInString(cur[k2].s)
-				if !isNoStart(r) && !cur[k2].space {
-					break
-				}
-				k2--
-			}
-			if k2 == 0 {
-				// Nothing can move: let the punctuation hang.
-				cur = append(cur, t)
-				curW += t.w
-				continue
-			}
-			carry = append(carry, cur[k2:]...)
-			cur = cur[:k2]
-		}
-		// Opening punctuation must not end the line.
-		for len(cur) > 1 && cur[len(cur)-1].space {
-			cur = cur[:len(cur)-1]
-		}
-		for len(cur) > 1 {
-			last := cur[len(cur)-1]
-			r, _ := utf8.DecodeLastRuneInString(last.s)
-			if last.space || !isNoEnd(r) {
-				break
-			}
-			carry = append([]token{last}, carry...)
-			cur = cur[:len(cur)-1]
-		}
-		curW = 0
-		for _, c := range cur {
-			curW += c.w
-		}
-		flush()
-		for _, c := range carry {
-			if len(cur) == 0 && c.space {
-				continue
-			}
-			cur = append(cur, c)
-			curW += c.w
-		}
-		cur = append(cur, t)
-		curW += t.w
+		b.push(c)
 	}
-	if len(cur) > 0 {
-		flush()
+	b.push(t)
+}
+
+func (b *lineBreaker) push(t token) {
+	b.cur = append(b.cur, t)
+	b.curW += t.w
+}
+
+// carryNoStart: when t is closing punctuation, which must not start the
+// next line, it takes off the end of the current line the last characters
+// that are not themselves closing punctuation, to move down with it,
+// keeping at least one token. ok is false when nothing can move.
+func (b *lineBreaker) carryNoStart(t token) (carry []token, ok bool) {
+	first, _ := utf8.DecodeRuneInString(t.s)
+	if !isNoStart(first) {
+		return nil, true
 	}
-	return lines
+	k := len(b.cur) - 1
+	for k > 0 {
+		r, _ := utf8.DecodeRuneInString(b.cur[k].s)
+		if !isNoStart(r) && !b.cur[k].space {
+			break
+		}
+		k--
+	}
+	if k == 0 {
+		return nil, false
+	}
+	carry = append(carry, b.cur[k:]...)
+	b.cur = b.cur[:k]
+	return carry, true
+}
+
+// carryNoEnd drops the spaces ending the current line and moves opening
+// punctuation, which must not end a line, to the front of carry.
+func (b *lineBreaker) carryNoEnd(carry []token) []token {
+	for len(b.cur) > 1 && b.cur[len(b.cur)-1].space {
+		b.cur = b.cur[:len(b.cur)-1]
+	}
+	for len(b.cur) > 1 {
+		last := b.cur[len(b.cur)-1]
+		r, _ := utf8.DecodeLastRuneInString(last.s)
+		if last.space || !isNoEnd(r) {
+			break
+		}
+		carry = append([]token{last}, carry...)
+		b.cur = b.cur[:len(b.cur)-1]
+	}
+	return carry
+}
+
+// flush ends the current line, without the spaces at either end.
+func (b *lineBreaker) flush() {
+	for len(b.cur) > 0 && b.cur[len(b.cur)-1].space {
+		b.curW -= b.cur[len(b.cur)-1].w
+		b.cur = b.cur[:len(b.cur)-1]
+	}
+	i := 0
+	for i < len(b.cur) && b.cur[i].space {
+		i++
+	}
+	var sb strings.Builder
+	for _, t := range b.cur[i:] {
+		sb.WriteString(t.s)
+	}
+	b.lines = append(b.lines, sb.String())
+	b.cur, b.curW = nil, 0
+	b.max = b.rest
 }

@@ -3,7 +3,9 @@
 // delegated and closed, the on-time rate, the average working days to
 // close, the overdue list with handlers, escalations and their outcomes,
 // ratings by level and the 差评 with their rectification — as JSON, and as
-// a PDF laid out by package pdf.
+// a PDF. The figures' types are here (report.go); the PDF is laid out by
+// agreements/pdf, which the caller hands in as a Renderer so that nothing
+// under cases imports agreements.
 //
 // # Determinism
 //
@@ -31,7 +33,6 @@ package reports
 import (
 	"context"
 	"errors"
-	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -40,30 +41,33 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/daiban/daiban"
-	"github.com/daiban/daiban/agreements/pdf"
 	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/policies/regions"
 	"github.com/daiban/daiban/sql/dbsqlc"
 )
 
-// Report is one month's dispatch report of a region; its JSON is the
-// API's answer and its PDF is pdf.Renderer.MonthlyReport.
-type Report = pdf.ReportData
+// Renderer lays a report out as a PDF. agreements/pdf's *Renderer is the
+// one the server and the command line use; it gives up with an
+// EUNAVAILABLE error if ctx ends while it waits for a rendering slot.
+type Renderer interface {
+	MonthlyReport(ctx context.Context, rep Report) ([]byte, error)
+}
 
 // Service builds reports.
 type Service struct {
 	pool     *pgxpool.Pool
 	q        *dbsqlc.Queries
 	cal      func() *calendar.Calendar
-	renderer *pdf.Renderer
+	renderer Renderer
 	// Now is the clock that decides which month is in progress (and the
 	// PDF's generation time); time.Now unless set.
 	Now func() time.Time
 }
 
 // NewService returns the service; cal returns the working-day calendar in
-// force, now the clock (nil: time.Now).
-func NewService(pool *pgxpool.Pool, cal func() *calendar.Calendar, renderer *pdf.Renderer, now func() time.Time) *Service {
+// force, renderer lays out the PDF variant, now is the clock (nil:
+// time.Now).
+func NewService(pool *pgxpool.Pool, cal func() *calendar.Calendar, renderer Renderer, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
@@ -144,286 +148,8 @@ func (s *Service) PDF(ctx context.Context, rep Report) ([]byte, error) {
 	if rep.GeneratedAt.IsZero() {
 		rep.GeneratedAt = s.Now()
 	}
+	if s.renderer == nil {
+		return nil, daiban.Errorf(daiban.EINTERNAL, "reports: no PDF renderer")
+	}
 	return s.renderer.MonthlyReport(ctx, rep)
-}
-
-// period is a report's month and the instants and days it is judged at.
-type period struct {
-	start, end time.Time // [start, end): the month, Asia/Shanghai
-	last       time.Time // the month's last day
-	asOf       time.Time // last, or today for the month in progress
-	complete   bool
-	// overdueBefore: a due date before it had passed when the month's
-	// figures are taken — the day after the last for a finished month
-	// (a deadline ends at the close of its day), today for the month in
-	// progress.
-	overdueBefore time.Time
-}
-
-func newPeriod(start, now time.Time) period {
-	p := period{start: start, end: start.AddDate(0, 1, 0)}
-	p.last = p.end.AddDate(0, 0, -1)
-	today := calendar.Date(now)
-	p.complete = !today.Before(p.end)
-	if p.complete {
-		p.asOf, p.overdueBefore = p.last, p.end
-	} else {
-		p.asOf, p.overdueBefore = today, today
-	}
-	return p
-}
-
-func day(t time.Time) string { return calendar.Date(t).Format("2006-01-02") }
-
-// Build computes the report of reg for the month starting at start (first
-// day, Asia/Shanghai), with now deciding whether the month is finished.
-// Every query runs in one read-only snapshot.
-func (s *Service) Build(ctx context.Context, reg regions.Region, start, now time.Time) (Report, error) {
-	p := newPeriod(start, now)
-	rep := Report{
-		Month:       start.Format("2006-01"),
-		Region:      pdf.ReportRegion{Code: reg.Code, Name: reg.Name, Level: reg.Level},
-		From:        day(p.start),
-		To:          day(p.last),
-		AsOf:        day(p.asOf),
-		Complete:    p.complete,
-		Overdue:     []pdf.ReportOverdueCase{},
-		Complaints:  []pdf.ReportComplaint{},
-		GeneratedAt: now,
-	}
-	cal := s.cal()
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead})
-	if err != nil {
-		return Report{}, err
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-
-	titleName := reg.Name
-	if reg.Level == regions.Township && reg.Parent != "" {
-		county, err := s.q.RegionGet(ctx, tx, reg.Parent)
-		if err != nil {
-			return Report{}, fmt.Errorf("reports: county of %s: %w", reg.Code, err)
-		}
-		if !strings.HasPrefix(reg.Name, county.Name) {
-			titleName = county.Name + reg.Name
-		}
-	}
-	rep.Title = fmt.Sprintf("%s帮办代办每月调度报告（%d年%d月）", titleName, start.Year(), int(start.Month()))
-
-	// The rows: every township of the region, in code order.
-	towns, err := s.q.ReportTownships(ctx, tx, reg.Code)
-	if err != nil {
-		return Report{}, err
-	}
-	rows := map[string]*pdf.ReportRow{}
-	var order []string
-	addRow := func(code, name string) *pdf.ReportRow {
-		if r, ok := rows[code]; ok {
-			return r
-		}
-		r := newRow(code, name)
-		rows[code] = r
-		order = append(order, code)
-		return r
-	}
-	for _, t := range towns {
-		addRow(t.Code, t.Name)
-	}
-	if len(towns) == 0 { // a county whose townships are not entered yet
-		addRow(reg.Code, reg.Name)
-	}
-	// A row for a code the region list does not have (the county's own
-	// cases, under its six-digit code), made on first sight.
-	rowOf := func(code string) *pdf.ReportRow {
-		if r, ok := rows[code]; ok {
-			return r
-		}
-		name := code
-		if len(code) == 6 {
-			name = "县本级" // the county's own counter
-		}
-		return addRow(code, name)
-	}
-
-	figures, err := s.q.ReportFigures(ctx, tx, p.start, p.end, reg.Code)
-	if err != nil {
-		return Report{}, err
-	}
-	for _, f := range figures {
-		if f.Received == 0 && f.Delegated == 0 && f.Closed == 0 &&
-			f.Rating1+f.Rating2+f.Rating3+f.Rating4+f.Rating5 == 0 && rows[f.Township] == nil {
-			continue // only cases outside the month's figures: no empty county row
-		}
-		r := rowOf(f.Township)
-		r.Received = int(f.Received)
-		r.ByMode = pdf.ReportModes{Guide: int(f.ReceivedGuide), Accompany: int(f.ReceivedAccompany), Delegate: int(f.ReceivedDelegate)}
-		r.ByMode.Undecided = r.Received - r.ByMode.Guide - r.ByMode.Accompany - r.ByMode.Delegate
-		r.Delegated = int(f.Delegated)
-		r.Closed = int(f.Closed)
-		r.ClosedDelegated = int(f.ClosedDelegated)
-		r.ClosedOnTime = int(f.ClosedOnTime)
-		r.ClosedLate = r.ClosedDelegated - r.ClosedOnTime
-		for i, n := range []int32{f.Rating1, f.Rating2, f.Rating3, f.Rating4, f.Rating5} {
-			r.Ratings.Levels[i].Count = int(n)
-			r.Ratings.Total += int(n)
-		}
-	}
-
-	spans, err := s.q.ReportCloseSpans(ctx, tx, reg.Code, p.start, p.end)
-	if err != nil {
-		return Report{}, err
-	}
-	for _, sp := range spans {
-		r := rowOf(sp.Township)
-		r.CloseWorkdays += int(sp.N) * cal.WorkdaysBetween(sp.StartDay, sp.CloseDay)
-	}
-
-	escs, err := s.q.ReportEscalations(ctx, tx, p.end, reg.Code, p.start)
-	if err != nil {
-		return Report{}, err
-	}
-	for _, e := range escs {
-		r := rowOf(e.Township)
-		r.Escalations.Add(e.Outcome, int(e.N))
-		for i, lv := range pdf.EscalationLevels {
-			if lv[0] == e.Level {
-				r.Escalations.Levels[i].Add(e.Outcome, int(e.N))
-			}
-		}
-	}
-
-	overdue, err := s.q.ReportOverdue(ctx, tx, dbsqlc.ReportOverdueParams{MonthEnd: p.end, Scope: reg.Code, OverdueBefore: p.overdueBefore, MonthStart: p.start})
-	if err != nil {
-		return Report{}, err
-	}
-	for _, o := range overdue {
-		r := rowOf(o.Township)
-		it := pdf.ReportOverdueCase{
-			CaseID: o.ID, Number: o.Number, Township: o.Township, TownshipName: r.Name, Title: o.Title,
-			Handler: o.Handler, HandlerName: o.HandlerName, DueDate: day(o.DueDay), Status: "open",
-		}
-		if o.DelegatedAt != nil {
-			it.DelegatedOn = day(*o.DelegatedAt)
-		}
-		until := p.asOf
-		if o.ClosedAt != nil && o.ClosedAt.Before(p.end) {
-			it.Status, it.ClosedOn = "closed_late", day(*o.ClosedAt)
-			until = *o.ClosedAt
-		}
-		it.WorkdaysOverdue = cal.WorkdaysBetween(o.DueDay, until)
-		if it.Status == "open" {
-			r.OverdueOpen++
-		}
-		rep.Overdue = append(rep.Overdue, it)
-	}
-
-	rects, err := s.q.ReportRectifications(ctx, tx, reg.Code, p.start, p.end)
-	if err != nil {
-		return Report{}, err
-	}
-	for _, k := range rects {
-		r := rowOf(k.Township)
-		it := pdf.ReportComplaint{
-			CaseID: k.ID, Number: k.Number, Township: k.Township, TownshipName: r.Name, Title: k.Title,
-			Rating: int(k.Rating), RatedOn: day(k.OpenedAt), DueDate: day(k.DueDay), Status: "open",
-			Handler: k.Handler, HandlerName: k.HandlerName,
-		}
-		if k.Rating >= 1 && k.Rating <= 5 {
-			it.RatingLabel = pdf.RatingLabels[k.Rating-1]
-		}
-		due := day(k.DueDay)
-		if k.Status == "rectified" && k.RectifiedAt != nil && k.RectifiedAt.Before(p.end) {
-			it.Status, it.RectifiedOn = "rectified", day(*k.RectifiedAt)
-			it.Overdue = it.RectifiedOn > due
-			r.Complaints.Rectified++
-		} else {
-			it.Overdue = due < day(p.overdueBefore)
-			r.Complaints.Open++
-		}
-		r.Complaints.Total++
-		if it.Overdue {
-			r.Complaints.Overdue++
-		}
-		rep.Complaints = append(rep.Complaints, it)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return Report{}, err
-	}
-
-	// The county's own row, when there is one, goes after the townships.
-	total := newRow(reg.Code, reg.Name)
-	for _, code := range order {
-		r := rows[code]
-		finish(r)
-		rep.Townships = append(rep.Townships, *r)
-		addInto(total, r)
-	}
-	finish(total)
-	rep.Total = *total
-	return rep, nil
-}
-
-func newRow(code, name string) *pdf.ReportRow {
-	r := &pdf.ReportRow{Code: code, Name: name}
-	for i, lv := range pdf.EscalationLevels {
-		r.Escalations.Levels[i].Level, r.Escalations.Levels[i].Label = lv[0], lv[1]
-	}
-	for i, l := range pdf.RatingLabels {
-		r.Ratings.Levels[i].Score, r.Ratings.Levels[i].Label = i+1, l
-	}
-	return r
-}
-
-// addInto adds row r's counts to the total t.
-func addInto(t, r *pdf.ReportRow) {
-	t.Received += r.Received
-	t.ByMode.Guide += r.ByMode.Guide
-	t.ByMode.Accompany += r.ByMode.Accompany
-	t.ByMode.Delegate += r.ByMode.Delegate
-	t.ByMode.Undecided += r.ByMode.Undecided
-	t.Delegated += r.Delegated
-	t.Closed += r.Closed
-	t.ClosedDelegated += r.ClosedDelegated
-	t.ClosedOnTime += r.ClosedOnTime
-	t.ClosedLate += r.ClosedLate
-	t.CloseWorkdays += r.CloseWorkdays
-	t.OverdueOpen += r.OverdueOpen
-	addOutcomes(&t.Escalations.ReportOutcomes, r.Escalations.ReportOutcomes)
-	for i := range t.Escalations.Levels {
-		addOutcomes(&t.Escalations.Levels[i].ReportOutcomes, r.Escalations.Levels[i].ReportOutcomes)
-	}
-	t.Ratings.Total += r.Ratings.Total
-	for i := range t.Ratings.Levels {
-		t.Ratings.Levels[i].Count += r.Ratings.Levels[i].Count
-	}
-	t.Complaints.Total += r.Complaints.Total
-	t.Complaints.Open += r.Complaints.Open
-	t.Complaints.Rectified += r.Complaints.Rectified
-	t.Complaints.Overdue += r.Complaints.Overdue
-}
-
-func addOutcomes(t *pdf.ReportOutcomes, o pdf.ReportOutcomes) {
-	t.Total += o.Total
-	t.Approved += o.Approved
-	t.Returned += o.Returned
-	t.Refused += o.Refused
-	t.Pending += o.Pending
-}
-
-// finish computes a row's ratios from its counts.
-func finish(r *pdf.ReportRow) {
-	r.OnTimeRate = ratio(r.ClosedOnTime*100, r.ClosedDelegated)
-	r.AvgCloseWorkdays = ratio(r.CloseWorkdays, r.Closed)
-}
-
-// ratio returns num/den rounded half up to one decimal, computed in
-// integers so that it never depends on floating-point rounding; nil when
-// den is 0.
-func ratio(num, den int) *float64 {
-	if den <= 0 {
-		return nil
-	}
-	tenths := (20*num + den) / (2 * den)
-	v := float64(tenths) / 10
-	return &v
 }

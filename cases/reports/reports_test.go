@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/daiban/daiban/agreements/pdf"
 	"github.com/daiban/daiban/cases/calendar"
+	"github.com/daiban/daiban/cases/reports"
 	"github.com/daiban/daiban/cmd/daiban/app/apptest"
 	"github.com/daiban/daiban/ledger"
 )
@@ -228,9 +228,9 @@ func (f *fixture) get(t *testing.T, user, path string) apptest.Response {
 	return f.env.Do(t, f.env.Token(t, user), http.MethodGet, path, nil, nil)
 }
 
-func decode(t testing.TB, r apptest.Response) pdf.ReportData {
+func decode(t testing.TB, r apptest.Response) reports.Report {
 	t.Helper()
-	var d pdf.ReportData
+	var d reports.Report
 	if err := json.Unmarshal(r.Body, &d); err != nil {
 		t.Fatalf("%v: %s", err, r.Body)
 	}
@@ -247,7 +247,7 @@ func fmtRate(v *float64) string {
 }
 
 // figures is a row's figures in one comparable line.
-func figures(r pdf.ReportRow) string {
+func figures(r reports.Row) string {
 	e := r.Escalations
 	lv := func(i int) string {
 		l := e.Levels[i]
@@ -289,7 +289,7 @@ func TestMonthlyFigures(t *testing.T) {
 		}
 		t.Fatalf("rows: %v", names)
 	}
-	row := map[string]pdf.ReportRow{}
+	row := map[string]reports.Row{}
 	for _, r := range d.Townships {
 		row[r.Code] = r
 	}
@@ -456,7 +456,7 @@ func TestMonthlyPDFAgreesWithJSON(t *testing.T) {
 		}
 	}
 	// Each township's row of the main table, cell by cell as the JSON has it.
-	rows := append(append([]pdf.ReportRow(nil), d.Townships...), d.Total)
+	rows := append(append([]reports.Row(nil), d.Townships...), d.Total)
 	for i, row := range rows {
 		name := row.Name
 		if i == len(rows)-1 {
