@@ -43,7 +43,7 @@ func (s *Service) scope(c echo.Context, p httpapi.Principal) (string, string, er
 	if err != nil {
 		return "", "", err
 	}
-	if !regions.Contains(p.Region, reg.Code) {
+	if !policies.RegionContains(p.Region, reg.Code) {
 		return "", "", daiban.Errorf(daiban.ENOTFOUND, "未找到")
 	}
 	c.Set("report_region", reg)

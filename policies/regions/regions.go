@@ -31,13 +31,6 @@ type Region struct {
 	Parent string `json:"parent,omitempty"`
 }
 
-// Contains reports whether region r lies inside (or is) region home.
-//
-// Deprecated: use policies.RegionContains, the one home of the rule. This
-// forwarder stays only until cases/reports (being moved in parallel)
-// switches to it.
-func Contains(home, r string) bool { return policies.RegionContains(home, r) }
-
 // TownshipOf returns the township code a region belongs to ("" for the county).
 func TownshipOf(code string) string {
 	if len(code) >= 9 {
