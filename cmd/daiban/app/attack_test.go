@@ -218,11 +218,23 @@ func attackClone(t *testing.T, m map[string]any) map[string]any {
 	return c
 }
 
+// attackStep runs f as the sub-test name and reports whether it ran to its
+// end: a step stopped by t.Fatal ends the scenario, as the t.Fatal did
+// before the steps were sub-tests, while one that only reported errors
+// (t.Error) lets the later steps run.
+func attackStep(t *testing.T, name string, f func(t *testing.T)) bool {
+	t.Helper()
+	completed := false
+	t.Run(name, func(t *testing.T) {
+		f(t)
+		completed = true
+	})
+	return completed
+}
+
 // TestAttackMatrix probes every route with bad sessions, missing CSRF
-// tokens, oversized bodies and injected strings. The probe steps are
-// independent of each other and all run; a step whose failure leaves
-// nothing to probe (setup, a server that no longer answers, a dropped
-// table) stops the scenario. Any 5xx anywhere fails the last step.
+// tokens, oversized bodies and injected strings, one sub-test per step.
+// Any 5xx anywhere fails the last step.
 func TestAttackMatrix(t *testing.T) {
 	start := time.Now()
 	env := apptest.New(t)
@@ -244,7 +256,7 @@ func TestAttackMatrix(t *testing.T) {
 		denied                                   int
 	)
 	forged := "forged-" + strings.Repeat("Zq9", 14)
-	if !t.Run("users and a case", func(t *testing.T) {
+	if !attackStep(t, "users and a case", func(t *testing.T) {
 		env.User(t, "x.county", "county_agent", "370323")
 		env.User(t, "x.super", "supervisor", "370323001")
 		env.User(t, "x.exp", "county_agent", "370323")
@@ -269,7 +281,7 @@ func TestAttackMatrix(t *testing.T) {
 	}) {
 		return
 	}
-	if !t.Run("expired and revoked sessions", func(t *testing.T) {
+	if !attackStep(t, "expired and revoked sessions", func(t *testing.T) {
 		expTok = env.Token(t, "x.exp")
 		if _, err := owner.Exec(ctx, "UPDATE sessions SET expires_at = now() - interval '1 minute' WHERE user_id = (SELECT id FROM users WHERE username = 'x.exp')"); err != nil {
 			t.Fatal(err)
@@ -281,7 +293,7 @@ func TestAttackMatrix(t *testing.T) {
 	}) {
 		return
 	}
-	if !t.Run("targets from every route", func(t *testing.T) {
+	if !attackStep(t, "targets from every route", func(t *testing.T) {
 		targets = attackTargets(env, caseID, docID)
 		if len(targets) < 40 {
 			t.Fatalf("only %d targets", len(targets))
@@ -290,7 +302,7 @@ func TestAttackMatrix(t *testing.T) {
 		return
 	}
 
-	t.Run("bad tokens refused", func(t *testing.T) {
+	if !attackStep(t, "bad tokens refused", func(t *testing.T) {
 		bad := map[string]string{"forged": forged, "expired": expTok, "revoked": revTok}
 		for _, name := range []string{"forged", "expired", "revoked"} {
 			tok := bad[name]
@@ -316,9 +328,11 @@ func TestAttackMatrix(t *testing.T) {
 				}
 			}
 		}
-	})
+	}) {
+		return
+	}
 
-	t.Run("writes without CSRF token refused", func(t *testing.T) {
+	if !attackStep(t, "writes without CSRF token refused", func(t *testing.T) {
 		// A valid cookie session without (or with a wrong) CSRF token.
 		for _, tg := range targets {
 			if tg.public || !attackUnsafe(tg.method) {
@@ -343,9 +357,11 @@ func TestAttackMatrix(t *testing.T) {
 		if r, ok := a.send(t, "csrf", http.MethodGet, "/api/v1/me", nil, map[string]string{"Cookie": "daiban_session=" + cookieTok}); ok && r.status != 200 {
 			t.Errorf("cookie session after CSRF probes: %d", r.status)
 		}
-	})
+	}) {
+		return
+	}
 
-	t.Run("oversized bodies refused", func(t *testing.T) {
+	if !attackStep(t, "oversized bodies refused", func(t *testing.T) {
 		// As a county agent.
 		bodyless := map[string]bool{"/api/v1/cases/:id/notice": true, "/cases/:id/notice": true}
 		big := []byte(`{"note":"` + strings.Repeat("x", 2<<20) + `"}`)
@@ -368,8 +384,10 @@ func TestAttackMatrix(t *testing.T) {
 				t.Errorf("oversize %s %s: %d %s, want 4xx", tg.method, tg.path, r.status, snippet(r.body, 200))
 			}
 		}
-	})
-	if !t.Run("server answers after oversized bodies", func(t *testing.T) {
+	}) {
+		return
+	}
+	if !attackStep(t, "server answers after oversized bodies", func(t *testing.T) {
 		if r, ok := a.send(t, "oversize", http.MethodGet, "/api/v1/me", nil, map[string]string{"Authorization": "Bearer " + county}); !ok || r.status != 200 {
 			t.Fatalf("server not answering after oversized bodies: %d", r.status)
 		}
@@ -386,7 +404,7 @@ func TestAttackMatrix(t *testing.T) {
 			}
 		}
 	}
-	t.Run("injection in case creation", func(t *testing.T) {
+	if !attackStep(t, "injection in case creation", func(t *testing.T) {
 		// Every string field.
 		base := func() map[string]any {
 			return map[string]any{"region": "370323001001", "channel": "counter", "matter": "GT001", "summary": "攻击测试",
@@ -408,8 +426,10 @@ func TestAttackMatrix(t *testing.T) {
 				}
 			}
 		}
-	})
-	t.Run("injection in action bodies", func(t *testing.T) {
+	}) {
+		return
+	}
+	if !attackStep(t, "injection in action bodies", func(t *testing.T) {
 		// Every string field of every action.
 		actionBodies := attackActionBodies()
 		for _, act := range cases.Actions {
@@ -431,8 +451,10 @@ func TestAttackMatrix(t *testing.T) {
 				}
 			}
 		}
-	})
-	t.Run("injection in custody", func(t *testing.T) {
+	}) {
+		return
+	}
+	if !attackStep(t, "injection in custody", func(t *testing.T) {
 		custody := map[string]any{"material": "x", "from": "x", "to": "x", "count": 1, "note": "x"}
 		for _, lf := range attackLeaves(custody) {
 			for _, pl := range attackPayloads {
@@ -441,8 +463,10 @@ func TestAttackMatrix(t *testing.T) {
 				a.send(t, "inject", http.MethodPost, fmt.Sprintf("/api/v1/cases/%d/custody", caseID), attackJSON(t, b), attackAuth(county))
 			}
 		}
-	})
-	t.Run("injection in list queries", func(t *testing.T) {
+	}) {
+		return
+	}
+	if !attackStep(t, "injection in list queries", func(t *testing.T) {
 		// As an agent and as a supervisor.
 		for _, q := range []string{"q", "state", "region", "matter", "handler", "cursor"} {
 			for _, pl := range attackPayloads {
@@ -457,8 +481,10 @@ func TestAttackMatrix(t *testing.T) {
 			// Invalid UTF-8 (a percent-encoded lone byte) must be a 422, not a 500.
 			a.send(t, "inject", http.MethodGet, "/api/v1/cases?"+q+"=%FF%FE", nil, attackAuth(county))
 		}
-	})
-	t.Run("supervisor sees ID numbers masked", func(t *testing.T) {
+	}) {
+		return
+	}
+	if !attackStep(t, "supervisor sees ID numbers masked", func(t *testing.T) {
 		// Every case opened above.
 		for _, id := range append(created, caseID) {
 			r, _ := a.send(t, "inject", http.MethodGet, fmt.Sprintf("/api/v1/cases/%d", id), nil, attackAuth(super))
@@ -466,8 +492,10 @@ func TestAttackMatrix(t *testing.T) {
 		}
 		r, _ := a.send(t, "inject", http.MethodGet, "/api/v1/cases", nil, attackAuth(super))
 		checkNoID(t, "supervisor list", r.body)
-	})
-	if !t.Run("cases table intact", func(t *testing.T) {
+	}) {
+		return
+	}
+	if !attackStep(t, "cases table intact", func(t *testing.T) {
 		var reg *string
 		if err := owner.QueryRow(ctx, "SELECT to_regclass('public.cases')::text").Scan(&reg); err != nil || reg == nil {
 			t.Fatalf("cases table gone: %v", err)
@@ -481,7 +509,7 @@ func TestAttackMatrix(t *testing.T) {
 	}
 
 	var logs string
-	t.Run("logs hold refusals and no secrets", func(t *testing.T) {
+	if !attackStep(t, "logs hold refusals and no secrets", func(t *testing.T) {
 		// Refusals logged; no tokens, no full ID numbers.
 		time.Sleep(100 * time.Millisecond)
 		logs = env.Logs.String()
@@ -499,9 +527,11 @@ func TestAttackMatrix(t *testing.T) {
 				t.Errorf("logs contain full ID number %s…", id[:4])
 			}
 		}
-	})
+	}) {
+		return
+	}
 
-	t.Run("no 5xx anywhere", func(t *testing.T) {
+	if !attackStep(t, "no 5xx anywhere", func(t *testing.T) {
 		for _, f := range a.fives {
 			t.Errorf("5xx: %s", f)
 		}
@@ -512,7 +542,9 @@ func TestAttackMatrix(t *testing.T) {
 				}
 			}
 		}
-	})
+	}) {
+		return
+	}
 	phases := make([]string, 0, len(a.status))
 	for p := range a.status {
 		phases = append(phases, p)
