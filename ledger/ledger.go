@@ -82,7 +82,8 @@ var (
 // mask them first (3703**********1234), because supervisors, exports and
 // public proofs all see the ledger. Values that are such numbers as a whole
 // are refused.
-func Append(ctx context.Context, db dbsqlc.DBTX, m Meta, payload any) (int64, error) {
+func Append(ctx context.Context, db dbsqlc.DBTX, m Meta, payload any) (_ int64, err error) {
+	defer daiban.Wrap(&err, "ledger: append %s", m.Type)
 	p, err := prepare(m, payload)
 	if err != nil {
 		return 0, err
@@ -236,7 +237,8 @@ func (l *Log) Run(ctx context.Context, interval time.Duration) {
 // integrated (the checkpoint keeps that horizon, so any instance resumes
 // from it). An entry whose transaction commits late, after entries with
 // higher ids, is still found and gets the next free index.
-func (l *Log) Integrate(ctx context.Context) (int, error) {
+func (l *Log) Integrate(ctx context.Context) (_ int, err error) {
+	defer daiban.Wrap(&err, "ledger: integrate")
 	if l.signer == nil {
 		return 0, errors.New("ledger: integrate needs a signer")
 	}
@@ -416,7 +418,8 @@ func hashBatch(ctx context.Context, tx pgx.Tx, size int64, rows []dbsqlc.LedgerU
 
 // Checkpoint returns the latest signed checkpoint; not_found while the
 // ledger is empty.
-func (l *Log) Checkpoint(ctx context.Context) (Checkpoint, error) {
+func (l *Log) Checkpoint(ctx context.Context) (_ Checkpoint, err error) {
+	defer daiban.Wrap(&err, "ledger: checkpoint")
 	row, err := queries.LedgerLatestCheckpoint(ctx, l.pool)
 	if err != nil {
 		return Checkpoint{}, daiban.NoRows(err, "台账尚无检查点")
@@ -445,7 +448,8 @@ func (l *Log) InclusionProof(ctx context.Context, index, size int64) (tlog.Recor
 
 // Inclusion returns the inclusion proof of leaf index in the tree of size
 // leaves together with the stored leaf hash and the tree's root.
-func (l *Log) Inclusion(ctx context.Context, index, size int64) (Inclusion, error) {
+func (l *Log) Inclusion(ctx context.Context, index, size int64) (_ Inclusion, err error) {
+	defer daiban.Wrap(&err, "ledger: inclusion proof of %d in %d", index, size)
 	if size <= 0 {
 		return Inclusion{}, daiban.Invalid("size", "size 必须是正整数")
 	}
@@ -485,7 +489,8 @@ func (l *Log) Inclusion(ctx context.Context, index, size int64) (Inclusion, erro
 
 // CaseEntries returns a case's entries in the order they were appended,
 // integrated or not.
-func (l *Log) CaseEntries(ctx context.Context, caseID int64) ([]Entry, error) {
+func (l *Log) CaseEntries(ctx context.Context, caseID int64) (_ []Entry, err error) {
+	defer daiban.Wrap(&err, "ledger: entries of case %d", caseID)
 	rows, err := queries.LedgerCaseEntries(ctx, l.pool, &caseID)
 	if err != nil {
 		return nil, err
@@ -498,7 +503,8 @@ func (l *Log) CaseEntries(ctx context.Context, caseID int64) ([]Entry, error) {
 }
 
 // EntryByIndex returns the entry at a leaf index.
-func (l *Log) EntryByIndex(ctx context.Context, index int64) (Entry, error) {
+func (l *Log) EntryByIndex(ctx context.Context, index int64) (_ Entry, err error) {
+	defer daiban.Wrap(&err, "ledger: entry %d", index)
 	r, err := queries.LedgerEntryByIndex(ctx, l.pool, index)
 	if err != nil {
 		return Entry{}, daiban.NoRows(err, "台账中没有序号为 %d 的记录", index)

@@ -82,7 +82,8 @@ type Result struct {
 //
 // Reads run in one read-only repeatable-read transaction, so an integrator
 // working at the same time cannot make the leaves and checkpoints disagree.
-func Verify(ctx context.Context, pool *pgxpool.Pool, verifierKey string, kept []byte, progress func(done, total int64)) (Result, error) {
+func Verify(ctx context.Context, pool *pgxpool.Pool, verifierKey string, kept []byte, progress func(done, total int64)) (_ Result, err error) {
+	defer daiban.Wrap(&err, "ledger: verify")
 	v, err := note.NewVerifier(strings.TrimSpace(verifierKey))
 	if err != nil {
 		return Result{}, daiban.Invalid("key", "台账验证公钥格式错误：%v", err)

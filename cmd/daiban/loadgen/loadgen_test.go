@@ -16,7 +16,8 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// TestRun drives two agents for two seconds against a test server and
+// TestRun drives two agents for six seconds (long enough for a whole
+// lifecycle on a loaded two-core machine under -race) against a test server and
 // expects at least one whole lifecycle, no errors and every action
 // reported.
 func TestRun(t *testing.T) {
@@ -42,7 +43,7 @@ func TestRun(t *testing.T) {
 	rep, err := loadgen.Run(context.Background(), loadgen.Config{
 		BaseURL:  env.Server.URL,
 		Workers:  2,
-		Duration: 2 * time.Second,
+		Duration: 6 * time.Second,
 		Rounds:   2,
 		Agents: []loadgen.Credential{
 			{Username: "bench.town1", Password: apptest.Password, Region: "370323001"},
