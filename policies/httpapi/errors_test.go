@@ -1,15 +1,21 @@
 package httpapi
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/daiban/daiban"
+	"github.com/daiban/daiban/policies"
 )
 
 // TestDatabaseConditionsAreUnavailable checks which database errors are
@@ -45,5 +51,36 @@ func TestDatabaseConditionsAreUnavailable(t *testing.T) {
 		if strings.Contains(msg, "No space") || strings.Contains(msg, "pg_tblspc") {
 			t.Errorf("%v: database text in the user message %q", tc.err, msg)
 		}
+	}
+}
+
+// TestWrappedErrorsKeepCodesAndContext checks daiban.Wrap end to end: a
+// wrapped application error keeps its code, message and field for the
+// client, and the log of an internal error names the operation and the
+// case while the client is told nothing of it.
+func TestWrappedErrorsKeepCodesAndContext(t *testing.T) {
+	invalid := error(daiban.Invalid("note", "说明 不能为空"))
+	daiban.Wrap(&invalid, "cases: review case %d", 42)
+	if Status(invalid) != http.StatusUnprocessableEntity || daiban.ErrorField(invalid) != "note" || daiban.ErrorMessage(invalid) != "说明 不能为空" {
+		t.Errorf("wrapped invalid: status %d, field %q, message %q", Status(invalid), daiban.ErrorField(invalid), daiban.ErrorMessage(invalid))
+	}
+
+	var logs bytes.Buffer
+	authz, err := policies.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(authz, nil, slog.New(slog.NewTextHandler(&logs, nil)), prometheus.NewRegistry())
+	s.Register(Route{Method: http.MethodGet, Path: "/boom", Public: true, Handler: func(echo.Context) (err error) {
+		defer daiban.Wrap(&err, "cases: review case %d", 42)
+		return errors.New("connection reset by peer")
+	}})
+	rec := httptest.NewRecorder()
+	s.Echo.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/boom", nil))
+	if rec.Code != http.StatusInternalServerError || strings.Contains(rec.Body.String(), "review case") || strings.Contains(rec.Body.String(), "connection reset") {
+		t.Errorf("client got %d %s", rec.Code, rec.Body.String())
+	}
+	if !strings.Contains(logs.String(), "cases: review case 42: connection reset by peer") {
+		t.Errorf("the log does not say which action on which case failed: %s", logs.String())
 	}
 }
