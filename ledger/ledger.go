@@ -266,91 +266,28 @@ func (l *Log) integrate(ctx context.Context, st integratorState) (int, integrato
 	// The horizon comes from a snapshot taken before the candidate query:
 	// every transaction below it had ended, so the candidate query (a later
 	// snapshot) sees all of their entries.
-	xminText, err := queries.LedgerSnapshotXmin(ctx, tx)
+	xmin, err := snapshotXmin(ctx, tx)
 	if err != nil {
 		return 0, st, err
 	}
-	xmin, err := strconv.ParseUint(xminText, 10, 64)
+	size, horizon, err := latestCheckpoint(ctx, tx)
 	if err != nil {
-		return 0, st, fmt.Errorf("ledger: snapshot xmin %q: %w", xminText, err)
-	}
-	size := int64(0)
-	latest, err := queries.LedgerLatestCheckpoint(ctx, tx)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-	case err != nil:
 		return 0, st, err
-	default:
-		size = latest.Size
-		h, err := strconv.ParseUint(latest.Horizon, 10, 64)
-		if err != nil {
-			return 0, st, fmt.Errorf("ledger: checkpoint horizon %q: %w", latest.Horizon, err)
-		}
-		st.horizon = max(st.horizon, h)
 	}
+	st.horizon = max(st.horizon, horizon)
 
 	rows, err := queries.LedgerUnintegrated(ctx, tx, strconv.FormatUint(st.horizon, 10), st.after, int32(l.batch))
 	if err != nil {
 		return 0, st, err
 	}
-	// What this pass proves once committed: a pass that scanned from the
-	// horizon (after == 0) and found less than a batch has taken every entry
-	// of every transaction below xmin.
-	next := st
-	switch {
-	case len(rows) == l.batch:
-		next.after = rows[len(rows)-1].ID
-	case st.after == 0:
-		next.horizon = max(st.horizon, xmin)
-	default:
-		next.after = 0
-	}
+	next := l.nextState(st, rows, xmin)
 	if len(rows) == 0 {
 		return 0, next, tx.Commit(ctx)
 	}
 
-	// Hashes: the stored frontier of the old tree plus the batch's own.
-	old, err := dbHashReader{ctx, tx}.ReadHashes(frontierIndexes(size))
+	newSize, root, err := storeBatch(ctx, tx, size, rows)
 	if err != nil {
 		return 0, st, err
-	}
-	r := &batchHashReader{old: map[int64]tlog.Hash{}, base: tlog.StoredHashCount(size), db: dbHashReader{ctx, tx}}
-	for i, x := range frontierIndexes(size) {
-		r.old[x] = old[i]
-	}
-	leafIdx := make([]int64, len(rows))
-	entryIDs := make([]int64, len(rows))
-	var buf []byte
-	for i, row := range rows {
-		var caseID int64
-		if row.CaseID != nil {
-			caseID = *row.CaseID
-		}
-		buf = appendLeaf(buf[:0], row.At.UnixMicro(), row.Actor, caseID, row.CaseID != nil, row.Region, row.Type, row.Payload)
-		hashes, err := tlog.StoredHashes(size+int64(i), buf, r)
-		if err != nil {
-			return 0, st, err
-		}
-		r.new = append(r.new, hashes...)
-		leafIdx[i] = size + int64(i)
-		entryIDs[i] = row.ID
-	}
-	newSize := size + int64(len(rows))
-	root, err := tlog.TreeHash(newSize, r)
-	if err != nil {
-		return 0, st, err
-	}
-	storage := make([]int64, len(r.new))
-	hashBytes := make([][]byte, len(r.new))
-	for i := range r.new {
-		storage[i] = r.base + int64(i)
-		hashBytes[i] = r.new[i][:]
-	}
-	if err := queries.LedgerLeavesInsert(ctx, tx, leafIdx, entryIDs); err != nil {
-		return 0, st, fmt.Errorf("ledger: storing leaves: %w", err)
-	}
-	if err := queries.LedgerHashesInsert(ctx, tx, storage, hashBytes); err != nil {
-		return 0, st, fmt.Errorf("ledger: storing hashes: %w", err)
 	}
 	signed, err := l.signer.Sign(newSize, root)
 	if err != nil {
@@ -367,6 +304,114 @@ func (l *Log) integrate(ctx context.Context, st integratorState) (int, integrato
 		return 0, st, err
 	}
 	return len(rows), next, nil
+}
+
+// snapshotXmin returns the oldest transaction still running in tx's
+// snapshot.
+func snapshotXmin(ctx context.Context, tx pgx.Tx) (uint64, error) {
+	xminText, err := queries.LedgerSnapshotXmin(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
+	xmin, err := strconv.ParseUint(xminText, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("ledger: snapshot xmin %q: %w", xminText, err)
+	}
+	return xmin, nil
+}
+
+// latestCheckpoint returns the size of the tree and the horizon the latest
+// checkpoint recorded; both are 0 while there is none.
+func latestCheckpoint(ctx context.Context, tx pgx.Tx) (size int64, horizon uint64, err error) {
+	latest, err := queries.LedgerLatestCheckpoint(ctx, tx)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return 0, 0, nil
+	case err != nil:
+		return 0, 0, err
+	}
+	h, err := strconv.ParseUint(latest.Horizon, 10, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("ledger: checkpoint horizon %q: %w", latest.Horizon, err)
+	}
+	return latest.Size, h, nil
+}
+
+// nextState is what this pass proves once committed: a pass that scanned
+// from the horizon (after == 0) and found less than a batch has taken
+// every entry of every transaction below xmin.
+func (l *Log) nextState(st integratorState, rows []dbsqlc.LedgerUnintegratedRow, xmin uint64) integratorState {
+	next := st
+	switch {
+	case len(rows) == l.batch:
+		next.after = rows[len(rows)-1].ID
+	case st.after == 0:
+		next.horizon = max(st.horizon, xmin)
+	default:
+		next.after = 0
+	}
+	return next
+}
+
+// storeBatch appends rows, in order, to the tree of size leaves: it stores
+// their leaf indexes and the tlog hashes they add, and returns the new size
+// and root.
+func storeBatch(ctx context.Context, tx pgx.Tx, size int64, rows []dbsqlc.LedgerUnintegratedRow) (int64, tlog.Hash, error) {
+	r, err := hashBatch(ctx, tx, size, rows)
+	if err != nil {
+		return 0, tlog.Hash{}, err
+	}
+	newSize := size + int64(len(rows))
+	root, err := tlog.TreeHash(newSize, r)
+	if err != nil {
+		return 0, tlog.Hash{}, err
+	}
+	leafIdx := make([]int64, len(rows))
+	entryIDs := make([]int64, len(rows))
+	for i, row := range rows {
+		leafIdx[i] = size + int64(i)
+		entryIDs[i] = row.ID
+	}
+	storage := make([]int64, len(r.new))
+	hashBytes := make([][]byte, len(r.new))
+	for i := range r.new {
+		storage[i] = r.base + int64(i)
+		hashBytes[i] = r.new[i][:]
+	}
+	if err := queries.LedgerLeavesInsert(ctx, tx, leafIdx, entryIDs); err != nil {
+		return 0, tlog.Hash{}, fmt.Errorf("ledger: storing leaves: %w", err)
+	}
+	if err := queries.LedgerHashesInsert(ctx, tx, storage, hashBytes); err != nil {
+		return 0, tlog.Hash{}, fmt.Errorf("ledger: storing hashes: %w", err)
+	}
+	return newSize, root, nil
+}
+
+// hashBatch computes the tlog hashes rows add to the tree of size leaves,
+// from the stored frontier of the old tree plus the batch's own.
+func hashBatch(ctx context.Context, tx pgx.Tx, size int64, rows []dbsqlc.LedgerUnintegratedRow) (*batchHashReader, error) {
+	old, err := dbHashReader{ctx, tx}.ReadHashes(frontierIndexes(size))
+	if err != nil {
+		return nil, err
+	}
+	r := &batchHashReader{old: map[int64]tlog.Hash{}, base: tlog.StoredHashCount(size), db: dbHashReader{ctx, tx}}
+	for i, x := range frontierIndexes(size) {
+		r.old[x] = old[i]
+	}
+	var buf []byte
+	for i, row := range rows {
+		var caseID int64
+		if row.CaseID != nil {
+			caseID = *row.CaseID
+		}
+		buf = appendLeaf(buf[:0], row.At.UnixMicro(), row.Actor, caseID, row.CaseID != nil, row.Region, row.Type, row.Payload)
+		hashes, err := tlog.StoredHashes(size+int64(i), buf, r)
+		if err != nil {
+			return nil, err
+		}
+		r.new = append(r.new, hashes...)
+	}
+	return r, nil
 }
 
 // Checkpoint returns the latest signed checkpoint; not_found while the
