@@ -138,6 +138,46 @@ func newTab(t *testing.T, browser context.Context, env *apptest.Env, name string
 	return &tab{t: t, name: name, ctx: ctx, base: env.Server.URL, shots: shots}
 }
 
+// scenario runs the steps of one browser test in order, each a sub-test,
+// so a failure names its step. While a step runs the tabs report to it: a
+// tab failing the parent test from inside a sub-test would not stop the
+// step. Tabs are opened on the parent test, as they live for the whole
+// scenario.
+type scenario struct {
+	t    *testing.T
+	tabs []*tab
+}
+
+func newScenario(t *testing.T, tabs ...*tab) *scenario {
+	return &scenario{t: t, tabs: tabs}
+}
+
+// with adds tabs opened after the scenario started.
+func (s *scenario) with(tabs ...*tab) { s.tabs = append(s.tabs, tabs...) }
+
+// step runs f as the sub-test name, the tabs reporting to it. It returns
+// false when the step stopped short (t.Fatal, or a tab's action failed):
+// the next step starts from the pages this one left, so the caller ends
+// the scenario. A step that only reported errors (t.Error) lets the
+// scenario go on, as before the steps were sub-tests.
+func (s *scenario) step(name string, f func(t *testing.T)) bool {
+	s.t.Helper()
+	completed := false
+	s.t.Run(name, func(t *testing.T) {
+		for _, b := range s.tabs {
+			b.t = t
+		}
+		defer func() {
+			for _, b := range s.tabs {
+				b.t = s.t
+			}
+		}()
+		f(t)
+		completed = true
+	})
+	return completed
+}
+
 // run runs actions with a time limit, failing the test (with a
 // screenshot) when one fails.
 func (b *tab) run(what string, actions ...chromedp.Action[chromedp.Void]) {

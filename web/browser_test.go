@@ -36,262 +36,340 @@ func TestBrowserDelegatedCase(t *testing.T) {
 	person := apptest.Person(t, 3)
 	agent := newTab(t, browser, env, "agent", desktop, shots)
 	pad := newTab(t, browser, env, "tablet", tablet, shots)
+	sc := newScenario(t, agent, pad)
+	var id, number, link, due, tracking string
 
-	// A signed-out browser asking for the desk is sent to sign in, and
-	// comes back to the desk after.
-	agent.open("/desk")
-	if loc := agent.location(); loc != "/login?next=%2Fdesk" {
-		t.Fatalf("signed-out /desk went to %s", loc)
-	}
-	agent.shot("login")
-	if loc := agent.login("b.town"); loc != "/desk" {
-		t.Fatalf("after sign-in: %s", loc)
-	}
-	agent.sees("main h2", "工作台")
-	agent.sees("#count-new", "0", "新接待")
-	agent.shot("desk-empty")
-
-	// Intake: search the catalog, choose the matter, enter the applicant.
-	agent.follow(`nav a[href="/intake"]`)
-	agent.fill("#matter-q", "食品经营")
-	agent.submit(`button[form="matter-search"]`)
-	agent.sees("#matters", "食品经营许可（新办）")
-	if strings.Contains(agent.text("#matters"), "残疾人证") {
-		t.Fatal("the search for 食品经营 still lists 残疾人证办理")
-	}
-	agent.click(`input[name=matter][value=SP001]`)
-	wrongID := person["id_number"][:17] + map[bool]string{true: "1", false: "2"}[person["id_number"][17] != '1']
-	agent.fill("#intake-name", person["name"])
-	agent.fill("#intake-id-number", wrongID)
-	agent.fill("#intake-phone", person["phone"])
-	agent.set("#intake-region", "370323001002")
-	agent.fill("#intake-summary", "开小餐馆，想办食品经营许可")
-	if st := agent.submit("#intake-submit"); st != http.StatusUnprocessableEntity {
-		t.Fatalf("intake with a wrong ID number answered %d", st)
-	}
-	agent.sees(".field.invalid", "身份证号码有误", "校验位")
-	if v := eval[string](agent, `document.querySelector("input[name=matter]:checked").value`); v != "SP001" {
-		t.Fatalf("the chosen matter was lost: %q", v)
-	}
-	agent.shot("intake-wrong-id")
-	agent.fill("#intake-id-number", person["id_number"])
-	agent.submit("#intake-submit")
-	agent.sees("#flash", "已登记")
-	agent.sees("#case-state", "接待咨询")
-	id := agent.caseIDOf()
-	number := agent.text("#case-number")
-	agent.shot("case-new")
-
-	// The desk finds it by the applicant's phone, and counts it as new.
-	agent.open("/desk")
-	agent.sees("#count-new", "1")
-	agent.fill("#q", person["phone"])
-	agent.submit(`form[role=search] button`)
-	agent.sees("#results", "1 件", number)
-	if strings.Contains(agent.text("#results ul.cases"), person["phone"]) {
-		t.Error("the search results show the full phone number")
-	}
-	agent.shot("desk-search")
-	agent.open("/cases/" + id)
-
-	// The one-time notice: issued, sealed, a PDF to print.
-	agent.submit("#issue-notice")
-	agent.sees("#flash", "一次告知单已出具")
-	if got := agent.fetchStatus(eval[string](agent, `document.querySelector("#flash a").href`)); got != "200 application/pdf" {
-		t.Fatalf("the notice link answers %s", got)
-	}
-	agent.sees("#documents", "一次告知单")
-
-	// Review: a supplement needs a note, said next to the note.
-	agent.click("#act-review summary")
-	agent.click(`#act-review input[name=result][value=supplement]`)
-	if st := agent.submit("#submit-review"); st != http.StatusUnprocessableEntity {
-		t.Fatalf("a supplement without a note answered %d", st)
-	}
-	agent.sees("#act-review .field.invalid", "不能为空")
-	agent.shot("review-needs-note")
-	agent.tickAll("#act-review")
-	eval[int](agent, `document.querySelectorAll("#act-review input[type=number]").forEach(i => i.value = "2"), 0`)
-	agent.click(`#act-review input[name=result][value=accept]`)
-	agent.submit("#submit-review")
-	agent.sees("#case-state", "待签协议")
-	// The agent keeps the original ID card: a hand-over from the applicant.
-	agent.click("#mat-ID_CARD summary")
-	agent.submit("#mat-ID_CARD button[type=submit]")
-	agent.sees("#flash", "已登记移交")
-	agent.sees("#mat-ID_CARD .holder", "测试b.town")
-
-	// The agreement: the applicant signs on the tablet, the agent here.
-	agent.follow("#go-agreement")
-	agent.submit("#draft-agreement")
-	agent.sees(".signlink", "请申请人在平板上签署")
-	link := pathOf(t, eval[string](agent, `document.getElementById("signing-link").href`))
-	agent.shot("agreement-link")
-
-	pad.open(link)
-	pad.sees("#document h2", "代办服务委托协议书")
-	pad.sees("#document", number, "免费")
-	if strings.Contains(pad.text("body"), person["id_number"]) {
-		t.Fatal("the signing page shows the full ID number")
-	}
-	pad.drawByFinger("#pad")
-	if n := pad.inked("#pad"); n < 200 {
-		t.Fatalf("the finger drew %d pixels", n)
-	}
-	pad.shot("tablet-signed")
-	pad.fill("#id_last4", "0000")
-	pad.click("#confirm")
-	pad.sees("#error", "身份证后四位不正确")
-	pad.fill("#id_last4", person["id_number"][14:])
-	pad.click("#confirm")
-	pad.waitVisible("#done")
-	pad.sees("#done", "签名已保存")
-	pad.shot("tablet-done")
-
-	agent.open("/cases/" + id + "/agreement")
-	agent.sees("#sig-applicant", "申请人已签名")
-	agent.sees("#sig-agent", "代办员待签名")
-	agent.drawByMouse("#pad")
-	if n := agent.inked("#pad"); n < 200 {
-		t.Fatalf("the mouse drew %d pixels", n)
-	}
-	agent.shot("agent-signs")
-	agent.click("#confirm")
-	agent.waitVisible("#agreement-sealed")
-	agent.sees("#agreement-sealed", "已签订并盖章生效")
-	agent.shot("agreement-sealed")
-	agent.open("/cases/" + id)
-	agent.sees("#case-state", "已委托")
-	due := agent.text("#case-due")
-	agent.sees("#documents", "代办服务委托协议书")
-
-	// Processing, forwarding to the province, its reply, the results.
-	agent.click("#act-progress summary")
-	agent.fill("#progress-step", "报送县市场监管局")
-	agent.fill("#progress-note", "材料已报送县市场监管局审查")
-	agent.submit("#submit-progress")
-	agent.sees("#case-state", "办理中")
-	agent.sees("#timeline", "材料已报送县市场监管局审查")
-
-	replyDue := calendar.Date(time.Now()).AddDate(0, 0, 14).Format("2006-01-02")
-	agent.click("#act-escalate summary")
-	agent.set("#escalate-level", "province")
-	agent.fill("#escalate-authority", "山东省市场监督管理局")
-	agent.set("#escalate-reply-due", replyDue)
-	agent.submit("#submit-escalate")
-	agent.sees("#case-state", "已转报上级")
-	agent.sees("#escalation", "山东省市场监督管理局", replyDue)
-	agent.shot("escalated")
-	agent.open("/desk")
-	agent.sees("#count-escalated", "1")
-
-	agent.open("/cases/" + id)
-	agent.click("#act-reply summary")
-	agent.click(`#act-reply input[name=outcome][value=approved]`)
-	agent.fill("#reply-note", "省局已审核通过")
-	agent.submit("#submit-reply")
-	agent.sees("#case-state", "办理中")
-
-	agent.click("#act-results summary")
-	agent.set(`select[name="kind.0"]`, "licence")
-	agent.fill(`input[name="name.0"]`, "食品经营许可证")
-	agent.fill(`input[name="number.0"]`, "JY13703230000001")
-	agent.submit("#submit-results")
-	agent.sees("#case-state", "待交付")
-	agent.sees("#items", "食品经营许可证", "申请人居民身份证（原件）", "待核验")
-	if d := agent.printed("case-printed", "header .nav", "#actions", "#case-number"); d[0] != "none" || d[1] != "none" || d[2] == "none" {
-		t.Errorf("printed case page: nav %s, actions %s, number %s", d[0], d[1], d[2])
-	}
-	agent.open("/desk")
-	agent.sees("#count-ready", "1")
-	agent.shot("desk-ready")
-
-	// Handover: every item checked, else said so; then the tablet.
-	agent.open("/cases/" + id)
-	agent.follow("#go-handover")
-	agent.click(`#handover-form input[name=verified]`)
-	if st := agent.submit("#verify-items"); st != http.StatusUnprocessableEntity {
-		t.Fatalf("a handover with unchecked items answered %d", st)
-	}
-	agent.sees(".ferr", "以下项目尚未核验")
-	agent.shot("handover-unchecked")
-	agent.tickAll("#handover-form")
-	agent.submit("#verify-items")
-	agent.sees(".signlink", "请申请人在平板上签署")
-	link = pathOf(t, eval[string](agent, `document.getElementById("signing-link").href`))
-
-	pad.open(link)
-	pad.sees("#document", "签收单", "食品经营许可证")
-	pad.drawByFinger("#pad")
-	pad.fill("#id_last4", strings.ToLower(person["id_number"][14:]))
-	pad.click("#confirm")
-	pad.waitVisible("#done")
-	pad.sees("#done", "文书已盖章生效")
-	pad.shot("tablet-receipt-done")
-
-	agent.open("/cases/" + id + "/handover")
-	agent.sees("#receipt-sealed", "申请人已签收")
-	if got := agent.fetchStatus(eval[string](agent, `document.getElementById("receipt-pdf").href`)); got != "200 application/pdf" {
-		t.Fatalf("the receipt link answers %s", got)
-	}
-	agent.shot("handed-over")
-	verify := eval[string](agent, `document.querySelector('a[href^="/verify/"]').getAttribute("href")`)
-	env.App.Ledger.Notify()
-	pad.open(verify)
-	pad.sees("#verify-ok", "已加盖电子签章")
-	pad.sees("#verify-title", "签收单")
-	if strings.Contains(pad.text("body"), person["name"]) {
-		t.Error("the verification page shows the applicant's name")
-	}
-	pad.shot("verify")
-
-	// The rating, 1 to 5 with its words.
-	agent.open("/cases/" + id)
-	agent.sees("#case-state", "已办结", "已交付签收")
-	agent.click("#act-evaluate summary")
-	agent.sees("#act-evaluate", "非常不满意", "非常满意")
-	agent.click(`#act-evaluate input[name=rating][value="5"]`)
-	agent.fill("#evaluate-comment", "全程帮办，省心")
-	agent.submit("#submit-evaluate")
-	agent.sees("#rating-text", "5 分", "非常满意")
-	agent.shot("closed-rated")
-	tracking := agent.text("#case dd code")
-
-	// The applicant's tracking page: the state, nothing personal.
-	pad.open("/track/" + tracking)
-	pad.sees("#track-state", "已办结")
-	body := pad.text("body")
-	for _, secret := range []string{person["id_number"], person["phone"], person["name"]} {
-		if strings.Contains(body, secret) {
-			t.Errorf("the tracking page shows %q", secret)
+	if !sc.step("sign in from the desk", func(t *testing.T) {
+		// A signed-out browser asking for the desk is sent to sign in, and
+		// comes back to the desk after.
+		agent.open("/desk")
+		if loc := agent.location(); loc != "/login?next=%2Fdesk" {
+			t.Fatalf("signed-out /desk went to %s", loc)
 		}
+		agent.shot("login")
+		if loc := agent.login("b.town"); loc != "/desk" {
+			t.Fatalf("after sign-in: %s", loc)
+		}
+		agent.sees("main h2", "工作台")
+		agent.sees("#count-new", "0", "新接待")
+		agent.shot("desk-empty")
+	}) {
+		return
 	}
-	pad.shot("track")
+	if !sc.step("intake refused with a wrong ID number", func(t *testing.T) {
+		// Search the catalog, choose the matter, enter the applicant.
+		agent.follow(`nav a[href="/intake"]`)
+		agent.fill("#matter-q", "食品经营")
+		agent.submit(`button[form="matter-search"]`)
+		agent.sees("#matters", "食品经营许可（新办）")
+		if strings.Contains(agent.text("#matters"), "残疾人证") {
+			t.Fatal("the search for 食品经营 still lists 残疾人证办理")
+		}
+		agent.click(`input[name=matter][value=SP001]`)
+		wrongID := person["id_number"][:17] + map[bool]string{true: "1", false: "2"}[person["id_number"][17] != '1']
+		agent.fill("#intake-name", person["name"])
+		agent.fill("#intake-id-number", wrongID)
+		agent.fill("#intake-phone", person["phone"])
+		agent.set("#intake-region", "370323001002")
+		agent.fill("#intake-summary", "开小餐馆，想办食品经营许可")
+		if st := agent.submit("#intake-submit"); st != http.StatusUnprocessableEntity {
+			t.Fatalf("intake with a wrong ID number answered %d", st)
+		}
+		agent.sees(".field.invalid", "身份证号码有误", "校验位")
+		if v := eval[string](agent, `document.querySelector("input[name=matter]:checked").value`); v != "SP001" {
+			t.Fatalf("the chosen matter was lost: %q", v)
+		}
+		agent.shot("intake-wrong-id")
+	}) {
+		return
+	}
+	if !sc.step("intake registered", func(t *testing.T) {
+		agent.fill("#intake-id-number", person["id_number"])
+		agent.submit("#intake-submit")
+		agent.sees("#flash", "已登记")
+		agent.sees("#case-state", "接待咨询")
+		id = agent.caseIDOf()
+		number = agent.text("#case-number")
+		agent.shot("case-new")
+	}) {
+		return
+	}
+	if !sc.step("desk finds the case by phone", func(t *testing.T) {
+		// It counts it as new.
+		agent.open("/desk")
+		agent.sees("#count-new", "1")
+		agent.fill("#q", person["phone"])
+		agent.submit(`form[role=search] button`)
+		agent.sees("#results", "1 件", number)
+		if strings.Contains(agent.text("#results ul.cases"), person["phone"]) {
+			t.Error("the search results show the full phone number")
+		}
+		agent.shot("desk-search")
+		agent.open("/cases/" + id)
+	}) {
+		return
+	}
+	if !sc.step("one-time notice issued", func(t *testing.T) {
+		// Issued, sealed, a PDF to print.
+		agent.submit("#issue-notice")
+		agent.sees("#flash", "一次告知单已出具")
+		if got := agent.fetchStatus(eval[string](agent, `document.querySelector("#flash a").href`)); got != "200 application/pdf" {
+			t.Fatalf("the notice link answers %s", got)
+		}
+		agent.sees("#documents", "一次告知单")
+	}) {
+		return
+	}
+	if !sc.step("supplement refused without a note", func(t *testing.T) {
+		// Said next to the note.
+		agent.click("#act-review summary")
+		agent.click(`#act-review input[name=result][value=supplement]`)
+		if st := agent.submit("#submit-review"); st != http.StatusUnprocessableEntity {
+			t.Fatalf("a supplement without a note answered %d", st)
+		}
+		agent.sees("#act-review .field.invalid", "不能为空")
+		agent.shot("review-needs-note")
+	}) {
+		return
+	}
+	if !sc.step("review accepted", func(t *testing.T) {
+		agent.tickAll("#act-review")
+		eval[int](agent, `document.querySelectorAll("#act-review input[type=number]").forEach(i => i.value = "2"), 0`)
+		agent.click(`#act-review input[name=result][value=accept]`)
+		agent.submit("#submit-review")
+		agent.sees("#case-state", "待签协议")
+	}) {
+		return
+	}
+	if !sc.step("agent keeps the original ID card", func(t *testing.T) {
+		// A hand-over from the applicant.
+		agent.click("#mat-ID_CARD summary")
+		agent.submit("#mat-ID_CARD button[type=submit]")
+		agent.sees("#flash", "已登记移交")
+		agent.sees("#mat-ID_CARD .holder", "测试b.town")
+	}) {
+		return
+	}
+	if !sc.step("applicant signs the agreement on the tablet", func(t *testing.T) {
+		agent.follow("#go-agreement")
+		agent.submit("#draft-agreement")
+		agent.sees(".signlink", "请申请人在平板上签署")
+		link = pathOf(t, eval[string](agent, `document.getElementById("signing-link").href`))
+		agent.shot("agreement-link")
+
+		pad.open(link)
+		pad.sees("#document h2", "代办服务委托协议书")
+		pad.sees("#document", number, "免费")
+		if strings.Contains(pad.text("body"), person["id_number"]) {
+			t.Fatal("the signing page shows the full ID number")
+		}
+		pad.drawByFinger("#pad")
+		if n := pad.inked("#pad"); n < 200 {
+			t.Fatalf("the finger drew %d pixels", n)
+		}
+		pad.shot("tablet-signed")
+		pad.fill("#id_last4", "0000")
+		pad.click("#confirm")
+		pad.sees("#error", "身份证后四位不正确")
+		pad.fill("#id_last4", person["id_number"][14:])
+		pad.click("#confirm")
+		pad.waitVisible("#done")
+		pad.sees("#done", "签名已保存")
+		pad.shot("tablet-done")
+	}) {
+		return
+	}
+	if !sc.step("agent signs and the agreement is sealed", func(t *testing.T) {
+		agent.open("/cases/" + id + "/agreement")
+		agent.sees("#sig-applicant", "申请人已签名")
+		agent.sees("#sig-agent", "代办员待签名")
+		agent.drawByMouse("#pad")
+		if n := agent.inked("#pad"); n < 200 {
+			t.Fatalf("the mouse drew %d pixels", n)
+		}
+		agent.shot("agent-signs")
+		agent.click("#confirm")
+		agent.waitVisible("#agreement-sealed")
+		agent.sees("#agreement-sealed", "已签订并盖章生效")
+		agent.shot("agreement-sealed")
+		agent.open("/cases/" + id)
+		agent.sees("#case-state", "已委托")
+		due = agent.text("#case-due")
+		agent.sees("#documents", "代办服务委托协议书")
+	}) {
+		return
+	}
+	if !sc.step("progress", func(t *testing.T) {
+		agent.click("#act-progress summary")
+		agent.fill("#progress-step", "报送县市场监管局")
+		agent.fill("#progress-note", "材料已报送县市场监管局审查")
+		agent.submit("#submit-progress")
+		agent.sees("#case-state", "办理中")
+		agent.sees("#timeline", "材料已报送县市场监管局审查")
+	}) {
+		return
+	}
+	if !sc.step("forwarded to the province", func(t *testing.T) {
+		replyDue := calendar.Date(time.Now()).AddDate(0, 0, 14).Format("2006-01-02")
+		agent.click("#act-escalate summary")
+		agent.set("#escalate-level", "province")
+		agent.fill("#escalate-authority", "山东省市场监督管理局")
+		agent.set("#escalate-reply-due", replyDue)
+		agent.submit("#submit-escalate")
+		agent.sees("#case-state", "已转报上级")
+		agent.sees("#escalation", "山东省市场监督管理局", replyDue)
+		agent.shot("escalated")
+		agent.open("/desk")
+		agent.sees("#count-escalated", "1")
+	}) {
+		return
+	}
+	if !sc.step("province replies", func(t *testing.T) {
+		agent.open("/cases/" + id)
+		agent.click("#act-reply summary")
+		agent.click(`#act-reply input[name=outcome][value=approved]`)
+		agent.fill("#reply-note", "省局已审核通过")
+		agent.submit("#submit-reply")
+		agent.sees("#case-state", "办理中")
+	}) {
+		return
+	}
+	if !sc.step("results", func(t *testing.T) {
+		agent.click("#act-results summary")
+		agent.set(`select[name="kind.0"]`, "licence")
+		agent.fill(`input[name="name.0"]`, "食品经营许可证")
+		agent.fill(`input[name="number.0"]`, "JY13703230000001")
+		agent.submit("#submit-results")
+		agent.sees("#case-state", "待交付")
+		agent.sees("#items", "食品经营许可证", "申请人居民身份证（原件）", "待核验")
+		if d := agent.printed("case-printed", "header .nav", "#actions", "#case-number"); d[0] != "none" || d[1] != "none" || d[2] == "none" {
+			t.Errorf("printed case page: nav %s, actions %s, number %s", d[0], d[1], d[2])
+		}
+		agent.open("/desk")
+		agent.sees("#count-ready", "1")
+		agent.shot("desk-ready")
+	}) {
+		return
+	}
+	if !sc.step("handover refused with unchecked items", func(t *testing.T) {
+		// Every item must be checked, else said so.
+		agent.open("/cases/" + id)
+		agent.follow("#go-handover")
+		agent.click(`#handover-form input[name=verified]`)
+		if st := agent.submit("#verify-items"); st != http.StatusUnprocessableEntity {
+			t.Fatalf("a handover with unchecked items answered %d", st)
+		}
+		agent.sees(".ferr", "以下项目尚未核验")
+		agent.shot("handover-unchecked")
+	}) {
+		return
+	}
+	if !sc.step("handover verified", func(t *testing.T) {
+		agent.tickAll("#handover-form")
+		agent.submit("#verify-items")
+		agent.sees(".signlink", "请申请人在平板上签署")
+		link = pathOf(t, eval[string](agent, `document.getElementById("signing-link").href`))
+	}) {
+		return
+	}
+	if !sc.step("applicant signs the receipt on the tablet", func(t *testing.T) {
+		pad.open(link)
+		pad.sees("#document", "签收单", "食品经营许可证")
+		pad.drawByFinger("#pad")
+		pad.fill("#id_last4", strings.ToLower(person["id_number"][14:]))
+		pad.click("#confirm")
+		pad.waitVisible("#done")
+		pad.sees("#done", "文书已盖章生效")
+		pad.shot("tablet-receipt-done")
+	}) {
+		return
+	}
+	if !sc.step("receipt sealed and verified", func(t *testing.T) {
+		agent.open("/cases/" + id + "/handover")
+		agent.sees("#receipt-sealed", "申请人已签收")
+		if got := agent.fetchStatus(eval[string](agent, `document.getElementById("receipt-pdf").href`)); got != "200 application/pdf" {
+			t.Fatalf("the receipt link answers %s", got)
+		}
+		agent.shot("handed-over")
+		verify := eval[string](agent, `document.querySelector('a[href^="/verify/"]').getAttribute("href")`)
+		env.App.Ledger.Notify()
+		pad.open(verify)
+		pad.sees("#verify-ok", "已加盖电子签章")
+		pad.sees("#verify-title", "签收单")
+		if strings.Contains(pad.text("body"), person["name"]) {
+			t.Error("the verification page shows the applicant's name")
+		}
+		pad.shot("verify")
+	}) {
+		return
+	}
+	if !sc.step("rating", func(t *testing.T) {
+		// 1 to 5 with its words.
+		agent.open("/cases/" + id)
+		agent.sees("#case-state", "已办结", "已交付签收")
+		agent.click("#act-evaluate summary")
+		agent.sees("#act-evaluate", "非常不满意", "非常满意")
+		agent.click(`#act-evaluate input[name=rating][value="5"]`)
+		agent.fill("#evaluate-comment", "全程帮办，省心")
+		agent.submit("#submit-evaluate")
+		agent.sees("#rating-text", "5 分", "非常满意")
+		agent.shot("closed-rated")
+		tracking = agent.text("#case dd code")
+	}) {
+		return
+	}
+	if !sc.step("tracking page shows nothing personal", func(t *testing.T) {
+		// The applicant's tracking page: the state only.
+		pad.open("/track/" + tracking)
+		pad.sees("#track-state", "已办结")
+		body := pad.text("body")
+		for _, secret := range []string{person["id_number"], person["phone"], person["name"]} {
+			if strings.Contains(body, secret) {
+				t.Errorf("the tracking page shows %q", secret)
+			}
+		}
+		pad.shot("track")
+	}) {
+		return
+	}
 
 	// The supervisor: the township's figures, the ledger verified.
 	sup := newTab(t, browser, env, "supervisor", desktop, shots)
-	if loc := sup.login("b.super"); loc != "/supervision" {
-		t.Fatalf("supervisor lands on %s", loc)
-	}
-	row := sup.text("#table tbody tr:first-child")
-	for _, want := range []string{"历山街道", "100%", "5.0"} {
-		if !strings.Contains(row, want) {
-			t.Errorf("dashboard row %q lacks %q", row, want)
+	sc.with(sup)
+	if !sc.step("supervisor dashboard", func(t *testing.T) {
+		if loc := sup.login("b.super"); loc != "/supervision" {
+			t.Fatalf("supervisor lands on %s", loc)
 		}
+		row := sup.text("#table tbody tr:first-child")
+		for _, want := range []string{"历山街道", "100%", "5.0"} {
+			if !strings.Contains(row, want) {
+				t.Errorf("dashboard row %q lacks %q", row, want)
+			}
+		}
+		if n := eval[int](sup, `document.querySelectorAll("figure.chart svg").length`); n != 4 {
+			t.Errorf("%d charts, want 4", n)
+		}
+		sup.sees("#count-ontime", "100%")
+	}) {
+		return
 	}
-	if n := eval[int](sup, `document.querySelectorAll("figure.chart svg").length`); n != 4 {
-		t.Errorf("%d charts, want 4", n)
+	if !sc.step("supervisor verifies the ledger", func(t *testing.T) {
+		env.App.Ledger.Notify()
+		time.Sleep(500 * time.Millisecond) // let the integrator take the newest entries in
+		sup.submit("#verify-ledger")
+		sup.sees("#flash", "台账校验通过")
+		sup.shot("dashboard")
+	}) {
+		return
 	}
-	sup.sees("#count-ontime", "100%")
-	env.App.Ledger.Notify()
-	time.Sleep(500 * time.Millisecond) // let the integrator take the newest entries in
-	sup.submit("#verify-ledger")
-	sup.sees("#flash", "台账校验通过")
-	sup.shot("dashboard")
-	sup.open("/cases/" + id)
-	sup.sees("#case-state", "已办结")
-	if strings.Contains(sup.text("#case"), person["id_number"]) {
-		t.Error("the supervisor sees the full ID number")
+	if !sc.step("supervisor sees the ID number masked", func(t *testing.T) {
+		sup.open("/cases/" + id)
+		sup.sees("#case-state", "已办结")
+		if strings.Contains(sup.text("#case"), person["id_number"]) {
+			t.Error("the supervisor sees the full ID number")
+		}
+	}) {
+		return
 	}
 	t.Logf("case %s handed over, due %s", number, due)
 }
@@ -308,115 +386,136 @@ func TestBrowserVillageAgent(t *testing.T) {
 	shots := artifacts(t)
 	person := apptest.Person(t, 4)
 	ph := newTab(t, browser, env, "phone", phone, shots)
-
-	if loc := ph.login("v.cun"); loc != "/village" {
-		t.Fatalf("village agent lands on %s", loc)
-	}
-	ph.sees("#open-errands", "办理中", "0")
-	ph.noSideScroll()
-	ph.shot("village-empty")
-
-	ph.follow("#new-errand")
-	ph.set("#errand-matter", "GT001")
-	ph.fill("#intake-name", person["name"])
-	ph.fill("#intake-id-number", person["id_number"])
-	ph.fill("#intake-phone", person["phone"])
-	ph.fill("#intake-summary", "村民想开小卖部")
-	ph.noSideScroll()
-	ph.shot("errand-form")
-	// The connection drops: the same form goes out twice more while the
-	// first is still on its way (the browser retrying, the agent tapping
-	// again), then the agent taps once more and gets an answer.
-	statuses := eval[[]int](ph, `(() => { const f = document.getElementById("errand-form"); const body = new URLSearchParams(new FormData(f));
-		return Promise.all([fetch(f.action, {method: "POST", body}), fetch(f.action, {method: "POST", body: new URLSearchParams(new FormData(f))})]).then(rs => rs.map(r => r.status)); })()`)
-	if fmt.Sprint(statuses) != "[200 200]" {
-		t.Fatalf("resent forms answered %v", statuses)
-	}
-	ph.submit("#errand-submit")
-	ph.sees("#flash", "没有重复登记")
-	ph.sees("#case-state", "接待咨询")
-	id := ph.caseIDOf()
-	ph.noSideScroll()
-	ph.shot("errand-case")
-	var n int
-	if err := env.Pool.QueryRow(context.Background(), "SELECT count(*) FROM cases WHERE created_by = 'v.cun'").Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	if n != 1 {
-		t.Fatalf("%d errands opened, want 1", n)
-	}
-	ph.open("/village")
-	ph.sees("#open-errands .n", "1")
-
-	// Originals: the agent takes the ID card from the villager, then hands
-	// it to the township agent; from then on it is not the agent's to move.
-	ph.open("/cases/" + id + "#materials")
-	ph.sees("#mat-ID_CARD .holder", "申请人")
-	ph.click("#mat-ID_CARD summary")
-	ph.set("#mat-ID_CARD select[name=to]", "v.cun")
-	ph.fill("#mat-ID_CARD input[name=note]", "村委会收取")
-	ph.submit("#mat-ID_CARD button[type=submit]")
-	ph.sees("#flash", "已登记移交")
-	ph.sees("#mat-ID_CARD .holder", "测试v.cun")
-	ph.click("#mat-ID_CARD summary")
-	ph.set("#mat-ID_CARD select[name=to]", "v.town")
-	ph.submit("#mat-ID_CARD button[type=submit]")
-	ph.sees("#mat-ID_CARD .holder", "测试v.town")
-	ph.sees("#mat-ID_CARD .moves", "村委会收取")
-	if n := eval[int](ph, `document.querySelectorAll("#mat-ID_CARD details").length`); n != 0 {
-		t.Error("the village agent is offered to move an original it no longer holds")
-	}
-	ph.noSideScroll()
-	ph.shot("custody")
-
-	// The township reviews and has the agreement signed (through the API);
-	// the village agent then adds progress from the phone.
-	tok := env.Token(t, "v.town")
-	c := env.Do(t, tok, http.MethodGet, "/api/v1/cases/"+id, nil, nil).Must(t, 200).JSON
-	var mats []map[string]any
-	for _, m := range c["materials"].([]any) {
-		mm := m.(map[string]any)
-		mats = append(mats, map[string]any{"code": mm["code"], "received": true, "original": mm["required_original"], "pages": 1})
-	}
+	sc := newScenario(t, ph)
+	var id string
 	var caseID int64
-	fmt.Sscan(id, &caseID)
-	env.Act(t, tok, caseID, int(c["version"].(float64)), "review", map[string]any{"result": "accept", "materials": mats}).Must(t, 200)
-	err := pgx.BeginFunc(context.Background(), env.Pool, func(tx pgx.Tx) error {
-		_, err := env.App.Cases.SignedAgreementTx(context.Background(), tx, cases.Actor{Username: "v.town"}, caseID, nil)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
+
+	if !sc.step("sign in on the phone", func(t *testing.T) {
+		if loc := ph.login("v.cun"); loc != "/village" {
+			t.Fatalf("village agent lands on %s", loc)
+		}
+		ph.sees("#open-errands", "办理中", "0")
+		ph.noSideScroll()
+		ph.shot("village-empty")
+	}) {
+		return
 	}
-	ph.open("/cases/" + id)
-	ph.sees("#case-state", "已委托")
-	ph.click("#act-progress summary")
-	ph.fill("#progress-note", "已把村民的材料送到街道便民服务中心")
-	ph.submit("#submit-progress")
-	ph.sees("#case-state", "办理中")
-	ph.sees("#timeline", "已把村民的材料送到街道便民服务中心")
-	ph.noSideScroll()
-	ph.shot("progress")
-	ph.open("/village")
-	ph.sees("#open-errands", number(t, env, caseID))
-	ph.shot("village-list")
+	if !sc.step("errand sent three times opened once", func(t *testing.T) {
+		ph.follow("#new-errand")
+		ph.set("#errand-matter", "GT001")
+		ph.fill("#intake-name", person["name"])
+		ph.fill("#intake-id-number", person["id_number"])
+		ph.fill("#intake-phone", person["phone"])
+		ph.fill("#intake-summary", "村民想开小卖部")
+		ph.noSideScroll()
+		ph.shot("errand-form")
+		// The connection drops: the same form goes out twice more while the
+		// first is still on its way (the browser retrying, the agent tapping
+		// again), then the agent taps once more and gets an answer.
+		statuses := eval[[]int](ph, `(() => { const f = document.getElementById("errand-form"); const body = new URLSearchParams(new FormData(f));
+		return Promise.all([fetch(f.action, {method: "POST", body}), fetch(f.action, {method: "POST", body: new URLSearchParams(new FormData(f))})]).then(rs => rs.map(r => r.status)); })()`)
+		if fmt.Sprint(statuses) != "[200 200]" {
+			t.Fatalf("resent forms answered %v", statuses)
+		}
+		ph.submit("#errand-submit")
+		ph.sees("#flash", "没有重复登记")
+		ph.sees("#case-state", "接待咨询")
+		id = ph.caseIDOf()
+		ph.noSideScroll()
+		ph.shot("errand-case")
+		var n int
+		if err := env.Pool.QueryRow(context.Background(), "SELECT count(*) FROM cases WHERE created_by = 'v.cun'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Fatalf("%d errands opened, want 1", n)
+		}
+		ph.open("/village")
+		ph.sees("#open-errands .n", "1")
+	}) {
+		return
+	}
+	if !sc.step("originals change hands", func(t *testing.T) {
+		// The agent takes the ID card from the villager, then hands it to
+		// the township agent; from then on it is not the agent's to move.
+		ph.open("/cases/" + id + "#materials")
+		ph.sees("#mat-ID_CARD .holder", "申请人")
+		ph.click("#mat-ID_CARD summary")
+		ph.set("#mat-ID_CARD select[name=to]", "v.cun")
+		ph.fill("#mat-ID_CARD input[name=note]", "村委会收取")
+		ph.submit("#mat-ID_CARD button[type=submit]")
+		ph.sees("#flash", "已登记移交")
+		ph.sees("#mat-ID_CARD .holder", "测试v.cun")
+		ph.click("#mat-ID_CARD summary")
+		ph.set("#mat-ID_CARD select[name=to]", "v.town")
+		ph.submit("#mat-ID_CARD button[type=submit]")
+		ph.sees("#mat-ID_CARD .holder", "测试v.town")
+		ph.sees("#mat-ID_CARD .moves", "村委会收取")
+		if n := eval[int](ph, `document.querySelectorAll("#mat-ID_CARD details").length`); n != 0 {
+			t.Error("the village agent is offered to move an original it no longer holds")
+		}
+		ph.noSideScroll()
+		ph.shot("custody")
+	}) {
+		return
+	}
+	if !sc.step("township has the agreement signed", func(t *testing.T) {
+		// It reviews and has the agreement signed through the API.
+		tok := env.Token(t, "v.town")
+		c := env.Do(t, tok, http.MethodGet, "/api/v1/cases/"+id, nil, nil).Must(t, 200).JSON
+		var mats []map[string]any
+		for _, m := range c["materials"].([]any) {
+			mm := m.(map[string]any)
+			mats = append(mats, map[string]any{"code": mm["code"], "received": true, "original": mm["required_original"], "pages": 1})
+		}
+		fmt.Sscan(id, &caseID)
+		env.Act(t, tok, caseID, int(c["version"].(float64)), "review", map[string]any{"result": "accept", "materials": mats}).Must(t, 200)
+		err := pgx.BeginFunc(context.Background(), env.Pool, func(tx pgx.Tx) error {
+			_, err := env.App.Cases.SignedAgreementTx(context.Background(), tx, cases.Actor{Username: "v.town"}, caseID, nil)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}) {
+		return
+	}
+	if !sc.step("progress from the phone", func(t *testing.T) {
+		ph.open("/cases/" + id)
+		ph.sees("#case-state", "已委托")
+		ph.click("#act-progress summary")
+		ph.fill("#progress-note", "已把村民的材料送到街道便民服务中心")
+		ph.submit("#submit-progress")
+		ph.sees("#case-state", "办理中")
+		ph.sees("#timeline", "已把村民的材料送到街道便民服务中心")
+		ph.noSideScroll()
+		ph.shot("progress")
+		ph.open("/village")
+		ph.sees("#open-errands", number(t, env, caseID))
+		ph.shot("village-list")
+	}) {
+		return
+	}
 
 	// The villager follows the errand on the phone with the tracking code.
-	var code string
-	if err := env.Pool.QueryRow(context.Background(), "SELECT tracking_code FROM cases WHERE id = $1", caseID).Scan(&code); err != nil {
-		t.Fatal(err)
-	}
 	villager := newTab(t, browser, env, "villager", phone, shots)
-	villager.open("/track")
-	villager.fill("#track-code", strings.ToLower(code))
-	villager.submit("form[action='/track'] button")
-	villager.sees("#track-state", "办理中")
-	villager.sees(".timeline", "已把村民的材料送到街道便民服务中心")
-	if strings.Contains(villager.text("body"), person["name"]) {
-		t.Error("the tracking page shows the applicant's name")
-	}
-	villager.noSideScroll()
-	villager.shot("track")
+	sc.with(villager)
+	sc.step("villager tracks the errand", func(t *testing.T) {
+		var code string
+		if err := env.Pool.QueryRow(context.Background(), "SELECT tracking_code FROM cases WHERE id = $1", caseID).Scan(&code); err != nil {
+			t.Fatal(err)
+		}
+		villager.open("/track")
+		villager.fill("#track-code", strings.ToLower(code))
+		villager.submit("form[action='/track'] button")
+		villager.sees("#track-state", "办理中")
+		villager.sees(".timeline", "已把村民的材料送到街道便民服务中心")
+		if strings.Contains(villager.text("body"), person["name"]) {
+			t.Error("the tracking page shows the applicant's name")
+		}
+		villager.noSideScroll()
+		villager.shot("track")
+	})
 }
 
 // TestBrowserSupervisorDashboard: a case past its due date shows in the
@@ -436,29 +535,40 @@ func TestBrowserSupervisorDashboard(t *testing.T) {
 	num := number(t, env, late)
 
 	sup := newTab(t, browser, env, "supervisor", desktop, shots)
-	sup.login("s.super")
-	sup.sees("main h2", "督查", "沂源县")
-	sup.sees("#count-overdue", "1", "超期")
-	sup.sees("#count-open", "2")
-	if w := eval[float64](sup, `Math.max(...[...document.querySelectorAll("#chart-open rect.bar-late")].map(r => +r.getAttribute("width")))`); w <= 0 {
-		t.Error("the chart draws no overdue bar")
+	sc := newScenario(t, sup)
+	if !sc.step("dashboard shows the overdue case", func(t *testing.T) {
+		sup.login("s.super")
+		sup.sees("main h2", "督查", "沂源县")
+		sup.sees("#count-overdue", "1", "超期")
+		sup.sees("#count-open", "2")
+		if w := eval[float64](sup, `Math.max(...[...document.querySelectorAll("#chart-open rect.bar-late")].map(r => +r.getAttribute("width")))`); w <= 0 {
+			t.Error("the chart draws no overdue bar")
+		}
+		sup.sees("#table", "历山街道", "鲁村镇")
+		sup.sees("#overdue", num, "超期")
+		sup.shot("dashboard-overdue")
+	}) {
+		return
 	}
-	sup.sees("#table", "历山街道", "鲁村镇")
-	sup.sees("#overdue", num, "超期")
-	sup.shot("dashboard-overdue")
-	sup.fill("#sv-"+fmt.Sprint(late), "请于 3 个工作日内办结，并说明超期原因")
-	sup.submit(fmt.Sprintf(`form[action="/cases/%d/act/supervise"] button`, late))
-	sup.sees("#flash", "督办")
-	if loc := sup.location(); loc != "/supervision" {
-		t.Errorf("after 督办: %s", loc)
+	if !sc.step("supervise from the dashboard", func(t *testing.T) {
+		sup.fill("#sv-"+fmt.Sprint(late), "请于 3 个工作日内办结，并说明超期原因")
+		sup.submit(fmt.Sprintf(`form[action="/cases/%d/act/supervise"] button`, late))
+		sup.sees("#flash", "督办")
+		if loc := sup.location(); loc != "/supervision" {
+			t.Errorf("after 督办: %s", loc)
+		}
+		sup.shot("supervised")
+	}) {
+		return
 	}
-	sup.shot("supervised")
-	sup.open(fmt.Sprintf("/cases/%d", late))
-	sup.sees("#timeline", "督办", "请于 3 个工作日内办结")
-	if n := eval[int](sup, `document.querySelectorAll("#actions details").length`); n != 1 {
-		t.Errorf("the supervisor is offered %d actions, want only 督办", n)
-	}
-	sup.shot("case-supervised")
+	sc.step("supervision note reaches the case", func(t *testing.T) {
+		sup.open(fmt.Sprintf("/cases/%d", late))
+		sup.sees("#timeline", "督办", "请于 3 个工作日内办结")
+		if n := eval[int](sup, `document.querySelectorAll("#actions details").length`); n != 1 {
+			t.Errorf("the supervisor is offered %d actions, want only 督办", n)
+		}
+		sup.shot("case-supervised")
+	})
 }
 
 // number is a case's number.
