@@ -46,15 +46,11 @@ func buildDaiban(t *testing.T) string {
 	if err != nil {
 		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := filepath.Join(t.TempDir(), "daiban")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", out, "./cmd/daiban")
-	cmd.Dir = root
+	// By import path: the test runs in its own folder, inside the module.
+	cmd := exec.CommandContext(ctx, goBin, "build", "-o", out, "github.com/daiban/daiban/cmd/daiban")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
 	}
