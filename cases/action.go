@@ -1,6 +1,7 @@
 package cases
 
 import (
+	"encoding/json"
 	"net/url"
 	"reflect"
 
@@ -33,6 +34,8 @@ type Action struct {
 	// Confirm, when set, is asked before the form is sent.
 	Confirm string
 	new     func() body
+	// bodyType is the type new returns, for checking a body handed in.
+	bodyType reflect.Type
 }
 
 // Choice is one option of a form field.
@@ -91,7 +94,9 @@ func ChoicesOf[T ~string](vs []T, name func(T) string) []Choice {
 var actionIndex = func() map[string]*Action {
 	m := make(map[string]*Action, len(actionTable))
 	for i := range actionTable {
-		m[actionTable[i].Name] = &actionTable[i]
+		a := &actionTable[i]
+		a.bodyType = reflect.TypeOf(a.new())
+		m[a.Name] = a
 	}
 	return m
 }()
@@ -159,7 +164,7 @@ func FormBody(action string, v url.Values) ([]byte, func(string) string, error) 
 	if err != nil {
 		return nil, fieldOf, err
 	}
-	raw, err := jsonOf(b)
+	raw, err := json.Marshal(b)
 	return raw, fieldOf, err
 }
 
@@ -170,7 +175,7 @@ func bodyOf(action string, b any) (body, error) {
 		return nil, unknownAction(action)
 	}
 	bb, ok := b.(body)
-	if !ok || reflect.TypeOf(bb) != reflect.TypeOf(a.new()) {
+	if !ok || reflect.TypeOf(bb) != a.bodyType {
 		return nil, daiban.Invalid("action", "操作「%s」的请求内容无效", a.Label)
 	}
 	return bb, nil

@@ -2,7 +2,6 @@ package cases
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -475,5 +474,3 @@ func (b *evaluateBody) fill(v url.Values) (func(string) string, error) {
 	b.Rating, b.Comment = r, v.Get("comment")
 	return same, nil
 }
-
-func jsonOf(b body) ([]byte, error) { return json.Marshal(b) }

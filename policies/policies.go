@@ -26,6 +26,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,13 +75,7 @@ func JoinRoles(sep string) string {
 }
 
 // Valid reports whether r is one of Roles.
-func (r Role) Valid() bool {
-	switch r {
-	case RoleCountyAgent, RoleTownshipAgent, RoleVillageAgent, RoleSupervisor, RoleAdmin:
-		return true
-	}
-	return false
-}
+func (r Role) Valid() bool { return slices.Contains(Roles, r) }
 
 // IsAgent reports whether r is an agent's role (county, township or
 // village): the roles that work on cases and can be assigned one.

@@ -110,15 +110,7 @@ func holderName(h string) string {
 
 // toState accepts a state as the cases package types it or as a plain
 // string (the supervision lists).
-func toState(s any) cases.State {
-	switch v := s.(type) {
-	case cases.State:
-		return v
-	case string:
-		return cases.State(v)
-	}
-	return ""
-}
+func toState(s any) cases.State { return cases.State(str(s)) }
 
 // stateClass colours a state badge: open work, waiting, done, stopped.
 func stateClass(s cases.State) string {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -311,4 +312,13 @@ func (c *Calendar) WorkdaysBetween(from, to time.Time) int {
 // String describes the calendar for logs.
 func (c *Calendar) String() string {
 	return fmt.Sprintf("calendar(%d listed days, years %v)", len(c.days), c.Years())
+}
+
+// YearsText names years for a person: "2026、2027 年".
+func YearsText(ys []int) string {
+	s := make([]string, len(ys))
+	for i, y := range ys {
+		s[i] = strconv.Itoa(y)
+	}
+	return strings.Join(s, "、") + " 年"
 }

@@ -157,7 +157,7 @@ func (s *Service) recomputeCase(ctx context.Context, tx pgx.Tx, cal *calendar.Ca
 	return record(ctx, tx, actor, r.ID, r.Region, "case.due_changed", map[string]any{
 		"number": r.Number, "old_due": old, "new_due": due.Format("2006-01-02"), "reason": "calendar",
 		"calendar_version": out.Version, "paused_workdays": paused, "version": v,
-		"note": fmt.Sprintf("节假日安排更新（%s），办结时限由 %s 调整为 %s", yearsText(out.Years), orDash(old), due.Format("2006-01-02")),
+		"note": fmt.Sprintf("节假日安排更新（%s），办结时限由 %s 调整为 %s", calendar.YearsText(out.Years), orDash(old), due.Format("2006-01-02")),
 	})
 }
 
@@ -180,22 +180,11 @@ func (s *Service) recomputeRectifications(ctx context.Context, tx pgx.Tx, cal *c
 		out.Rectifications = append(out.Rectifications, DueChange{CaseID: r.CaseID, Number: r.Number, Old: old, New: due.Format("2006-01-02")})
 		err = record(ctx, tx, actor, r.CaseID, r.Region, "case.rectification_due_changed", map[string]any{
 			"number": r.Number, "old_due": old, "new_due": due.Format("2006-01-02"), "reason": "calendar", "calendar_version": out.Version,
-			"note": fmt.Sprintf("节假日安排更新（%s），差评整改期限由 %s 调整为 %s", yearsText(out.Years), old, due.Format("2006-01-02")),
+			"note": fmt.Sprintf("节假日安排更新（%s），差评整改期限由 %s 调整为 %s", calendar.YearsText(out.Years), old, due.Format("2006-01-02")),
 		})
 		if err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func yearsText(ys []int) string {
-	s := ""
-	for i, y := range ys {
-		if i > 0 {
-			s += "、"
-		}
-		s += fmt.Sprint(y)
-	}
-	return s + " 年"
 }

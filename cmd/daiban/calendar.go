@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -69,7 +68,7 @@ func calendarImport(ctx context.Context, cfg config, args []string) error {
 	if res.DryRun {
 		verb = "检查通过（--dry-run，未写入）"
 	}
-	fmt.Printf("%s %s节假日安排：%d 个日期；日历现覆盖 %s，版本 %d。\n", verb, years(res.Years), res.Days, years(res.Covered), res.Version)
+	fmt.Printf("%s %s节假日安排：%d 个日期；日历现覆盖 %s，版本 %d。\n", verb, calendar.YearsText(res.Years), res.Days, calendar.YearsText(res.Covered), res.Version)
 	fmt.Printf("在办案件重算办结时限 %d 件，其中 %d 件变更", res.Recomputed, len(res.Changed))
 	if len(res.Changed) == 0 {
 		fmt.Println("。")
@@ -90,17 +89,6 @@ func calendarImport(ctx context.Context, cfg config, args []string) error {
 		}
 	}
 	return tw.Flush()
-}
-
-func years(ys []int) string {
-	s := ""
-	for i, y := range ys {
-		if i > 0 {
-			s += "、"
-		}
-		s += strconv.Itoa(y)
-	}
-	return s + " 年"
 }
 
 // calendarShow prints the calendar in force: the years loaded and the
@@ -125,7 +113,7 @@ func calendarShow(ctx context.Context, cfg config, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("节假日日历版本 %d，覆盖 %s\n", version, years(cal.Years()))
+	fmt.Printf("节假日日历版本 %d，覆盖 %s\n", version, calendar.YearsText(cal.Years()))
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "年份\t工作日\t导入时间\t来源")
 	for _, y := range infos {
