@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/cmd/daiban/app/apptest"
 	"github.com/daiban/daiban/cmd/daiban/demo"
@@ -531,6 +533,13 @@ func TestAttackMatrix(t *testing.T) {
 		return
 	}
 
+	// The findings of the security review, each re-run as the attacker ran
+	// it (attack_*_test.go register them).
+	run := &attackRun{env: env, a: a, owner: owner, county: county, super: super, caseID: caseID, docID: docID}
+	for _, f := range sortedFindings() {
+		attackStep(t, "finding: "+f.name, func(t *testing.T) { f.run(t, run) })
+	}
+
 	if !attackStep(t, "no 5xx anywhere", func(t *testing.T) {
 		for _, f := range a.fives {
 			t.Errorf("5xx: %s", f)
@@ -555,4 +564,34 @@ func TestAttackMatrix(t *testing.T) {
 	}
 	t.Logf("attack matrix: %d requests, %d targets, %d 5xx, %d denial log entries, %d cases created, %s",
 		a.total, len(targets), len(a.fives), denied, len(created), time.Since(start).Round(time.Millisecond))
+}
+
+// attackRun is what a finding's re-run gets: the running server, the
+// attacker (whose 5xx count the last step checks), the owner's pool and a
+// county agent's token with a case and a document in the demo county.
+type attackRun struct {
+	env           *apptest.Env
+	a             *attacker
+	owner         *pgxpool.Pool
+	county, super string
+	caseID, docID int64
+}
+
+// finding is one re-run of the security review; the files attack_*_test.go
+// add theirs in init, so TestAttackMatrix grows with every item.
+type finding struct {
+	name string
+	run  func(t *testing.T, r *attackRun)
+}
+
+var findings []finding
+
+func addFinding(name string, run func(t *testing.T, r *attackRun)) {
+	findings = append(findings, finding{name: name, run: run})
+}
+
+func sortedFindings() []finding {
+	out := append([]finding(nil), findings...)
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
 }
