@@ -26,6 +26,22 @@ var eventNames = map[string]string{
 	"case.created": "接待登记", "case.custody": "材料移交", "case.handover_verified": "交付核验",
 	"document.drafted": "生成文书", "document.signed": "文书签名", "document.sealed": "文书盖章",
 	"case.due_changed": "办结时限调整", "case.rectified": "差评整改办结", "notice.created": "发出提醒",
+	"case.rectification_due_changed": "整改期限调整", "calendar.imported": "导入节假日安排",
+}
+
+// EventName is the Chinese name of a ledger entry type, for people (the
+// timeline, the ledger export); "" when the type is unknown.
+func EventName(typ string) string {
+	if n := eventNames[typ]; n != "" {
+		return n
+	}
+	if n := ActionNames[strings.TrimPrefix(typ, "case.")]; n != "" && strings.HasPrefix(typ, "case.") {
+		return n
+	}
+	if strings.HasPrefix(typ, "user.") {
+		return "账号变更"
+	}
+	return ""
 }
 
 func timeline(rows []dbsqlc.CaseEventsRow) []Event {
@@ -38,12 +54,9 @@ func timeline(rows []dbsqlc.CaseEventsRow) []Event {
 			PublicNote string `json:"public_note"`
 		}
 		_ = json.Unmarshal(r.Payload, &p) // the ledger holds canonical JSON objects
-		name := eventNames[r.Type]
+		name := EventName(r.Type)
 		if name == "" {
-			name = ActionNames[strings.TrimPrefix(r.Type, "case.")]
-		}
-		if name == "" {
-			name = r.Type
+			name = "其他记录"
 		}
 		note := p.Note
 		if note == "" {

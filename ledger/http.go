@@ -87,11 +87,40 @@ JOIN ledger_entries e ON e.id = l.entry_id
 WHERE left(e.region, length($1::text)) = $1::text
 ORDER BY l.leaf_index`
 
-// ExportHeader is the CSV header of the export. Columns: leaf index, time
-// (exactly as in the leaf), actor, case id ("" for none), region, type,
-// payload (the stored canonical JSON), leaf hash (base64 of the RFC 6962
-// leaf hash, recomputed from the row with the leaf encoding).
-var ExportHeader = []string{"序号", "时间", "操作人", "案件ID", "地区", "类型", "内容", "叶子哈希"}
+// ExportHeader is the CSV header of the export. For people: leaf index,
+// Beijing time, the event's Chinese name, actor, case id ("" for none),
+// region. For checking: the time exactly as in the leaf (UTC), the entry
+// type's code, the payload (the stored canonical JSON) and the leaf hash
+// (base64 of the RFC 6962 leaf hash, recomputed from the row with the leaf
+// encoding: time, actor, case id, region, type and payload).
+var ExportHeader = []string{"序号", "北京时间", "事件", "操作人", "案件ID", "地区", "记录时间（UTC）", "类型代码", "内容", "叶子哈希"}
+
+// Export columns the leaf encoding is recomputed from.
+const (
+	ColIndex, ColLocalTime, ColName, ColActor, ColCase, ColRegion, ColTime, ColType, ColPayload, ColLeafHash = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9
+)
+
+// SetEventNames gives the export the Chinese names of entry types (the
+// ledger itself knows none); without it the export names them 台账记录.
+func (l *Log) SetEventNames(f func(typ string) string) { l.names = f }
+
+func (l *Log) eventName(typ string) string {
+	if l.names != nil {
+		if n := l.names(typ); n != "" {
+			return n
+		}
+	}
+	return "台账记录"
+}
+
+// beijing is the time zone of the export's human columns.
+var beijing = func() *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return loc
+}()
 
 // handleExport streams the ledger as CSV (UTF-8 with a byte-order mark so
 // that Excel shows Chinese), limited to the entries of cases inside the
@@ -115,7 +144,7 @@ func (l *Log) handleExport(c echo.Context) error {
 	defer rows.Close()
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
-	h.Set(echo.HeaderContentDisposition, `attachment; filename="ledger-`+time.Now().UTC().Format("20060102")+`.csv"`)
+	h.Set(echo.HeaderContentDisposition, `attachment; filename="ledger-`+time.Now().In(beijing).Format("20060102")+`.csv"`)
 	h.Set("Cache-Control", "no-store")
 	c.Response().WriteHeader(http.StatusOK)
 	w := c.Response()
@@ -142,17 +171,19 @@ func (l *Log) handleExport(c echo.Context) error {
 		}
 		leafHash := e.LeafHash()
 		tbuf = appendTime(tbuf[:0], e.At.UnixMicro())
-		rec[0] = strconv.FormatInt(e.Index, 10)
-		rec[1] = string(tbuf)
-		rec[2] = e.Actor
-		rec[3] = ""
+		rec[ColIndex] = strconv.FormatInt(e.Index, 10)
+		rec[ColLocalTime] = e.At.In(beijing).Format("2006-01-02 15:04:05")
+		rec[ColName] = l.eventName(e.Type)
+		rec[ColActor] = e.Actor
+		rec[ColCase] = ""
 		if e.CaseID != 0 {
-			rec[3] = strconv.FormatInt(e.CaseID, 10)
+			rec[ColCase] = strconv.FormatInt(e.CaseID, 10)
 		}
-		rec[4] = e.Region
-		rec[5] = e.Type
-		rec[6] = string(e.Payload)
-		rec[7] = base64.StdEncoding.EncodeToString(leafHash[:])
+		rec[ColRegion] = e.Region
+		rec[ColTime] = string(tbuf)
+		rec[ColType] = e.Type
+		rec[ColPayload] = string(e.Payload)
+		rec[ColLeafHash] = base64.StdEncoding.EncodeToString(leafHash[:])
 		if err := cw.Write(rec); err != nil {
 			return nil // the client went away
 		}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/mod/sumdb/tlog"
@@ -164,6 +165,7 @@ func TestHTTP(t *testing.T) {
 
 	// Export: BOM, header, only the supervisor's township, leaf hashes that
 	// match the tree.
+	e.log.SetEventNames(func(typ string) string { return "事件·" + typ })
 	rec, err = call(t, routes, "/api/v1/ledger/export.csv", "/api/v1/ledger/export.csv", sup)
 	if err != nil {
 		t.Fatal(err)
@@ -189,10 +191,18 @@ func TestHTTP(t *testing.T) {
 			t.Fatal(err)
 		}
 		h := en.LeafHash()
-		if r[4] != "370323001" || r[6] != string(en.Payload) || r[7] != base64.StdEncoding.EncodeToString(h[:]) {
+		if r[ledger.ColRegion] != "370323001" || r[ledger.ColPayload] != string(en.Payload) || r[ledger.ColLeafHash] != base64.StdEncoding.EncodeToString(h[:]) {
 			t.Fatalf("export row %v", r)
 		}
-		leaf := `["` + ledger.LeafTag + `","` + r[1] + `",` + strconv.Quote(r[2]) + `,` + r[3] + `,"` + r[4] + `","` + r[5] + `",` + r[6] + `]`
+		// People read Beijing time and a Chinese name; the machine columns
+		// stay as in the leaf.
+		if want := en.At.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04:05"); r[ledger.ColLocalTime] != want {
+			t.Fatalf("export Beijing time %q, want %q", r[ledger.ColLocalTime], want)
+		}
+		if r[ledger.ColName] != "事件·"+r[ledger.ColType] {
+			t.Fatalf("export event name %q for type %q", r[ledger.ColName], r[ledger.ColType])
+		}
+		leaf := `["` + ledger.LeafTag + `","` + r[ledger.ColTime] + `",` + strconv.Quote(r[ledger.ColActor]) + `,` + r[ledger.ColCase] + `,"` + r[ledger.ColRegion] + `","` + r[ledger.ColType] + `",` + r[ledger.ColPayload] + `]`
 		if tlog.RecordHash([]byte(leaf)) != h {
 			t.Fatalf("leaf hash cannot be recomputed from the export row %v", r)
 		}

@@ -156,6 +156,7 @@ type Log struct {
 	batch  int
 	logger *slog.Logger
 	wake   chan struct{}
+	names  func(typ string) string // Chinese names of entry types, for the export
 
 	// mu serialises this instance's integrations; st is its resume state.
 	mu sync.Mutex

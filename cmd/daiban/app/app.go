@@ -118,6 +118,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Ledger = ledger.New(o.Pool, a.Signer)
+	a.Ledger.SetEventNames(cases.EventName)
 	if err := a.newDeadlines(o); err != nil {
 		return nil, err
 	}
