@@ -149,6 +149,10 @@ func TestPagesAnswerLikeTheAPI(t *testing.T) {
 		{"q.super", http.MethodPost, "/cases/%d/act/review", http.StatusForbidden, "无权执行此操作"},
 		{"q.town", http.MethodGet, "/supervision", http.StatusOK, "督查"},
 		{"q.super", http.MethodGet, "/intake", http.StatusForbidden, "无权"},
+		// The report form answers on the form, not with the API's JSON.
+		{"q.super", http.MethodGet, "/supervision/report?region=370323001&month=2099-01", http.StatusUnprocessableEntity, `id="month-error" role="alert">月份 2099-01 尚未到来`},
+		{"q.super", http.MethodGet, "/supervision/report?region=370323001&month=2026%E5%B9%B4", http.StatusUnprocessableEntity, `value="2026年"`},
+		{"q.super", http.MethodGet, "/supervision/report?region=370323001&month=", http.StatusUnprocessableEntity, "请选择月份"},
 	} {
 		c := client(t)
 		send(t, c, http.MethodPost, base+"/login", url.Values{"username": {tc.user}, "password": {apptest.Password}}, html)
@@ -165,6 +169,21 @@ func TestPagesAnswerLikeTheAPI(t *testing.T) {
 		if a.status != tc.status || !strings.Contains(a.body, tc.says) || !strings.Contains(a.header.Get("Content-Type"), "text/html") {
 			t.Errorf("%s %s %s: %d %q, want %d with %q", tc.user, tc.method, path, a.status, a.header.Get("Content-Type"), tc.status, tc.says)
 		}
+	}
+}
+
+// TestReportFormGoesOnToThePDF: a good month on the report form leads to
+// the PDF of the region asked for.
+func TestReportFormGoesOnToThePDF(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	env.User(t, "r.super", "supervisor", "370323001")
+	c := client(t)
+	html := map[string]string{"Accept": "text/html"}
+	send(t, c, http.MethodPost, env.Server.URL+"/login", url.Values{"username": {"r.super"}, "password": {apptest.Password}}, html)
+	a := send(t, c, http.MethodGet, env.Server.URL+"/supervision/report?region=370323001&month=2025-01", nil, html)
+	if a.status != http.StatusSeeOther || a.location != "/api/v1/reports/monthly.pdf?month=2025-01&region=370323001" {
+		t.Fatalf("report form: %d → %q", a.status, a.location)
 	}
 }
 

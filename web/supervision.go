@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -14,6 +15,7 @@ import (
 	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/cases/deadlines"
+	"github.com/daiban/daiban/cases/reports"
 	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/httpapi"
@@ -75,12 +77,44 @@ func (d *supervisionData) Form(name string) *form {
 // (inline SVG) and as a table; the overdue list with a 督办 form on each;
 // ledger verification; the ledger export and the monthly report.
 func (p *Pages) supervision(c echo.Context) error {
+	d, err := p.supervisionData(c)
+	if err != nil {
+		return err
+	}
+	return p.Render(c, http.StatusOK, "supervision", view{Title: "督查", Data: d})
+}
+
+// supervisionReport is the monthly report form's target: a month that is
+// malformed, too early or still to come is shown on the form, in place;
+// a good one goes on to the PDF.
+func (p *Pages) supervisionReport(c echo.Context) error {
+	d, err := p.supervisionData(c)
+	if err != nil {
+		return err
+	}
+	month := c.QueryParam("month")
+	if _, err := reports.ParseMonth(month, p.now()); err != nil {
+		f := d.Form("report")
+		f.Values.Set("month", month)
+		status, err := f.fail(err, func(string) string { return "month" })
+		if err != nil {
+			return err
+		}
+		return p.Render(c, status, "supervision", view{Title: "督查", Data: d})
+	}
+	q := url.Values{"region": {d.Region}, "month": {month}}
+	return c.Redirect(http.StatusSeeOther, "/api/v1/reports/monthly.pdf?"+q.Encode())
+}
+
+// supervisionData gathers the dashboard of the user's region (or of the
+// township asked for with region=).
+func (p *Pages) supervisionData(c echo.Context) (*supervisionData, error) {
 	ctx := c.Request().Context()
 	pr := httpapi.CurrentPrincipal(c)
 	scope := pr.Region
 	if r := c.QueryParam("region"); r != "" {
 		if strings.Trim(r, "0123456789") != "" || !policies.RegionContains(pr.Region, r) {
-			return daiban.Errorf(daiban.ENOTFOUND, "地区 %s 不在您的管辖范围内", r)
+			return nil, daiban.Errorf(daiban.ENOTFOUND, "地区 %s 不在您的管辖范围内", r)
 		}
 		scope = r
 	}
@@ -91,27 +125,33 @@ func (p *Pages) supervision(c echo.Context) error {
 		CSRF: pr.CSRFToken, forms: map[string]*form{}}
 	var err error
 	if d.Rows, d.RegionName, err = p.townRows(ctx, scope); err != nil {
-		return err
+		return nil, err
 	}
-	d.Total.Name = "合计"
-	for _, r := range d.Rows {
-		d.Total.Total += r.Total
-		d.Total.Open += r.Open
-		d.Total.Overdue += r.Overdue
-		d.Total.Escalated += r.Escalated
-		d.Total.HandedOver += r.HandedOver
-		d.Total.OnTime += r.OnTime
-		d.Total.Rated += r.Rated
-		d.Total.RatingSum += r.RatingSum
-		for i := range r.Ratings {
-			d.Total.Ratings[i] += r.Ratings[i]
-		}
-	}
+	d.Total = totalRow(d.Rows)
 	d.Charts = dashboardCharts(d.Rows, d.Total)
 	if d.Report, err = p.Supervision.Build(ctx, scope); err != nil {
-		return err
+		return nil, err
 	}
-	return p.Render(c, http.StatusOK, "supervision", view{Title: "督查", Data: d})
+	return d, nil
+}
+
+// totalRow adds up the townships' rows.
+func totalRow(rows []townRow) townRow {
+	t := townRow{Name: "合计"}
+	for _, r := range rows {
+		t.Total += r.Total
+		t.Open += r.Open
+		t.Overdue += r.Overdue
+		t.Escalated += r.Escalated
+		t.HandedOver += r.HandedOver
+		t.OnTime += r.OnTime
+		t.Rated += r.Rated
+		t.RatingSum += r.RatingSum
+		for i := range r.Ratings {
+			t.Ratings[i] += r.Ratings[i]
+		}
+	}
+	return t
 }
 
 func townRowOf(f cases.TownshipFigures) townRow {

@@ -154,6 +154,7 @@ func (p *Pages) Routes() []httpapi.Route {
 		{Method: post, Path: "/cases/:id/handover/link", Obj: "case", Act: "handover", Scope: cs, Handler: p.handoverLink},
 		{Method: get, Path: "/supervision", Obj: "report", Act: "read", Handler: p.supervision},
 		{Method: post, Path: "/supervision/ledger", Obj: "ledger", Act: "verify", Handler: p.verifyLedger},
+		{Method: get, Path: "/supervision/report", Obj: "report", Act: "read", Handler: p.supervisionReport},
 	}
 	for _, rt := range routes {
 		if rt.Path != "/static/*" {

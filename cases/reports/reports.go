@@ -82,11 +82,11 @@ var monthRE = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}$`)
 // field "month".
 func ParseMonth(s string, now time.Time) (time.Time, error) {
 	if s == "" {
-		return time.Time{}, daiban.Invalid("month", "请指定月份（month=YYYY-MM，例如 2026-10）")
+		return time.Time{}, daiban.Invalid("month", "请选择月份（例如 2026-10）")
 	}
 	t, err := time.ParseInLocation("2006-01", s, calendar.Shanghai)
 	if !monthRE.MatchString(s) || err != nil {
-		return time.Time{}, daiban.Invalid("month", "月份 %q 格式错误，应为 YYYY-MM（例如 2026-10）", s)
+		return time.Time{}, daiban.Invalid("month", "月份“%s”格式不对，应为年-月，例如 2026-10", s)
 	}
 	if t.Year() < calendar.MinYear {
 		return time.Time{}, daiban.Invalid("month", "月份 %s 过早：只能生成 %d 年以后的报告", s, calendar.MinYear)
