@@ -265,7 +265,10 @@ func (s *Service) reviewMaterials(st *step, in []MaterialReview) ([]dbsqlc.CaseM
 		}
 		seen[r.Code] = true
 		if r.Pages < 0 || r.Pages > 10000 {
-			return nil, daiban.Invalid(f+".pages", "页数无效")
+			return nil, daiban.Invalid(f+".pages", "“%s”的页数应在 1 到 10000 之间", mats[j].Name)
+		}
+		if r.Received && r.Pages < 1 {
+			return nil, daiban.Invalid(f+".pages", "请填写“%s”的页数（至少 1 页）", mats[j].Name)
 		}
 		if !r.Received && (r.Original || r.Pages > 0) {
 			return nil, daiban.Invalid(f+".received", "未收到的材料不能登记原件或页数")

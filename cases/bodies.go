@@ -170,7 +170,7 @@ func materialsForm(v url.Values) ([]MaterialReview, func(string) string, error) 
 		if s := strings.TrimSpace(v.Get("pages." + code)); s != "" {
 			n, err := strconv.Atoi(s)
 			if err != nil || n < 0 {
-				return nil, same, daiban.Invalid("pages."+code, "页数应为不小于 0 的整数")
+				return nil, same, daiban.Invalid("pages."+code, "页数应为正整数，例如 3")
 			}
 			pages = n
 		}

@@ -454,3 +454,24 @@ func TestAssignWhileSuspended(t *testing.T) {
 	}
 	replayLedger(t, env, id)
 }
+
+// TestReceivedMaterialNeedsPages: a material ticked as received without a
+// page count is refused, naming the material, and nothing is stored.
+func TestReceivedMaterialNeedsPages(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	env.User(t, "p.town", "township_agent", "370323001")
+	tok := env.Token(t, "p.town")
+	id, v := env.CreateCase(t, tok, "370323001", "GT001")
+	c := caseJSON(t, env, tok, id)
+	mats := allMaterials(c)
+	mats[0]["pages"] = 0
+	r := env.Act(t, tok, id, v, "review", map[string]any{"result": "accept", "materials": mats})
+	first := c["materials"].([]any)[0].(map[string]any)
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "materials[0].pages") || !strings.Contains(string(r.Body), first["name"].(string)) {
+		t.Fatalf("review without pages: %d %s", r.Status, r.Body)
+	}
+	if after := caseJSON(t, env, tok, id); version(after) != v {
+		t.Fatalf("refused review changed the case: version %d → %d", v, version(after))
+	}
+}
