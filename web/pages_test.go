@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"image/png"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -201,3 +202,26 @@ func between(s, start, end string) string {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestFavicon: the icon browsers fetch on every page is served (a missing
+// one is a console error on every page) and the pages point at it.
+func TestFavicon(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	c := client(t)
+	ico := send(t, c, http.MethodGet, env.Server.URL+"/favicon.ico", nil, nil)
+	if ico.status != http.StatusOK || ico.header.Get("Content-Type") != "image/png" {
+		t.Fatalf("/favicon.ico: %d %q", ico.status, ico.header.Get("Content-Type"))
+	}
+	if img, err := png.Decode(strings.NewReader(ico.body)); err != nil || img.Bounds().Dx() != 32 {
+		t.Fatalf("/favicon.ico is not a 32 px PNG: %v", err)
+	}
+	svg := send(t, c, http.MethodGet, env.Server.URL+"/static/favicon.svg", nil, nil)
+	if svg.status != http.StatusOK || !strings.Contains(svg.body, "<svg") {
+		t.Fatalf("/static/favicon.svg: %d", svg.status)
+	}
+	login := send(t, c, http.MethodGet, env.Server.URL+"/login", nil, map[string]string{"Accept": "text/html"})
+	if !strings.Contains(login.body, `rel="icon" href="/static/favicon.svg"`) {
+		t.Fatal("the sign-in page does not link the icon")
+	}
+}

@@ -122,6 +122,7 @@ func (p *Pages) Routes() []httpapi.Route {
 	get, post := http.MethodGet, http.MethodPost
 	routes := []httpapi.Route{
 		{Method: get, Path: "/static/*", Public: true, Handler: echo.WrapHandler(files)},
+		{Method: get, Path: "/favicon.ico", Public: true, Handler: favicon},
 
 		// Public: sign-in, verification, tracking, the tablet signing page.
 		{Method: get, Path: "/login", Public: true, Handler: p.loginPage},
