@@ -165,13 +165,10 @@ func (l agreementLayout) layout(c *canvas) {
 	l.matters(c)
 	l.materials(c)
 	l.clauses(c)
-	c.space(1.5)
-	c.signatures([]signBox{
+	c.closing(1.5, 1, []signBox{
 		{label: "委托人（甲方）签字：", image: l.appImg, date: "日期：" + l.signed},
 		{label: "受托人（乙方）：" + l.ctr.Name + "（电子签章）", sublabel: "代办员签字：", image: l.agentImg, date: "日期：" + l.signed},
-	})
-	c.space(1)
-	c.qrBox([]qrItem{
+	}, []qrItem{
 		{bits: l.trackQR, caption: "扫码查询进度", lines: []string{
 			"查询码：" + l.d.TrackingCode,
 			"请用手机扫描左侧二维码，或访问 " + l.trackURL + " 查询办理进度、评价服务。",

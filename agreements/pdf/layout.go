@@ -226,11 +226,32 @@ type signBox struct {
 	date     string
 }
 
-// signatures draws signature boxes side by side, kept together on a page.
-// When they must move to the next page, "（以下无正文）" closes the text on
-// this one, as usual for contracts.
-func (c *canvas) signatures(boxes []signBox) {
-	const imgH = 15.0
+// closing ends a document: the signature boxes and, after gap, the QR
+// box, kept on one page so that no page carries only the codes. When the
+// usual gaps (before, gap) would push them over the page but tight ones
+// let them fit, the gaps shrink; otherwise both move to the next page
+// together, and "（以下无正文）" closes the text on this one.
+func (c *canvas) closing(before, gap float64, boxes []signBox, qr []qrItem) {
+	const tight = 1.0
+	sh, qh := c.signaturesHeight(boxes), c.qrBoxHeight(qr)
+	if c.y+before+sh+gap+qh > contentBot && c.y+tight+sh+tight+qh <= contentBot {
+		before, gap = tight, tight
+	}
+	c.space(before)
+	c.signatures(boxes, gap+qh)
+	c.space(gap)
+	c.qrBox(qr)
+}
+
+// signaturesHeight is the height of the signature boxes.
+func (c *canvas) signaturesHeight(boxes []signBox) float64 {
+	_, _, h := c.signatureLabels(boxes)
+	return h
+}
+
+// signatureLabels wraps the boxes' labels and returns them, the most lines
+// a label takes and the boxes' height.
+func (c *canvas) signatureLabels(boxes []signBox) ([][]string, int, float64) {
 	lh := sizeCell * ptMM * cellSpacing
 	w := contentW / float64(len(boxes))
 	labels := make([][]string, len(boxes))
@@ -239,12 +260,28 @@ func (c *canvas) signatures(boxes []signBox) {
 		labels[i] = c.wrap(b.label, w-2*cellPadX, sizeCell)
 		nl = max(nl, len(labels[i]))
 	}
-	h := cellPadY + float64(nl)*lh + imgH + lh + cellPadY
-	if c.y+h > contentBot {
+	return labels, nl, cellPadY + float64(nl)*lh + signatureImgH + lh + cellPadY
+}
+
+// signatureImgH is the height of a signature image in its box (mm).
+const signatureImgH = 15.0
+
+// signatures draws signature boxes side by side, kept together on a page
+// with follow mm of what must come right after them. When they must move
+// to the next page, "（以下无正文）" closes the text on this one, as usual
+// for contracts.
+func (c *canvas) signatures(boxes []signBox, follow float64) {
+	const imgH = signatureImgH
+	lh := sizeCell * ptMM * cellSpacing
+	w := contentW / float64(len(boxes))
+	labels, nl, h := c.signatureLabels(boxes)
+	if c.y+h+follow > contentBot && marginT+h+follow <= contentBot {
 		blh := sizeCell * ptMM * lineSpacing
 		if c.y+blh <= contentBot {
 			c.textIn(marginL, contentW, c.y, blh, "（以下无正文）", sizeCell, 'C', false)
 		}
+		c.newPage()
+	} else if c.y+h > contentBot {
 		c.newPage()
 	}
 	for i, b := range boxes {
@@ -297,22 +334,12 @@ type qrItem struct {
 // qrBox draws QR codes side by side in one bordered box, kept together.
 // The codes keep a quiet zone of about four modules inside the box.
 func (c *canvas) qrBox(items []qrItem) {
-	const q = 19.0
+	const q = qrSide
 	const qrPad = 2.5
 	size := sizeSmall
 	lh := size * ptMM * 1.45
 	w := contentW / float64(len(items))
-	textW := w - q - qrPad - 2*cellPadX
-	h := qrPad + q + lh + cellPadY
-	wrapped := make([][]string, len(items))
-	for i, it := range items {
-		for _, l := range it.lines {
-			wrapped[i] = append(wrapped[i], c.wrap(l, textW, size)...)
-		}
-		if th := float64(len(wrapped[i]))*lh + 2*cellPadY; th > h {
-			h = th
-		}
-	}
+	wrapped, h := c.qrBoxLayout(items)
 	c.ensure(h)
 	for i, it := range items {
 		x := marginL + float64(i)*w
@@ -325,6 +352,36 @@ func (c *canvas) qrBox(items []qrItem) {
 		}
 	}
 	c.y += h
+}
+
+// qrSide is the side of a printed QR code (mm).
+const qrSide = 19.0
+
+// qrBoxHeight is the height of the QR box of items.
+func (c *canvas) qrBoxHeight(items []qrItem) float64 {
+	_, h := c.qrBoxLayout(items)
+	return h
+}
+
+// qrBoxLayout wraps the items' explanations and returns them with the
+// box's height.
+func (c *canvas) qrBoxLayout(items []qrItem) ([][]string, float64) {
+	const qrPad = 2.5
+	size := sizeSmall
+	lh := size * ptMM * 1.45
+	w := contentW / float64(len(items))
+	textW := w - qrSide - qrPad - 2*cellPadX
+	h := qrPad + qrSide + lh + cellPadY
+	wrapped := make([][]string, len(items))
+	for i, it := range items {
+		for _, l := range it.lines {
+			wrapped[i] = append(wrapped[i], c.wrap(l, textW, size)...)
+		}
+		if th := float64(len(wrapped[i]))*lh + 2*cellPadY; th > h {
+			h = th
+		}
+	}
+	return wrapped, h
 }
 
 // footer: a rule, the issuing center on the left, the case number in the

@@ -116,13 +116,10 @@ func (l receiptLayout) layout(c *canvas) {
 	l.items(c)
 	c.space(2)
 	c.paragraph("以上办理结果及退还材料共 "+strconv.Itoa(len(d.Items))+" 项，已由代办员逐项核验并当面交付。本人已当场核对，数量齐全、内容无误，确认签收。", sizeBody, 2)
-	c.space(2)
-	c.signatures([]signBox{
+	c.closing(2, 2, []signBox{
 		{label: "签收人（申请人）签字：", image: l.sigImg, date: "日期：" + l.signed},
 		{label: "交付人：" + l.ctr.Name + "（电子签章）", sublabel: "代办员：", text: d.AgentName, date: "日期：" + l.signed},
-	})
-	c.space(2)
-	c.qrBox([]qrItem{{bits: l.verifyQR, caption: "扫码核验文书", lines: []string{
+	}, []qrItem{{bits: l.verifyQR, caption: "扫码核验文书", lines: []string{
 		"验证码：" + d.VerifyCode,
 		"扫描左侧二维码可核验本签收单由" + l.ctr.Name + "出具且未被篡改；本签收单加盖电子签章（PDF 数字签名），改动即失效。",
 	}}})
