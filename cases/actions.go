@@ -65,7 +65,7 @@ func (s *Service) apply(ctx context.Context, db batcher, begin bool, a Actor, id
 	cur, ch, now := st.c, st.ch, st.now
 	edge, ok := Next(cur.State, cur.PausedFrom, action, ch.result)
 	if !ok {
-		return Case{}, daiban.Invalid("result", "结果 %q 不适用于当前状态", ch.result)
+		return Case{}, daiban.Invalid("result", "所选结果不适用于案件当前的状态，请刷新页面后重新选择")
 	}
 	to := edge.Resolve(cur.State, cur.PausedFrom)
 	s.applyEdge(ch, cur, to, edge, now)
@@ -258,7 +258,7 @@ func (s *Service) reviewMaterials(st *step, in []MaterialReview) ([]dbsqlc.CaseM
 		f := fmt.Sprintf("materials[%d]", i)
 		j, ok := idx[r.Code]
 		if !ok {
-			return nil, daiban.Invalid(f+".code", "本案件不需要材料 %q", r.Code)
+			return nil, daiban.Invalid(f+".code", "本案件不需要材料“%s”", r.Code)
 		}
 		if seen[r.Code] {
 			return nil, daiban.Invalid(f+".code", "材料 %s 重复", r.Code)

@@ -88,7 +88,7 @@ type reviewBody struct {
 
 func (b *reviewBody) prepare(s *Service, st *step) error {
 	if !slices.Contains(ReviewResults, b.Result) {
-		return daiban.Invalid("result", "初审结果应为 accept（受理）、supplement（补正）或 decline（不予受理）")
+		return daiban.Invalid("result", "请选择初审结果：受理、一次性告知补正或不予受理")
 	}
 	st.ch.result = b.Result
 	t, err := text("note", b.Note, 2000, b.Result != Accept)
@@ -108,7 +108,7 @@ func (b *reviewBody) prepare(s *Service, st *step) error {
 	switch b.Result {
 	case Accept:
 		if len(missing) > 0 {
-			return daiban.Invalid("materials", "材料不齐，不能受理：%s。请选择补正（supplement）", strings.Join(missing, "、"))
+			return daiban.Invalid("materials", "材料不齐，不能受理：%s。请选择“一次性告知补正”", strings.Join(missing, "、"))
 		}
 		st.ch.row.Mode = ptr(string(ModeDelegate))
 	case Supplement:
@@ -259,7 +259,7 @@ type escalateBody struct {
 
 func (b *escalateBody) prepare(s *Service, st *step) error {
 	if !slices.Contains(EscalationLevels, b.Level) {
-		return daiban.Invalid("level", "转报层级应为 city（市级）、province（省级）或 national（国家级）")
+		return daiban.Invalid("level", "请选择转报层级：市级、省级或国家级")
 	}
 	auth, err := text("authority", b.Authority, 200, true)
 	if err != nil {
@@ -271,7 +271,7 @@ func (b *escalateBody) prepare(s *Service, st *step) error {
 	}
 	due, err := time.ParseInLocation("2006-01-02", b.ReplyDue, calendar.Shanghai)
 	if err != nil {
-		return daiban.Invalid("reply_due", "回复期限应为 YYYY-MM-DD 格式的日期")
+		return daiban.Invalid("reply_due", "回复期限应为日期，例如 2027-01-15")
 	}
 	if due.Before(calendar.Date(st.now)) {
 		return daiban.Invalid("reply_due", "回复期限不能早于今天")
@@ -301,7 +301,7 @@ type replyBody struct {
 
 func (b *replyBody) prepare(s *Service, st *step) error {
 	if !slices.Contains(ReplyOutcomes, b.Outcome) {
-		return daiban.Invalid("outcome", "上级回复结果应为 approved（批准）、returned（退回补正）或 refused（不予批准）")
+		return daiban.Invalid("outcome", "请选择上级回复结果：批准、退回补正或不予批准")
 	}
 	st.ch.result = b.Outcome
 	t, err := text("note", b.Note, 2000, b.Outcome != Approved)
@@ -383,7 +383,7 @@ func (b *resultsBody) prepare(s *Service, st *step) error {
 // resultItem checks one result row.
 func resultItem(f string, it ResultItem) (ResultItem, error) {
 	if !slices.Contains(ResultKinds, it.Kind) {
-		return it, daiban.Invalid(f+".kind", "结果类型应为 licence、approval、material 或 other")
+		return it, daiban.Invalid(f+".kind", "请选择结果类型：证照、批文、退还材料或其他")
 	}
 	name, err := text(f+".name", it.Name, 200, true)
 	if err != nil {
@@ -444,7 +444,7 @@ func (b *terminateBody) prepare(_ *Service, st *step) error {
 		return err
 	}
 	if !slices.Contains(Parties, b.By) {
-		return daiban.Invalid("by", "终止方应为 applicant（申请人）或 center（中心）")
+		return daiban.Invalid("by", "请选择由谁终止：申请人或中心")
 	}
 	st.public("已终止：" + t)
 	st.ch.ledger["reason"], st.ch.ledger["by"] = t, b.By

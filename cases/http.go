@@ -75,11 +75,11 @@ func (h *Handler) fullID(c echo.Context) bool {
 // readBody reads the raw body (for the idempotency hash) within the limit.
 func readBody(c echo.Context) ([]byte, error) {
 	if ct := c.Request().Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return nil, daiban.Invalid("body", "请求体应为 JSON（Content-Type: application/json）")
+		return nil, daiban.Invalid("body", "提交的内容格式不对，应为 JSON")
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, httpapi.MaxBody))
 	if err != nil {
-		return nil, daiban.Invalid("body", "请求体超过 1 MiB")
+		return nil, daiban.Invalid("body", "提交的内容过大，请删减后重试")
 	}
 	return b, nil
 }
@@ -106,7 +106,7 @@ func idem(c echo.Context, body []byte) (*Idem, error) {
 		return nil, nil
 	}
 	if len(key) > 200 {
-		return nil, daiban.Invalid("Idempotency-Key", "Idempotency-Key 最长 200 个字符")
+		return nil, daiban.Invalid("Idempotency-Key", "请求幂等键过长（最多 200 个字符）")
 	}
 	h := sha256.New()
 	h.Write([]byte(c.Request().Method + " " + c.Request().URL.Path + "\n"))
@@ -174,7 +174,7 @@ func ifMatch(c echo.Context) (int, error) {
 	v = strings.TrimPrefix(v, "W/")
 	n, err := strconv.Atoi(strings.Trim(v, `"`))
 	if err != nil || n <= 0 {
-		return 0, daiban.Invalid("If-Match", "If-Match 应为案件版本号，如 \"3\"")
+		return 0, daiban.Invalid("If-Match", "案件版本号格式不对，应为数字，例如 \"3\"")
 	}
 	return n, nil
 }
@@ -253,7 +253,7 @@ func (h *Handler) list(c echo.Context) error {
 		switch k {
 		case "state", "region", "matter", "handler", "overdue", "q", "cursor", "limit":
 		default:
-			return daiban.Invalid(k, "未知的查询参数 %s", k)
+			return daiban.Invalid(k, "不支持的查询条件“%s”", k)
 		}
 	}
 	f := Filter{
@@ -263,7 +263,7 @@ func (h *Handler) list(c echo.Context) error {
 		Limit: 50,
 	}
 	if f.State != "" && StateNames[State(f.State)] == "" {
-		return daiban.Invalid("state", "状态 %q 无效", f.State)
+		return daiban.Invalid("state", "没有“%s”这种案件状态", f.State)
 	}
 	if f.Region != "" && strings.Trim(f.Region, "0123456789") != "" {
 		return daiban.Invalid("region", "地区代码应为数字")
@@ -273,7 +273,7 @@ func (h *Handler) list(c echo.Context) error {
 	case "true", "1":
 		f.Overdue = true
 	default:
-		return daiban.Invalid("overdue", "overdue 应为 true 或 false")
+		return daiban.Invalid("overdue", "“是否超期”条件应为是（true）或否（false）")
 	}
 	// Every free value is checked as text before it reaches SQL: invalid
 	// UTF-8 would otherwise come back from PostgreSQL as a 500.
@@ -290,7 +290,7 @@ func (h *Handler) list(c echo.Context) error {
 	if l := qp.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 200 {
-			return daiban.Invalid("limit", "limit 应为 1 至 200")
+			return daiban.Invalid("limit", "每页条数应为 1 至 200")
 		}
 		f.Limit = n
 	}

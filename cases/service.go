@@ -184,7 +184,7 @@ func (s *Service) CheckRegion(ctx context.Context, code string) error {
 func (s *Service) validateNew(in *NewCase) error {
 	var err error
 	if !slices.Contains(Channels, in.Channel) {
-		return daiban.Invalid("channel", "渠道 %q 无效，应为 counter、village、hotline 或 online", in.Channel)
+		return daiban.Invalid("channel", "请选择受理渠道：窗口、村代办点、热线或网上")
 	}
 	if in.Matter == "" {
 		return daiban.Invalid("matter", "请选择办理事项")
@@ -205,7 +205,7 @@ func (s *Service) validateNew(in *NewCase) error {
 			return daiban.Invalid("applicant.id_number", "统一社会信用代码无效：应为 18 位，且校验位正确")
 		}
 	default:
-		return daiban.Invalid("applicant.kind", "申请人类型应为 person（个人）或 enterprise（企业）")
+		return daiban.Invalid("applicant.kind", "请选择申请人类型：个人或企业")
 	}
 	if !phonePattern.MatchString(ap.Phone) {
 		return daiban.Invalid("applicant.phone", "联系电话无效：应为 11 位手机号或带区号的固定电话")
@@ -230,7 +230,7 @@ func (s *Service) resolveMatter(ctx context.Context, tx pgx.Tx, code string) (ti
 			return ch.Name, nil, &code, ch.Matters, nil
 		}
 	}
-	return "", nil, nil, nil, daiban.Invalid("matter", "事项或一件事代码 %q 不存在", code)
+	return "", nil, nil, nil, daiban.Invalid("matter", "没有找到事项“%s”，请重新选择", code)
 }
 
 // Get returns a case with its details.
@@ -406,7 +406,7 @@ type Stored struct {
 	Body   []byte
 }
 
-var errKeyReused = daiban.Invalid("Idempotency-Key", "该 Idempotency-Key 已用于另一个不同的请求")
+var errKeyReused = daiban.Invalid("Idempotency-Key", "这次提交与先前的另一项提交重复使用了同一个幂等键，请刷新页面后重试")
 
 // InTx runs fn in one transaction. With idem, the response fn returns is
 // stored in the same transaction under the key, and a repeat of the same

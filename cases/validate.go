@@ -1,7 +1,9 @@
 package cases
 
 import (
+	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -14,17 +16,17 @@ import (
 func text(field, s string, max int, required bool) (string, error) {
 	s = strings.TrimSpace(s)
 	if !utf8.ValidString(s) {
-		return "", daiban.Invalid(field, "%s 含有无效字符", field)
+		return "", daiban.Invalid(field, "%s含有无法识别的字符", fieldName(field))
 	}
 	if required && s == "" {
-		return "", daiban.Invalid(field, "%s 不能为空", fieldName(field))
+		return "", daiban.Invalid(field, "请填写%s", fieldName(field))
 	}
 	if n := utf8.RuneCountInString(s); n > max {
-		return "", daiban.Invalid(field, "%s 过长（%d 字，最多 %d 字）", fieldName(field), n, max)
+		return "", daiban.Invalid(field, "%s过长（%d 字，最多 %d 字）", fieldName(field), n, max)
 	}
 	for _, r := range s {
 		if unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' {
-			return "", daiban.Invalid(field, "%s 含有控制字符", fieldName(field))
+			return "", daiban.Invalid(field, "%s含有不可见的控制字符，请删除后重试", fieldName(field))
 		}
 	}
 	return s, nil
@@ -32,14 +34,25 @@ func text(field, s string, max int, required bool) (string, error) {
 
 var fieldNames = map[string]string{
 	"note": "说明", "reason": "原因", "summary": "事由", "applicant.name": "申请人姓名",
-	"authority": "上级机关", "comment": "评价意见", "step": "办理环节",
+	"authority": "上级机关", "comment": "评价意见", "step": "办理环节", "result": "整改结果",
+	"to": "接收方", "matter": "事项", "handler": "经办人", "q": "搜索内容",
+	"name": "名称", "number": "编号",
 }
 
+// fieldName is the form's word for a field; a row of a list
+// ("items[2].name") is named by its row ("第 3 项的名称").
 func fieldName(f string) string {
 	if n, ok := fieldNames[f]; ok {
 		return n
 	}
-	return f
+	if m := indexed.FindStringSubmatch(f); m != nil {
+		i, _ := strconv.Atoi(m[2])
+		if n, ok := fieldNames[m[3]]; ok {
+			return fmt.Sprintf("第 %d 项的%s", i+1, n)
+		}
+		return fmt.Sprintf("第 %d 项", i+1)
+	}
+	return "此项"
 }
 
 // ValidIDNumber checks an 18-character resident ID number (GB 11643): digits,

@@ -127,7 +127,7 @@ func TestBrowserDelegatedCase(t *testing.T) {
 		if st := agent.submit("#submit-review"); st != http.StatusUnprocessableEntity {
 			t.Fatalf("a supplement without a note answered %d", st)
 		}
-		agent.sees("#act-review .field.invalid", "不能为空")
+		agent.sees("#act-review .field.invalid", "请填写说明")
 		agent.shot("review-needs-note")
 	}) {
 		return
