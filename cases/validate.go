@@ -55,6 +55,10 @@ func fieldName(f string) string {
 	return "此项"
 }
 
+// ValidPhone checks a contact phone: an 11-digit mobile number or a
+// landline with its area code.
+func ValidPhone(s string) bool { return phonePattern.MatchString(strings.TrimSpace(s)) }
+
 // ValidIDNumber checks an 18-character resident ID number (GB 11643): digits,
 // a valid date and the ISO 7064 MOD 11-2 check character.
 func ValidIDNumber(id string) bool {

@@ -402,7 +402,7 @@ func TestBrowserVillageAgent(t *testing.T) {
 	}
 	if !sc.step("errand sent three times opened once", func(t *testing.T) {
 		ph.follow("#new-errand")
-		ph.set("#errand-matter", "GT001")
+		ph.set("#intake-matter", "GT001")
 		ph.fill("#intake-name", person["name"])
 		ph.fill("#intake-id-number", person["id_number"])
 		ph.fill("#intake-phone", person["phone"])

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -68,6 +69,32 @@ func (f *form) Has(field, value string) bool {
 	return false
 }
 
+// fieldError is one field to fix, for the summary at the top of a form.
+type fieldError struct {
+	ID, Msg string
+}
+
+// FieldErrors lists the fields to fix, each with the id of its input (as
+// template "field" names it) for a link, in field-name order.
+func (f *form) FieldErrors() []fieldError {
+	var out []fieldError
+	for name, msg := range f.Errors {
+		if name != "" {
+			out = append(out, fieldError{ID: fieldID(f.Name, name), Msg: msg})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// fieldID is the id of a form's input: template "field" and the tables
+// of rows (review, handover) name inputs the same way.
+func fieldID(form, name string) string {
+	return idReplacer.Replace(form + "-" + name)
+}
+
+var idReplacer = strings.NewReplacer(".", "-", "_", "-")
+
 // Err is the message for a field ("" for the whole form).
 func (f *form) Err(field string) string { return f.Errors[field] }
 
@@ -116,7 +143,7 @@ type fieldSpec struct {
 // tel, password), hint, placeholder, inputmode, autocomplete, min, max,
 // pattern, rows.
 func field(f *form, name, label string, opts ...string) fieldSpec {
-	fs := fieldSpec{F: f, ID: strings.NewReplacer(".", "-", "_", "-").Replace(f.Name + "-" + name), Name: name, Label: label, Type: "text", Rows: 3}
+	fs := fieldSpec{F: f, ID: fieldID(f.Name, name), Name: name, Label: label, Type: "text", Rows: 3}
 	for _, o := range opts {
 		k, v, _ := strings.Cut(o, "=")
 		switch k {

@@ -76,6 +76,7 @@ var funcs = template.FuncMap{
 	"f1":    func(f float64) string { return fmt.Sprintf("%.1f", f) },
 	"join":  strings.Join,
 	"field": field,
+	"fieldID": fieldID,
 }
 
 // str is the text of a string or of a value of a string type (a typed

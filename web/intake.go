@@ -207,10 +207,15 @@ func (p *Pages) create(c echo.Context, page string) error {
 		Number string `json:"number"`
 	}
 	replayed := true
-	err := checkIntake(in)
-	if err == nil {
-		err = p.Cases.CheckRegion(ctx, in.Region)
+	if errs := checkIntake(in); len(errs) > 0 {
+		for _, e := range errs {
+			if _, ferr := f.fail(e, intakeField); ferr != nil {
+				return ferr
+			}
+		}
+		return p.renderIntake(c, http.StatusUnprocessableEntity, page, f)
 	}
+	err := p.Cases.CheckRegion(ctx, in.Region)
 	if err == nil && httpapi.Authorize(c, in.Region, "case", "create", policies.RelAny) != nil {
 		err = daiban.Errorf(daiban.EFORBIDDEN, "不能在该地区受理：不在您的管辖范围内")
 	}
@@ -261,18 +266,37 @@ func intakeField(f string) string {
 }
 
 // checkIntake checks what the form must have before the service is asked,
-// with messages that say exactly what to fix; the ID number's check
-// character is tested with the same functions the service uses.
-func checkIntake(in cases.NewCase) error {
+// and reports every problem at once (the summary at the top of the form
+// lists them all), with messages that say exactly what to fix; the ID
+// number's check character is tested with the same functions the service
+// uses.
+func checkIntake(in cases.NewCase) []error {
+	var errs []error
 	if in.Matter == "" {
-		return daiban.Invalid("matter", "请选择办理事项（可先搜索）")
+		errs = append(errs, daiban.Invalid("matter", "请选择办理事项（可先搜索）"))
 	}
 	if in.Region == "" {
-		return daiban.Invalid("region", "请选择申请人所在地区")
+		errs = append(errs, daiban.Invalid("region", "请选择申请人所在地区"))
 	}
-	id := strings.ToUpper(strings.TrimSpace(in.Applicant.IDNumber))
+	if strings.TrimSpace(in.Applicant.Name) == "" {
+		errs = append(errs, daiban.Invalid("applicant.name", "请填写申请人姓名（企业填写企业名称）"))
+	}
+	if err := checkIDNumber(in.Applicant); err != nil {
+		errs = append(errs, err)
+	}
+	if ph := strings.TrimSpace(in.Applicant.Phone); ph == "" {
+		errs = append(errs, daiban.Invalid("applicant.phone", "请填写联系电话"))
+	} else if !cases.ValidPhone(ph) {
+		errs = append(errs, daiban.Invalid("applicant.phone", "联系电话有误：应为 11 位手机号或带区号的固定电话"))
+	}
+	return errs
+}
+
+// checkIDNumber checks the applicant's kind and document number.
+func checkIDNumber(ap cases.Applicant) error {
+	id := strings.ToUpper(strings.TrimSpace(ap.IDNumber))
 	n := utf8.RuneCountInString(id)
-	switch in.Applicant.Kind {
+	switch ap.Kind {
 	case "person":
 		if n != 18 {
 			return daiban.Invalid("applicant.id_number", "身份证号码应为 18 位，现在是 %d 位", n)

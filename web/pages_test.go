@@ -119,6 +119,16 @@ func TestSignInFormsAndCSRF(t *testing.T) {
 	if withToken.status != http.StatusUnprocessableEntity || !strings.Contains(withToken.body, "身份证号码应为 18 位，现在是 3 位") {
 		t.Fatalf("form post with a short ID number: %d", withToken.status)
 	}
+	// Every problem at once, summarised at the top of the form with a link
+	// to each field.
+	for _, want := range []string{`id="intake-summary" role="alert"`, "未保存：3 处需要修改", `href="#intake-id-number"`, `href="#intake-name"`, `href="#intake-phone"`, "请填写联系电话"} {
+		if !strings.Contains(withToken.body, want) {
+			t.Errorf("refused intake lacks %q", want)
+		}
+	}
+	if i, j := strings.Index(withToken.body, "未保存："), strings.Index(withToken.body, `id="intake-id-number"`); i < 0 || j < 0 || i > j {
+		t.Error("the summary is not above the fields")
+	}
 
 	out := send(t, c, http.MethodPost, base+"/logout", url.Values{"csrf_token": {token}}, html)
 	if out.status != http.StatusSeeOther || out.location != "/login" {

@@ -104,6 +104,9 @@ func TestTemplates(t *testing.T) {
 			Matters: []matterOption{{Code: "SP001", Name: "食品经营许可（新办）"}}}}, []string{"新建代办", "城关村", `name="idem"`, "校验位不符"}},
 		{"village", "village", view{User: village, Data: villageData{Open: []deskItem{item}}}, []string{"新建代办", "办理中", cs.Number, "暂无。"}},
 		{"case full", "case", view{User: agent, CSRF: "tok", Data: full}, []string{cs.Number, "王小明", "材料初审", "说明 不能为空", "未收到的材料不能登记原件或页数",
+			// The summary at the top of the refused form links to each field.
+			`id="review-summary" role="alert" tabindex="-1">`, "未保存：2 处需要修改", `<a href="#review-note">说明 不能为空</a>`,
+			`<a href="#review-received-ID-CARD">未收到的材料不能登记原件或页数</a>`, `id="review-received-ID-CARD" name="received.ID_CARD"`,
 			"转报上级", "山东省药品监督管理局", "已逾期", "食品经营许可证", "登记原件移交", "一次告知单", "非常满意", "差评整改", "办理记录", "申请人可见",
 			`name="version" value="7"`, "督办意见", "确认终止", `data-confirm=`}},
 		{"case bare", "case", view{User: village, Data: bare}, []string{"尚无盖章文书", "本事项没有需要收取的材料"}},
@@ -122,7 +125,7 @@ func TestTemplates(t *testing.T) {
 		{"handover waiting", "handover", view{User: agent, Flash: signLink, Base: "http://x", Data: &signingPage{Case: cases.View(ready, true), Draft: &agreements.Status{}, Form: blankForm("receipt", "tok")}}, []string{"等待申请人签收", "在平板上打开签署页"}},
 		{"handover done", "handover", view{User: agent, Data: &signingPage{Case: cases.View(cs, true), Sealed: sealed, Form: blankForm("receipt", "tok")}}, []string{"申请人已签收", "打开签收单"}},
 		{"supervision", "supervision", view{User: agent, CSRF: "tok", Flash: &flash{Kind: "bad", Message: "台账校验失败：序号 3：记录被修改"}, Data: sup},
-			[]string{"督查 · 历山街道", "<svg", "各镇街在办与超期件数", "按时办结率", "75%", "4.0", "超期 5 个工作日", "督办", "校验台账", "/api/v1/ledger/export.csv", "/api/v1/reports/monthly.pdf", `value="2025-02"`, "台账校验失败", "等待太久"}},
+			[]string{"督查 · 历山街道", "<svg", "各镇街在办与超期件数", "按时办结率", "75%", "4.0", "超期 5 个工作日", "督办", "校验台账", "/api/v1/ledger/export.csv", "/supervision/report", `value="2025-02"`, "台账校验失败", "等待太久"}},
 		{"verify found", "verify", view{Data: verifyData{Key: "K", Result: &agreements.Verification{Title: "代办服务委托协议书", Center: "沂源县政务服务中心", IssuedAt: now, SHA256: "ab", VerifyCode: "ABCDEFGH23", CaseNumber: "3703****-0001",
 			Ledger: &agreements.Proof{Index: 4, TreeSize: 10, Root: "cm9vdA=="}}}}, []string{"已加盖电子签章", "第 4 条"}},
 		{"verify not found", "verify", view{Data: verifyData{Key: "nope"}}, []string{"未找到该文书", `value="nope"`}},

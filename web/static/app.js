@@ -4,6 +4,14 @@
   document.documentElement.classList.add('js');
 
   document.addEventListener('DOMContentLoaded', function () {
+    // A refused form: bring its summary into view and give it the focus,
+    // so the first thing read is what to fix.
+    var failed = document.querySelector('.errsummary, .ferr');
+    if (failed) {
+      failed.scrollIntoView({block: 'start'});
+      failed.focus({preventScroll: true});
+    }
+
     // Live filter of the matter list at intake (the search button does the
     // same on the server).
     document.querySelectorAll('input[data-filter]').forEach(function (input) {
