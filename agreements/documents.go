@@ -27,6 +27,7 @@ import (
 	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/ledger"
+	"github.com/daiban/daiban/policies/httpapi"
 	"github.com/daiban/daiban/policies/users"
 	"github.com/daiban/daiban/sql/dbsqlc"
 )
@@ -107,7 +108,7 @@ func (s *Service) PDF(ctx context.Context, id int64) (_ []byte, _ Document, err 
 func (s *Service) CaseOf(ctx context.Context, docID int64) (int64, error) {
 	d, err := s.q.DocumentGet(ctx, s.pool, docID)
 	if err != nil {
-		return 0, daiban.NoRows(err, "文书不存在")
+		return 0, daiban.NoRows(err, "%s", daiban.ErrorMessage(httpapi.ErrNotFound))
 	}
 	return d.CaseID, nil
 }

@@ -56,7 +56,7 @@ func actor(c echo.Context) cases.Actor {
 func (h *Handler) documentScope(c echo.Context, p httpapi.Principal) (string, string, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return "", "", daiban.Errorf(daiban.ENOTFOUND, "文书不存在")
+		return "", "", httpapi.ErrNotFound
 	}
 	cid, err := h.svc.CaseOf(c.Request().Context(), id)
 	if err != nil {

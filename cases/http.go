@@ -48,7 +48,7 @@ func (h *Handler) Routes() []httpapi.Route {
 func (h *Handler) Scope(c echo.Context, p httpapi.Principal) (string, string, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return "", "", daiban.Errorf(daiban.ENOTFOUND, "案件不存在")
+		return "", "", httpapi.ErrNotFound
 	}
 	region, own, err := h.svc.Scope(c.Request().Context(), id, p.Username)
 	if err != nil {

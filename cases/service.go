@@ -16,6 +16,7 @@ import (
 
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/cases/calendar"
+	"github.com/daiban/daiban/policies/httpapi"
 	"github.com/daiban/daiban/sql/dbsqlc"
 )
 
@@ -325,7 +326,8 @@ func (s *Service) Load(ctx context.Context, db dbsqlc.DBTX, id int64) (_ Case, e
 func (s *Service) Scope(ctx context.Context, id int64, username string) (region string, own bool, err error) {
 	r, err := s.q.CaseScope(ctx, s.pool, id)
 	if err != nil {
-		return "", false, daiban.NoRows(err, "案件不存在")
+		// Worded as the guard words a case outside the user's region.
+		return "", false, daiban.NoRows(err, "%s", daiban.ErrorMessage(httpapi.ErrNotFound))
 	}
 	own = r.CreatedBy == username || (r.Assignee != nil && *r.Assignee == username)
 	return r.Region, own, nil

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"image/png"
 	"io"
 	"net/http"
@@ -233,5 +234,43 @@ func TestFavicon(t *testing.T) {
 	login := send(t, c, http.MethodGet, env.Server.URL+"/login", nil, map[string]string{"Accept": "text/html"})
 	if !strings.Contains(login.body, `rel="icon" href="/static/favicon.svg"`) {
 		t.Fatal("the sign-in page does not link the icon")
+	}
+}
+
+// TestMissingAndOutOfRegionLookAlike: a case outside the user's region and
+// one that does not exist answer the same, on pages and in the API, so
+// nobody learns which cases exist elsewhere.
+func TestMissingAndOutOfRegionLookAlike(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	env.User(t, "m.town", "township_agent", "370323001")
+	env.User(t, "m.other", "township_agent", "370323101")
+	id, _ := env.CreateCase(t, env.Token(t, "m.town"), "370323001", "GT001")
+	other := env.Token(t, "m.other")
+	missing := id + 100000
+	var apiBodies []string
+	for _, cid := range []int64{id, missing} {
+		r := env.Do(t, other, http.MethodGet, "/api/v1/cases/"+itoa(cid), nil, nil)
+		if r.Status != http.StatusNotFound {
+			t.Fatalf("API case %d: %d", cid, r.Status)
+		}
+		apiBodies = append(apiBodies, fmt.Sprint(r.JSON["error"].(map[string]any)["code"], r.JSON["error"].(map[string]any)["message"]))
+	}
+	if apiBodies[0] != apiBodies[1] {
+		t.Errorf("API: out of region %q, missing %q", apiBodies[0], apiBodies[1])
+	}
+	c := client(t)
+	html := map[string]string{"Accept": "text/html"}
+	send(t, c, http.MethodPost, env.Server.URL+"/login", url.Values{"username": {"m.other"}, "password": {apptest.Password}}, html)
+	var pages []string
+	for _, cid := range []int64{id, missing} {
+		a := send(t, c, http.MethodGet, env.Server.URL+"/cases/"+itoa(cid), nil, html)
+		if a.status != http.StatusNotFound {
+			t.Fatalf("page case %d: %d", cid, a.status)
+		}
+		pages = append(pages, between(a.body, "<main", "</main>"))
+	}
+	if pages[0] == "" || pages[0] != pages[1] {
+		t.Errorf("pages differ:\nout of region: %s\nmissing: %s", pages[0], pages[1])
 	}
 }

@@ -44,7 +44,7 @@ func (s *Service) scope(c echo.Context, p httpapi.Principal) (string, string, er
 		return "", "", err
 	}
 	if !policies.RegionContains(p.Region, reg.Code) {
-		return "", "", daiban.Errorf(daiban.ENOTFOUND, "未找到")
+		return "", "", httpapi.ErrNotFound
 	}
 	c.Set("report_region", reg)
 	return reg.Code, policies.RelAny, nil

@@ -14,6 +14,9 @@ import (
 var (
 	errForbidden = daiban.Errorf(daiban.EFORBIDDEN, "无权执行此操作")
 	errCSRF      = daiban.Errorf(daiban.EFORBIDDEN, "表单已失效，请刷新页面后重试")
+	// ErrNotFound answers a resource that does not exist and one outside
+	// the user's region alike, so that nobody learns what exists elsewhere.
+	ErrNotFound = daiban.Errorf(daiban.ENOTFOUND, "未找到：不存在，或不在您的管辖范围内")
 )
 
 // guard is the single decision point of a route: sign-in, CSRF for cookie
@@ -86,7 +89,7 @@ func (s *Server) decide(c echo.Context, p Principal, region, obj, act, rel strin
 	}
 	if Known(obj, "read") && !s.authz.Allow(p.Username, region, obj, "read", rel) && region != "" {
 		s.deny(c, "scope", p.Username, obj+":"+act)
-		return daiban.Errorf(daiban.ENOTFOUND, "未找到")
+		return ErrNotFound
 	}
 	s.deny(c, "scope_role", p.Username, obj+":"+act)
 	return errForbidden
