@@ -93,7 +93,7 @@ func TestTemplates(t *testing.T) {
 		{"error 404", "error", view{User: agent, Data: errorPage{Status: 404, Message: "未找到"}}, []string{"不在您的管辖范围内"}},
 		{"desk", "desk", view{User: agent, CSRF: "tok", Data: deskData{Q: "王", Searched: true, Results: []deskItem{item},
 			Buckets: []bucket{{Key: "new", Name: "新接待", Items: []deskItem{item}, Total: 1}, {Key: "overdue", Name: "已超期", Items: []deskItem{{ID: 3, Number: "X", Late: true, Note: "超期 2 个工作日"}}, Total: 130}, {Key: "ready", Name: "待交付"}},
-			All: true, Filter: deskFilter{Matter: "SP001", Sort: "-due"}, Problem: "筛选条件有误，已忽略：所选乡镇不在您的辖区内",
+			All:     true, Filter: deskFilter{Matter: "SP001", Sort: "-due"}, Problem: "筛选条件有误，已忽略：所选乡镇不在您的辖区内",
 			Options: deskOptions{Handlers: []option{{"lishan.daiban", "张喆（lishan.daiban）"}}, Matters: []option{{"SP001", "食品经营许可（新办）"}}, Townships: []option{{"370323001", "历山街道"}}}}},
 			[]string{"工作台", "查找“王”：1 件", "新接待", "超期 2 个工作日", "共 130 件，这里列出前 1 件", "暂无。", `name="csrf_token" value="tok"`,
 				`<option value="SP001" selected>`, `<option value="-due" selected>`, "所选乡镇不在您的辖区内", "清除筛选", `href="/desk?matter=SP001&amp;sort=-due"`, "历山街道"}},
