@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -11,8 +12,10 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/httpapi"
+	"github.com/daiban/daiban/policies/regions"
 )
 
 // deskItem is one case in a queue or a search result.
@@ -33,8 +36,13 @@ type deskItem struct {
 type bucket struct {
 	Key, Name, Hint string
 	Items           []deskItem
-	More            bool // the list was cut at its limit
+	// Total counts every case of the queue; more than len(Items) when the
+	// list was cut at its limit.
+	Total int
 }
+
+// More reports whether the list shows only the first of its cases.
+func (b bucket) More() bool { return b.Total > len(b.Items) }
 
 type deskData struct {
 	All      bool // the whole region's queues, not only the user's own
@@ -42,6 +50,11 @@ type deskData struct {
 	Searched bool
 	Results  []deskItem
 	Buckets  []bucket
+	// Filter narrows the queues; Problem says why a part of the request
+	// was ignored. Options are the filters' choices.
+	Filter  deskFilter
+	Problem string
+	Options deskOptions
 }
 
 // queueLimit bounds each list of the desk.
@@ -49,12 +62,13 @@ const queueLimit = 100
 
 var phoneLike = regexp.MustCompile(`^[0-9-]{7,13}$`)
 
-// desk is the agent's 工作台: the queues that need the agent (new cases
-// not yet accepted, due soon, overdue, waiting on a higher authority,
-// ready for handover) with their counts, and search by case number,
-// applicant name or phone. "Mine" means the cases the user handles: its
-// assignee, or its creator while nobody is assigned (as the supervision
-// lists count a handler).
+// desk is the agent's 工作台: every open case in exactly one queue
+// (cases.Queues: overdue, due soon, new, in progress, waiting on a higher
+// authority, suspended, ready for handover) with its count, filters by
+// handler, matter and township, sorting by due date, and search by case
+// number, applicant name or phone. "Mine" means the cases the user handles
+// (its assignee, or its creator while nobody is assigned, as the
+// supervision lists count a handler) or tracks at a higher authority.
 func (p *Pages) desk(c echo.Context) error {
 	ctx := c.Request().Context()
 	pr := httpapi.CurrentPrincipal(c)
@@ -80,69 +94,58 @@ func (p *Pages) desk(c echo.Context) error {
 			d.Results = append(d.Results, p.listItem(cs))
 		}
 	}
-	mine := func(handler string) bool { return d.All || handler == pr.Username }
-
-	rep, err := p.Supervision.Build(ctx, pr.Region)
-	if err != nil {
+	d.Filter, d.Problem = readDeskFilter(c, pr.Region, d.All)
+	var err error
+	if d.Options, err = p.deskOptions(ctx, pr); err != nil {
 		return err
 	}
-	newCases, err := p.queue(ctx, pr, ownOnly, mine, cases.Consultation, cases.AwaitingMaterials, cases.AgreementPending)
-	if err != nil {
+	if d.Buckets, err = p.queues(ctx, pr, ownOnly, d.All, d.Filter); err != nil {
 		return err
 	}
-	ready, err := p.queue(ctx, pr, ownOnly, mine, cases.ReadyForHandover)
-	if err != nil {
-		return err
+	status := http.StatusOK
+	if d.Problem != "" {
+		status = http.StatusUnprocessableEntity
 	}
-	soon := bucket{Key: "due-soon", Name: "即将到期", Hint: "3 个工作日内到期"}
-	for _, it := range rep.DueSoon {
-		if mine(it.Handler) {
-			note := fmt.Sprintf("还剩 %d 个工作日", it.WorkdaysLeft)
-			if it.WorkdaysLeft == 0 {
-				note = "今天到期"
-			}
-			soon.Items = append(soon.Items, deskItem{ID: it.ID, Number: it.Number, Title: it.Title, Applicant: it.Applicant.Name, Handler: it.Handler, State: cases.State(it.State), Due: it.DueDate, Note: note})
-		}
-	}
-	overdue := bucket{Key: "overdue", Name: "已超期", Hint: "超过承诺时限仍未办结"}
-	for _, it := range rep.Overdue {
-		if mine(it.Handler) {
-			overdue.Items = append(overdue.Items, deskItem{ID: it.ID, Number: it.Number, Title: it.Title, Applicant: it.Applicant.Name, Handler: it.Handler, State: cases.State(it.State), Due: it.DueDate,
-				Note: fmt.Sprintf("超期 %d 个工作日", it.WorkdaysOverdue), Late: true})
-		}
-	}
-	waiting := bucket{Key: "escalated", Name: "等待上级", Hint: "已转报上级机关，跟踪回复"}
-	for _, it := range rep.Escalated {
-		if mine(it.Handler) || it.Tracker == pr.Username {
-			note := fmt.Sprintf("%s · %s，回复期限 %s", it.LevelName, it.Authority, it.ReplyDue)
-			if it.Overdue {
-				note += "（已逾期）"
-			}
-			waiting.Items = append(waiting.Items, deskItem{ID: it.ID, Number: it.Number, Title: it.Title, Applicant: it.Applicant.Name, Handler: it.Handler, State: cases.State(it.State), Due: it.DueDate, Note: note, Late: it.Overdue})
-		}
-	}
-	newCases.Key, newCases.Name, newCases.Hint = "new", "新接待", "接待咨询、待补材料、待签协议"
-	ready.Key, ready.Name, ready.Hint = "ready", "待交付", "结果已出，待申请人签收"
-	d.Buckets = []bucket{newCases, soon, overdue, waiting, ready}
-	return p.Render(c, http.StatusOK, "desk", view{Title: "工作台", Data: d})
+	return p.Render(c, status, "desk", view{Title: "工作台", Data: d})
 }
 
-// queue lists the cases in the given states that the desk shows.
-func (p *Pages) queue(ctx context.Context, pr httpapi.Principal, ownOnly bool, mine func(string) bool, states ...cases.State) (bucket, error) {
-	var b bucket
-	for _, st := range states {
-		list, err := p.Cases.List(ctx, cases.Filter{Scope: pr.Region, Username: pr.Username, OwnOnly: ownOnly, State: string(st), Limit: queueLimit})
-		if err != nil {
-			return b, err
+// queues reads the desk's queues and shows each case with what its queue
+// is about: days overdue or left, the higher authority and its reply.
+func (p *Pages) queues(ctx context.Context, pr httpapi.Principal, ownOnly, all bool, f deskFilter) ([]bucket, error) {
+	lists, err := p.Cases.Queues(ctx, cases.QueueFilter{Scope: pr.Region, OwnOnly: ownOnly, Username: pr.Username, Mine: !all,
+		Handler: f.Handler, Matter: f.Matter, Region: f.Township, Descending: f.Sort == sortDueDesc, Limit: queueLimit})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bucket, 0, len(lists))
+	for _, l := range lists {
+		b := bucket{Key: l.Key, Name: l.Name, Hint: l.Hint, Total: l.Total, Items: make([]deskItem, 0, len(l.Items))}
+		for _, it := range l.Items {
+			b.Items = append(b.Items, p.queueItem(l.Key, it))
 		}
-		b.More = b.More || len(list) == queueLimit
-		for _, cs := range list {
-			if mine(handlerOf(cs)) {
-				b.Items = append(b.Items, p.listItem(cs))
-			}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// queueItem is a case as its queue shows it.
+func (p *Pages) queueItem(queue string, it cases.QueueItem) deskItem {
+	d := p.listItem(it.Case)
+	switch {
+	case queue == cases.QueueOverdue:
+		d.Late, d.Note = true, fmt.Sprintf("超期 %d 个工作日", it.WorkdaysOverdue)
+	case queue == cases.QueueDueSoon && it.WorkdaysLeft == 0:
+		d.Note = "今天到期"
+	case queue == cases.QueueDueSoon:
+		d.Note = fmt.Sprintf("还剩 %d 个工作日", it.WorkdaysLeft)
+	case it.Escalation != nil:
+		e := it.Escalation
+		d.Note = fmt.Sprintf("%s · %s，回复期限 %s", catalog.Level(e.Level).Name(), e.Authority, e.ReplyDue)
+		if e.ReplyDue < p.today() {
+			d.Late, d.Note = true, d.Note+"（已逾期）"
 		}
 	}
-	return b, nil
+	return d
 }
 
 // handlerOf is who handles a case: its assignee, else its creator.
@@ -161,4 +164,117 @@ func (p *Pages) listItem(cs cases.Case) deskItem {
 		it.Late, it.Note = true, "已超期"
 	}
 	return it
+}
+
+// Sort orders of the desk's lists.
+const (
+	sortDueAsc  = "due"
+	sortDueDesc = "-due"
+)
+
+// deskFilter is what the desk's filter form asks for; "" is any.
+type deskFilter struct {
+	Handler, Matter, Township, Sort string
+}
+
+// Active reports whether any filter narrows the lists.
+func (f deskFilter) Active() bool { return f.Handler != "" || f.Matter != "" || f.Township != "" }
+
+// readDeskFilter reads the filter form's query parameters. A value that
+// cannot be right (not UTF-8, too long, a township outside the user's
+// region) is dropped, and problem says so in words the user knows: the
+// queues are still shown, never an error page.
+func readDeskFilter(c echo.Context, home string, all bool) (f deskFilter, problem string) {
+	var problems []string
+	get := func(name, label string, max int) string {
+		v := strings.TrimSpace(c.QueryParam(name))
+		switch {
+		case !utf8.ValidString(v):
+			problems = append(problems, label+"含有无法识别的字符")
+		case utf8.RuneCountInString(v) > max:
+			problems = append(problems, fmt.Sprintf("%s过长（最多 %d 个字符）", label, max))
+		default:
+			return v
+		}
+		return ""
+	}
+	f.Handler = get("handler", "经办人", 64)
+	f.Matter = get("matter", "事项", 32)
+	f.Township = get("township", "乡镇", 12)
+	f.Sort = get("sort", "排序方式", 8)
+	if !all {
+		f.Handler = "" // 我负责的: the handler is the user
+	}
+	if f.Township != "" && (strings.Trim(f.Township, "0123456789") != "" || !policies.RegionContains(home, f.Township)) {
+		problems = append(problems, "所选乡镇不在您的辖区内")
+		f.Township = ""
+	}
+	if f.Sort != "" && f.Sort != sortDueAsc && f.Sort != sortDueDesc {
+		problems = append(problems, "排序方式无效")
+		f.Sort = ""
+	}
+	if len(problems) > 0 {
+		problem = "筛选条件有误，已忽略：" + strings.Join(problems, "；")
+	}
+	return f, problem
+}
+
+// option is one choice of a filter.
+type option struct{ Value, Label string }
+
+// deskOptions are the filters' choices: the agents and townships inside
+// the user's region, and the catalog's matters.
+type deskOptions struct {
+	Handlers, Matters, Townships []option
+}
+
+func (p *Pages) deskOptions(ctx context.Context, pr httpapi.Principal) (deskOptions, error) {
+	var o deskOptions
+	users, err := p.Users.List(ctx, pr.Region)
+	if err != nil {
+		return o, err
+	}
+	for _, u := range users {
+		if p.Authz.RoleMay(u.Username, "case", "progress") {
+			o.Handlers = append(o.Handlers, option{u.Username, u.Name + "（" + u.Username + "）"})
+		}
+	}
+	matters, err := p.Catalog.List(ctx)
+	if err != nil {
+		return o, err
+	}
+	for _, m := range matters {
+		o.Matters = append(o.Matters, option{m.Code, m.Name})
+	}
+	rs, err := p.Regions.List(ctx)
+	if err != nil {
+		return o, err
+	}
+	for _, r := range rs {
+		if r.Level == regions.Township && r.Code != pr.Region && policies.RegionContains(pr.Region, r.Code) {
+			o.Townships = append(o.Townships, option{r.Code, r.Name})
+		}
+	}
+	return o, nil
+}
+
+// Link is the desk's address with the filters kept, for the 我负责的 and
+// 本辖区全部 tabs (the handler filter only where it applies).
+func (d deskData) Link(all bool) string {
+	v := url.Values{}
+	if all {
+		v.Set("all", "1")
+		if d.Filter.Handler != "" {
+			v.Set("handler", d.Filter.Handler)
+		}
+	}
+	for k, s := range map[string]string{"matter": d.Filter.Matter, "township": d.Filter.Township, "sort": d.Filter.Sort} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if len(v) == 0 {
+		return "/desk"
+	}
+	return "/desk?" + v.Encode()
 }

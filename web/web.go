@@ -60,6 +60,8 @@ type Deps struct {
 	Regions     *regions.Store
 	Authz       *policies.Authorizer
 	Supervision *deadlines.Supervision
+	// Notices is the notices inbox (deadline warnings, 督办).
+	Notices *deadlines.Service
 	// Ledger verifies the ledger for the supervisor's dashboard.
 	Ledger *ledger.Log
 	// CaseScope locates the case of a /cases/:id route for the guard: the
@@ -82,6 +84,7 @@ type Pages struct {
 var pageNames = []string{
 	"login", "home", "error", "desk", "intake", "case", "agreement", "handover",
 	"village", "village_new", "supervision", "verify", "track", "sign",
+	"notices",
 }
 
 // New parses every template once at start-up.
@@ -138,6 +141,9 @@ func (p *Pages) Routes() []httpapi.Route {
 		{Method: get, Path: "/", Obj: "session", Act: "me", Handler: p.home},
 		{Method: post, Path: "/logout", Obj: "session", Act: "me", Handler: p.logout},
 		{Method: get, Path: "/desk", Obj: "report", Act: "read", Handler: p.desk},
+		{Method: get, Path: "/notices", Obj: "notice", Act: "read", Handler: p.notices},
+		{Method: post, Path: "/notices/read", Obj: "notice", Act: "read", Handler: p.noticesReadAll},
+		{Method: post, Path: "/notices/:id/read", Obj: "notice", Act: "read", Handler: p.noticeRead},
 		{Method: get, Path: "/intake", Obj: "case", Act: "create", Handler: p.intakePage},
 		{Method: post, Path: "/intake", Obj: "case", Act: "create", Handler: p.intake},
 		{Method: get, Path: "/village", Obj: "case", Act: "create", Handler: p.village},
@@ -189,6 +195,7 @@ func (p *Pages) Render(c echo.Context, status int, name string, v view) error {
 	if pr := httpapi.CurrentPrincipal(c); pr.Username != "" && v.User == nil {
 		v.User = p.userView(pr)
 		v.CSRF = pr.CSRFToken
+		v.User.Unread = p.unread(c, pr.Username)
 	}
 	if v.Flash == nil {
 		v.Flash = takeFlash(c)
@@ -214,6 +221,8 @@ type userView struct {
 	Role                               policies.Role
 	RoleName, Region                   string
 	Desk, Intake, Village, Supervision bool
+	// Unread counts the user's unread notices (the inbox's badge).
+	Unread int
 }
 
 func (p *Pages) userView(pr httpapi.Principal) *userView {
@@ -224,6 +233,20 @@ func (p *Pages) userView(pr httpapi.Principal) *userView {
 	u.Intake = may("case", "create") && !u.Village
 	u.Supervision = may("report", "read")
 	return u
+}
+
+// unread counts the user's unread notices for the navigation; a failure
+// is logged and shows no badge rather than no page.
+func (p *Pages) unread(c echo.Context, username string) int {
+	if p.Notices == nil {
+		return 0
+	}
+	n, err := p.Notices.UnreadCount(c.Request().Context(), username)
+	if err != nil {
+		p.Logger.Error("counting unread notices", "request_id", httpapi.RequestID(c), "err", err.Error())
+		return 0
+	}
+	return n
 }
 
 // homeOf is where a role starts.

@@ -19,8 +19,8 @@ import (
 )
 
 // DueSoonWorkdays is the window of "due soon": due within this many
-// working days (the first warning's threshold).
-const DueSoonWorkdays = 3
+// working days (the first warning's threshold), as the desk counts it.
+const DueSoonWorkdays = cases.DueSoonWorkdays
 
 // maxItems bounds each list.
 const maxItems = 500

@@ -296,6 +296,19 @@ func (q *Queries) NoticeList(ctx context.Context, db DBTX, arg NoticeListParams)
 	return items, nil
 }
 
+const noticeMarkAllRead = `-- name: NoticeMarkAllRead :execrows
+UPDATE notices SET read_at = $1::timestamptz
+WHERE recipient = $2 AND read_at IS NULL
+`
+
+func (q *Queries) NoticeMarkAllRead(ctx context.Context, db DBTX, now time.Time, recipient string) (int64, error) {
+	result, err := db.Exec(ctx, noticeMarkAllRead, now, recipient)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const noticeMarkRead = `-- name: NoticeMarkRead :one
 UPDATE notices SET read_at = coalesce(read_at, $1::timestamptz)
 WHERE id = $2 AND recipient = $3

@@ -75,6 +75,10 @@ UPDATE notices SET read_at = coalesce(read_at, @now::timestamptz)
 WHERE id = @id AND recipient = @recipient
 RETURNING id;
 
+-- name: NoticeMarkAllRead :execrows
+UPDATE notices SET read_at = @now::timestamptz
+WHERE recipient = @recipient AND read_at IS NULL;
+
 -- name: NoticeGet :one
 SELECT n.*, coalesce(c.number, '')::text AS case_number
 FROM notices n

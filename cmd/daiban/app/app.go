@@ -149,7 +149,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	)
 	caseHTTP := cases.NewHandler(a.Cases, a.Authz)
 	pages, err := web.New(web.Deps{Center: o.Center.Name, Cases: a.Cases, Documents: a.Documents, Users: a.Users,
-		Catalog: a.Catalog, Regions: a.Regions, Authz: a.Authz, Supervision: a.Supervision, CaseScope: caseHTTP.Scope,
+		Catalog: a.Catalog, Regions: a.Regions, Authz: a.Authz, Supervision: a.Supervision, Notices: a.Deadlines, CaseScope: caseHTTP.Scope,
 		Ledger: a.Ledger, Logger: o.Logger})
 	if err != nil {
 		return nil, err

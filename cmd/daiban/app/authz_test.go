@@ -138,7 +138,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			path := strings.ReplaceAll(rt.Path, ":action", act)
 			path = strings.ReplaceAll(path, ":username", "m.town")
 			path = strings.ReplaceAll(path, ":code", "GT001")
-			if strings.HasPrefix(path, "/api/v1/notices/") {
+			if strings.HasPrefix(path, "/api/v1/notices/") || strings.HasPrefix(path, "/notices/:id") {
 				probes = append(probes, probe{rt.Method, strings.ReplaceAll(path, ":id", fmt.Sprint(noticeID)), rt.Obj, act, 0, "m.village"})
 				continue
 			}
