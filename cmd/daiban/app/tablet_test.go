@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"image/png"
 	"net/http"
@@ -79,6 +80,12 @@ func TestEnterpriseSignsWithCreditCode(t *testing.T) {
 	}
 	if cp, _ := ok["copy"].(map[string]any); cp == nil || !strings.HasPrefix(cp["url"].(string), "/copy/") || cp["max_uses"] != float64(5) {
 		t.Fatalf("no download link: %v", ok)
+	}
+	// The link lives one day, and only its hash is kept.
+	var day bool
+	var hashLen int
+	if err := env.Pool.QueryRow(context.Background(), "SELECT expires_at - created_at = interval '24 hours', length(token_hash) FROM copy_links").Scan(&day, &hashLen); err != nil || !day || hashLen != 32 {
+		t.Fatalf("copy link lifetime one day: %v, hash %d bytes: %v", day, hashLen, err)
 	}
 }
 
