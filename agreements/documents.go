@@ -70,6 +70,8 @@ type Service struct {
 	center  pdf.Center
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// pages are the drafts' pages rendered for the tablet (preview.go).
+	pages pageCache
 }
 
 // NewService returns a Service.
@@ -462,6 +464,9 @@ type SignInfo struct {
 	LimitDays   int       `json:"limit_days"`
 	CenterName  string    `json:"center"`
 	AgentSigned bool      `json:"agent_signed"`
+	// Confirm is what the applicant types to confirm, by the kind of
+	// document the case was registered with.
+	Confirm Confirmation `json:"confirm"`
 }
 
 var errLink = daiban.Errorf(daiban.ENOTFOUND, "签署链接无效、已使用或已过期，请让工作人员重新生成")
@@ -509,7 +514,8 @@ func (s *Service) SignInfo(ctx context.Context, token string) (_ SignInfo, err e
 		return SignInfo{}, err
 	}
 	info := SignInfo{Kind: d.Kind, Title: KindNames[d.Kind], CaseNumber: c.Number, Matter: c.Title, Applicant: cases.MaskName(c.Applicant.Name),
-		ExpiresAt: l.ExpiresAt, Attempts: MaxFailures - int(l.Failures), DocumentID: d.ID, LimitDays: c.LimitDays, CenterName: s.center.Name}
+		ExpiresAt: l.ExpiresAt, Attempts: MaxFailures - int(l.Failures), DocumentID: d.ID, LimitDays: c.LimitDays, CenterName: s.center.Name,
+		Confirm: ConfirmationFor(c.Applicant.Kind)}
 	for _, m := range c.Materials {
 		if m.Received {
 			kind := "复印件"
@@ -548,6 +554,7 @@ func (s *Service) Sign(ctx context.Context, token string, png []byte, idLast4 st
 	}
 	var st Status
 	var wrong int32
+	var conf Confirmation
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		l, err := s.link(ctx, tx, token, true)
 		if err != nil {
@@ -561,10 +568,12 @@ func (s *Service) Sign(ctx context.Context, token string, png []byte, idLast4 st
 		if err != nil {
 			return err
 		}
-		id := c.Applicant.IDNumber
-		if len(id) < 4 || id[len(id)-4:] != idLast4 {
-			wrong = 1
-			return errWrongID
+		conf = ConfirmationFor(c.Applicant.Kind)
+		if err := conf.Check(idLast4, c.Applicant.IDNumber); err != nil {
+			if errors.Is(err, errWrongID) {
+				wrong = 1
+			}
+			return err
 		}
 		now := s.Now()
 		if err := s.q.SignLinkUse(ctx, tx, &now, l.TokenHash); err != nil {
@@ -584,11 +593,13 @@ func (s *Service) Sign(ctx context.Context, token string, png []byte, idLast4 st
 		return Status{}, ferr
 	}
 	if n >= MaxFailures {
-		return Status{}, daiban.Invalid("id_last4", "身份证后四位连续 %d 次错误，签署链接已作废，请让工作人员重新生成", MaxFailures)
+		return Status{}, daiban.Invalid("id_last4", "%s连续 %d 次错误，签署链接已作废，请让工作人员重新生成", conf.Label, MaxFailures)
 	}
-	return Status{}, daiban.Invalid("id_last4", "身份证后四位不正确，还可尝试 %d 次", MaxFailures-int(n))
+	return Status{}, daiban.Invalid("id_last4", "%s不正确，还可尝试 %d 次", conf.Label, MaxFailures-int(n))
 }
 
+// errWrongID is a well-formed confirmation that does not match the
+// registered number (Confirmation.Check): it counts against the link.
 var errWrongID = errors.New("wrong id_last4")
 
 const codeAlphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"

@@ -205,7 +205,7 @@ func (h *Handler) sign(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, st)
+	return c.JSON(http.StatusOK, h.withCopy(c, st))
 }
 
 func (h *Handler) verify(c echo.Context) error {

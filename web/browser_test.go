@@ -159,7 +159,8 @@ func TestBrowserDelegatedCase(t *testing.T) {
 
 		pad.open(link)
 		pad.sees("#document h2", "代办服务委托协议书")
-		pad.sees("#document", number, "免费")
+		pad.sees("#document", number)
+		pad.pagesShown()
 		if strings.Contains(pad.text("body"), person["id_number"]) {
 			t.Fatal("the signing page shows the full ID number")
 		}
@@ -170,7 +171,7 @@ func TestBrowserDelegatedCase(t *testing.T) {
 		pad.shot("tablet-signed")
 		pad.fill("#id_last4", "0000")
 		pad.click("#confirm")
-		pad.sees("#error", "身份证后四位不正确")
+		pad.sees("#error", "身份证号码后四位不正确")
 		pad.fill("#id_last4", person["id_number"][14:])
 		pad.click("#confirm")
 		pad.waitVisible("#done")
@@ -274,7 +275,8 @@ func TestBrowserDelegatedCase(t *testing.T) {
 	}
 	if !sc.step("applicant signs the receipt on the tablet", func(t *testing.T) {
 		pad.open(link)
-		pad.sees("#document", "签收单", "食品经营许可证")
+		pad.sees("#document", "签收单", number)
+		pad.pagesShown()
 		pad.drawByFinger("#pad")
 		pad.fill("#id_last4", strings.ToLower(person["id_number"][14:]))
 		pad.click("#confirm")

@@ -107,24 +107,3 @@ func (p *Pages) trackEvaluate(c echo.Context) error {
 	setFlash(c, flash{Message: "感谢您的评价！"})
 	return seeOther(c, "/track/"+url.PathEscape(cs.TrackingCode))
 }
-
-type signData struct {
-	Info  *agreements.SignInfo
-	Token string
-	Error string
-}
-
-// sign is the counter tablet's signing page for the applicant: the
-// document's contents in large type, a full-width pad for finger or
-// stylus, the last four characters of the ID number and a confirm button
-// (static/sign.js posts to the API's POST /api/v1/sign/{token}).
-func (p *Pages) sign(c echo.Context) error {
-	token := c.Param("token")
-	info, err := p.Documents.SignInfo(c.Request().Context(), token)
-	if daiban.ErrorCode(err) == daiban.ENOTFOUND {
-		return p.Render(c, http.StatusNotFound, "sign", view{Title: "签署", Data: signData{Error: daiban.ErrorMessage(err)}})
-	} else if err != nil {
-		return err
-	}
-	return p.Render(c, http.StatusOK, "sign", view{Title: info.Title, Data: signData{Info: &info, Token: token}})
-}

@@ -129,3 +129,85 @@ func (p *Pages) afterLink(c echo.Context, kind, link string, err error, msg stri
 	}
 	return p.Render(c, status, page, view{Title: title, Data: sp})
 }
+
+// The counter tablet's pages: the signing page, the draft's page images
+// and the applicant's copy. All public and reached by a token alone; each
+// checks its token (one indexed lookup of its hash) before any rendering.
+
+type signData struct {
+	Info  *agreements.SignInfo
+	Token string
+	Error string
+	// Pages are the numbers of the draft's page images (empty when the
+	// preview could not be made: PreviewError says why, and the page
+	// falls back to the document's main points).
+	Pages        []int
+	PreviewError string
+	CopyUses     int
+}
+
+// sign is the counter tablet's signing page for the applicant: the pages
+// of the very document that will be sealed (images of its PDF, tap to
+// zoom), a full-width pad for finger or stylus, the last four characters
+// of the document the applicant was registered with and a confirm button
+// (static/sign.js posts to the API's POST /api/v1/sign/{token}).
+func (p *Pages) sign(c echo.Context) error {
+	ctx := c.Request().Context()
+	token := c.Param("token")
+	info, err := p.Documents.SignInfo(ctx, token)
+	if daiban.ErrorCode(err) == daiban.ENOTFOUND {
+		return p.Render(c, http.StatusNotFound, "sign", view{Title: "签署", Data: signData{Error: daiban.ErrorMessage(err)}})
+	} else if err != nil {
+		return err
+	}
+	d := signData{Info: &info, Token: token, CopyUses: agreements.CopyUses}
+	n, err := p.Documents.PreviewPages(ctx, token)
+	if err != nil {
+		p.Logger.Warn("document preview failed", "request_id", httpapi.RequestID(c), "document", info.DocumentID, "err", err.Error())
+		d.PreviewError = "文书页面暂时无法显示（" + daiban.ErrorMessage(err) + "），以下为文书要点，可请工作人员打印草稿供您核对。"
+	}
+	for i := 1; i <= n; i++ {
+		d.Pages = append(d.Pages, i)
+	}
+	return p.Render(c, http.StatusOK, "sign", view{Title: info.Title, Data: d})
+}
+
+// signPage is one page of the draft as an image. The images hold the
+// applicant's name: never stored by the browser or a proxy.
+func (p *Pages) signPage(c echo.Context) error {
+	n, err := strconv.Atoi(c.Param("n"))
+	if err != nil {
+		return daiban.Errorf(daiban.ENOTFOUND, "该页不存在")
+	}
+	img, err := p.Documents.PreviewPage(c.Request().Context(), c.Param("token"), n)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, "image/png", img)
+}
+
+// copyPDF is the applicant's download link: the sealed PDF, one use
+// counted each time.
+func (p *Pages) copyPDF(c echo.Context) error {
+	b, d, err := p.Documents.CopyPDF(c.Request().Context(), c.Param("token"))
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s-%d.pdf"`, d.Kind, d.ID))
+	h.Set("X-Content-SHA256", d.SHA256)
+	return c.Blob(http.StatusOK, "application/pdf", b)
+}
+
+// copyQR is the download link as a QR code for the applicant's phone.
+func (p *Pages) copyQR(c echo.Context) error {
+	png, err := p.Documents.CopyQR(c.Request().Context(), c.Param("token"))
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, "image/png", png)
+}

@@ -78,6 +78,9 @@ func TestTemplates(t *testing.T) {
 	info := &agreements.SignInfo{Kind: "agreement", Title: "代办服务委托协议书", CaseNumber: cs.Number, Matter: cs.Title, Applicant: "王**",
 		ExpiresAt: now.Add(30 * time.Minute), Materials: []string{"身份证（原件，1 页）"}, LimitDays: 5, CenterName: "沂源县政务服务中心"}
 	receipt := &agreements.SignInfo{Kind: "receipt", Title: "签收单", CaseNumber: cs.Number, Matter: cs.Title, Applicant: "王**", ExpiresAt: now, Items: []string{"食品经营许可证 JY123"}}
+	info.Confirm = agreements.ConfirmationFor("person")
+	company := *receipt
+	company.Confirm = agreements.ConfirmationFor("enterprise")
 	item := deskItem{ID: 1, Number: cs.Number, Title: cs.Title, Applicant: "王小明", Phone: "138****1201", State: cases.Processing, Due: "2025-03-12", Note: "还剩 2 个工作日"}
 
 	tests := []struct {
@@ -141,6 +144,8 @@ func TestTemplates(t *testing.T) {
 		{"track not found", "track", view{Data: trackData{Code: "ZZZ", Looked: true, Form: blankForm("evaluate", "")}}, []string{"查询码不存在"}},
 		{"sign agreement", "sign", view{Title: "代办服务委托协议书", Data: signData{Info: info, Token: "tkn"}}, []string{"请签名确认", "本代办服务全程免费", "/api/v1/sign/tkn", "身份证号码后四位", "撤销一笔", "恢复一笔", "清除重签", "/static/sign.js"}},
 		{"sign receipt", "sign", view{Data: signData{Info: receipt, Token: "tkn"}}, []string{"食品经营许可证 JY123"}},
+		{"sign pages", "sign", view{Data: signData{Info: &company, Token: "tkn", Pages: []int{1, 2}, CopyUses: 5}},
+			[]string{`src="/sign/tkn/pages/1"`, `src="/sign/tkn/pages/2"`, "共 2 页", "统一社会信用代码后四位", `pattern="[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]{4}"`, "最多可下载 5 次", "copy-qr"}},
 		{"sign invalid", "sign", view{Data: signData{Error: "签署链接无效、已使用或已过期"}}, []string{"签署链接无效"}},
 	}
 	seen := map[string]bool{}

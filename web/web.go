@@ -136,6 +136,9 @@ func (p *Pages) Routes() []httpapi.Route {
 		{Method: get, Path: "/track/:code", Public: true, Handler: p.track},
 		{Method: post, Path: "/track/:code", Public: true, Handler: p.trackEvaluate},
 		{Method: get, Path: "/sign/:token", Public: true, Handler: p.sign},
+		{Method: get, Path: "/sign/:token/pages/:n", Public: true, Handler: p.signPage},
+		{Method: get, Path: "/copy/:token", Public: true, Handler: p.copyPDF},
+		{Method: get, Path: "/copy/:token/qr", Public: true, Handler: p.copyQR},
 
 		// Staff.
 		{Method: get, Path: "/", Obj: "session", Act: "me", Handler: p.home},

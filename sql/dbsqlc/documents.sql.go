@@ -10,6 +10,99 @@ import (
 	"time"
 )
 
+const copyLinkGet = `-- name: CopyLinkGet :one
+SELECT l.document_id, l.expires_at, l.uses, l.max_uses, d.status
+FROM copy_links l JOIN documents d ON d.id = l.document_id
+WHERE l.token_hash = $1
+`
+
+type CopyLinkGetRow struct {
+	DocumentID int64
+	ExpiresAt  time.Time
+	Uses       int32
+	MaxUses    int32
+	Status     string
+}
+
+func (q *Queries) CopyLinkGet(ctx context.Context, db DBTX, tokenHash []byte) (CopyLinkGetRow, error) {
+	row := db.QueryRow(ctx, copyLinkGet, tokenHash)
+	var i CopyLinkGetRow
+	err := row.Scan(
+		&i.DocumentID,
+		&i.ExpiresAt,
+		&i.Uses,
+		&i.MaxUses,
+		&i.Status,
+	)
+	return i, err
+}
+
+const copyLinkInsert = `-- name: CopyLinkInsert :exec
+INSERT INTO copy_links (token_hash, document_id, created_at, expires_at, max_uses)
+VALUES ($1, $2, $3, $4, $5)
+`
+
+type CopyLinkInsertParams struct {
+	TokenHash  []byte
+	DocumentID int64
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	MaxUses    int32
+}
+
+func (q *Queries) CopyLinkInsert(ctx context.Context, db DBTX, arg CopyLinkInsertParams) error {
+	_, err := db.Exec(ctx, copyLinkInsert,
+		arg.TokenHash,
+		arg.DocumentID,
+		arg.CreatedAt,
+		arg.ExpiresAt,
+		arg.MaxUses,
+	)
+	return err
+}
+
+const copyLinkUse = `-- name: CopyLinkUse :one
+UPDATE copy_links l SET uses = l.uses + 1
+FROM documents d
+WHERE l.token_hash = $1 AND d.id = l.document_id AND d.status = 'sealed'
+  AND l.uses < l.max_uses AND l.expires_at > $2
+RETURNING d.id, d.kind, d.pdf, d.sha256, l.uses, l.max_uses
+`
+
+type CopyLinkUseRow struct {
+	ID      int64
+	Kind    string
+	Pdf     []byte
+	Sha256  []byte
+	Uses    int32
+	MaxUses int32
+}
+
+// Counts one download of a live link to a sealed document and returns it;
+// no row when the link is spent, expired or its document not sealed.
+func (q *Queries) CopyLinkUse(ctx context.Context, db DBTX, tokenHash []byte, now time.Time) (CopyLinkUseRow, error) {
+	row := db.QueryRow(ctx, copyLinkUse, tokenHash, now)
+	var i CopyLinkUseRow
+	err := row.Scan(
+		&i.ID,
+		&i.Kind,
+		&i.Pdf,
+		&i.Sha256,
+		&i.Uses,
+		&i.MaxUses,
+	)
+	return i, err
+}
+
+const copyLinksPurge = `-- name: CopyLinksPurge :exec
+DELETE FROM copy_links WHERE expires_at < $1
+`
+
+func (q *Queries) CopyLinksPurge(ctx context.Context, db DBTX, before time.Time) error {
+	_, err := db.Exec(ctx, copyLinksPurge, before)
+	return err
+}
+
 const documentByCode = `-- name: DocumentByCode :one
 SELECT id, case_id, kind, status, verify_code, created_by, created_at, pdf, sha256, issued_at, ledger_entry FROM documents WHERE verify_code = $1 AND status = 'sealed'
 `

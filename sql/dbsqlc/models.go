@@ -93,6 +93,15 @@ type ChainMatter struct {
 	Position   int32
 }
 
+type CopyLink struct {
+	TokenHash  []byte
+	DocumentID int64
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	Uses       int32
+	MaxUses    int32
+}
+
 type CustodyMove struct {
 	ID           int64
 	CaseID       int64

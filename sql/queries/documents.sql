@@ -57,3 +57,24 @@ UPDATE sign_links SET used_at = @now WHERE token_hash = @token_hash;
 -- name: SignLinksVoidForDocument :exec
 UPDATE sign_links SET voided_at = @now
 WHERE document_id = @document_id AND used_at IS NULL AND voided_at IS NULL;
+
+-- name: CopyLinkInsert :exec
+INSERT INTO copy_links (token_hash, document_id, created_at, expires_at, max_uses)
+VALUES (@token_hash, @document_id, @created_at, @expires_at, @max_uses);
+
+-- name: CopyLinkGet :one
+SELECT l.document_id, l.expires_at, l.uses, l.max_uses, d.status
+FROM copy_links l JOIN documents d ON d.id = l.document_id
+WHERE l.token_hash = $1;
+
+-- name: CopyLinkUse :one
+-- Counts one download of a live link to a sealed document and returns it;
+-- no row when the link is spent, expired or its document not sealed.
+UPDATE copy_links l SET uses = l.uses + 1
+FROM documents d
+WHERE l.token_hash = @token_hash AND d.id = l.document_id AND d.status = 'sealed'
+  AND l.uses < l.max_uses AND l.expires_at > @now
+RETURNING d.id, d.kind, d.pdf, d.sha256, l.uses, l.max_uses;
+
+-- name: CopyLinksPurge :exec
+DELETE FROM copy_links WHERE expires_at < @before;

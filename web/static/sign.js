@@ -119,6 +119,37 @@
     return out.toDataURL('image/png').split(',')[1];
   }
 
+  // done replaces the document and the form with the done card: the
+  // pages (the applicant's full name) leave the screen, and the copy's
+  // download link shows as a QR code, a link and, once sealed, a print
+  // button for the agent.
+  function done(st) {
+    var doc = document.getElementById('document');
+    if (doc) doc.parentNode.removeChild(doc);
+    form.parentNode.removeChild(form);
+    document.getElementById('done').hidden = false;
+    document.getElementById('done-text').textContent = st.sealed
+      ? '文书已盖章生效，谢谢！'
+      : '您的签名已保存，工作人员签名后协议生效。';
+    if (!st.copy) { document.getElementById('copy-none').hidden = false; return; }
+    document.getElementById('copy-qr').src = st.copy.url + '/qr';
+    document.getElementById('copy-link').href = st.copy.url;
+    var print = document.getElementById('copy-print');
+    print.href = st.copy.url;
+    print.hidden = !st.sealed;
+    document.getElementById('copy-wait').hidden = !!st.sealed;
+    document.getElementById('copy').hidden = false;
+  }
+
+  // Tapping a page shows it larger (the pane scrolls); tapping again
+  // fits it back. Without JavaScript the link opens the image itself.
+  Array.prototype.forEach.call(document.querySelectorAll('.docpage a'), function (a) {
+    a.addEventListener('click', function (e) {
+      e.preventDefault();
+      a.parentNode.classList.toggle('zoomed');
+    });
+  });
+
   form.addEventListener('submit', function (e) {
     e.preventDefault();
     var err = document.getElementById('error');
@@ -127,8 +158,12 @@
     var body = { image_png: png() };
     var last4 = form.querySelector('[name=id_last4]');
     if (last4) {
-      body.id_last4 = last4.value.trim().toUpperCase();
-      if (!/^[0-9X]{4}$/.test(body.id_last4)) { err.textContent = '请输入身份证号码的后四位（数字，末位可为 X）。'; last4.focus(); return; }
+      // The field's pattern is the rule the API applies (agreements
+      // Confirmation), lower case included.
+      last4.value = last4.value.trim();
+      var rule = new RegExp('^(?:' + last4.getAttribute('pattern') + ')$');
+      if (!rule.test(last4.value)) { err.textContent = last4.dataset.hint + '。'; last4.focus(); return; }
+      body.id_last4 = last4.value.toUpperCase();
     }
     var headers = { 'Content-Type': 'application/json' };
     if (form.dataset.csrf) headers['X-CSRF-Token'] = form.dataset.csrf;
@@ -144,13 +179,7 @@
           return;
         }
         if (form.dataset.next) { window.location.assign(form.dataset.next); return; }
-        form.hidden = true;
-        var doc = document.getElementById('document');
-        if (doc) doc.hidden = true;
-        document.getElementById('done').hidden = false;
-        document.getElementById('done-text').textContent = res.body.sealed
-          ? '文书已盖章生效，谢谢！请将平板交还工作人员。'
-          : '您的签名已保存，工作人员签名后协议生效。请将平板交还工作人员。';
+        done(res.body);
       })
       .catch(function () { err.textContent = '网络异常，签名未提交，请重试。'; btn.disabled = false; btn.textContent = label; });
   });
