@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	osuser "os/user"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/daiban/daiban/cmd/daiban/demo"
+	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/users"
 	"github.com/daiban/daiban/sql/migrations"
@@ -97,7 +99,7 @@ func userAdd(ctx context.Context, cfg config, args []string) error {
 		return err
 	}
 	defer db.Close()
-	u, err := users.NewService(db.Pool).Create(ctx, users.NewUser{Username: *username, Name: *name, Role: policies.Role(*role), Region: *region, Password: password})
+	u, err := users.NewService(db.Pool, ledger.RecordAccount).Create(ctx, cliActor(), users.NewUser{Username: *username, Name: *name, Role: policies.Role(*role), Region: *region, Password: password})
 	if err != nil {
 		return err
 	}
@@ -116,7 +118,7 @@ func userList(ctx context.Context, cfg config, args []string) error {
 		return err
 	}
 	defer db.Close()
-	list, err := users.NewService(db.Pool).List(ctx, *region)
+	list, err := users.NewService(db.Pool, ledger.RecordAccount).List(ctx, *region)
 	if err != nil {
 		return err
 	}
@@ -163,12 +165,24 @@ func userSet(ctx context.Context, cfg config, args []string) error {
 		return err
 	}
 	defer db.Close()
-	u, err := users.NewService(db.Pool).Update(ctx, *username, upd)
+	u, err := users.NewService(db.Pool, ledger.RecordAccount).Update(ctx, cliActor(), *username, upd)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("已更新用户 %s（%s，%s，%s）\n", u.Username, u.Name, u.Role, u.Region)
 	return nil
+}
+
+// cliActor is who the ledger names for an account change made on the
+// command line: "cli:" and the operating-system user running it.
+func cliActor() users.Actor {
+	name := "unknown"
+	if u, err := osuser.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	} else if v := os.Getenv("USER"); v != "" {
+		name = v
+	}
+	return users.Actor{Username: "cli:" + name}
 }
 
 // readPassword reads one line from stdin; the password never appears in
