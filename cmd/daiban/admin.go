@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	osuser "os/user"
 	"strconv"
 	"strings"
@@ -46,8 +47,41 @@ func cmdDemo(ctx context.Context, cfg config, args []string) error {
 		return err
 	}
 	fmt.Println("演示县（沂源县）已载入：地区、事项目录。")
-	printAccounts(os.Stdout, created)
-	return nil
+	return showAccounts(os.Stdout, cfg.DataDir, created)
+}
+
+// showAccounts gives the operator the demo passwords, never to the log:
+// on the terminal when stdout is one; otherwise stdout is a log file or the
+// journal, so they go into a file only this user can read, and stdout only
+// says where.
+func showAccounts(out *os.File, dataDir string, created []demo.Account) error {
+	if len(created) == 0 || isTerminal(out) {
+		printAccounts(out, created)
+		return nil
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return err
+	}
+	path := filepath.Join(dataDir, demoAccountsFile)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	printAccounts(f, created)
+	if err := f.Close(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(out, "演示用户已创建。标准输出不是终端，为免密码进入日志，密码已写入 %s（仅本用户可读），查看后请删除该文件。\n", path)
+	return err
+}
+
+// demoAccountsFile holds the demo passwords when there is no terminal.
+const demoAccountsFile = "demo-accounts.txt"
+
+// isTerminal reports whether f is a terminal (a character device).
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // printAccounts shows the demo users created now with their passwords; this
