@@ -92,15 +92,12 @@ func RetryAfterSeconds(err error) string {
 var beijing = time.FixedZone("CST", 8*3600)
 
 func throttled(now time.Time, wait time.Duration) error {
-	at := now.Add(wait).In(beijing)
-	var in string
-	switch {
-	case wait < time.Minute:
-		in = fmt.Sprintf("%d 秒", int((wait+time.Second-1)/time.Second))
-	default:
-		in = fmt.Sprintf("%d 分钟", int((wait+time.Minute-1)/time.Minute))
+	secs := int64((wait + time.Second - 1) / time.Second)
+	in := fmt.Sprintf("%d 秒", secs)
+	if secs >= 60 {
+		in = fmt.Sprintf("%d 分钟", (secs+59)/60)
 	}
-	msg := fmt.Sprintf("登录失败次数过多，为保护账号安全，请在 %s后（%s 以后）再试", in, at.Format("15:04:05"))
+	msg := fmt.Sprintf("登录失败次数过多，为保护账号安全，请在 %s后再试（北京时间 %s 以后）", in, now.Add(wait).In(beijing).Format("15:04:05"))
 	return &ThrottledError{err: daiban.Errorf(daiban.ETOOMANYREQUESTS, "%s", msg), RetryAfter: wait}
 }
 
@@ -108,7 +105,6 @@ func throttled(now time.Time, wait time.Duration) error {
 // password checked. When it may, the attempt is recorded as a failure
 // (committed before it returns); the caller removes that record on success.
 func (s *Service) admit(ctx context.Context, username, address string) error {
-	now := s.now()
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// Always the username first, then the address: no two attempts
 		// wait on each other in a cycle.
@@ -118,6 +114,7 @@ func (s *Service) admit(ctx context.Context, username, address string) error {
 		if err := s.q.LoginLockAddress(ctx, tx, address); err != nil {
 			return err
 		}
+		now := s.now() // read under the locks, so records go in time order
 		known, err := s.q.LoginKnownAddress(ctx, tx, username, address, now.Add(-KnownAddressTTL))
 		if err != nil {
 			return err
