@@ -14,6 +14,10 @@ import (
 // config is everything daiban reads from its environment. The README's
 // configuration table lists the same variables.
 type config struct {
+	// TrustedProxies (DAIBAN_TRUSTED_PROXIES) are the reverse proxies
+	// whose X-Forwarded-For gives the client address.
+	TrustedProxies []netip.Prefix
+
 	DatabaseURL string // DATABASE_URL: use this PostgreSQL instead of the embedded one
 	Addr        string // DAIBAN_ADDR: HTTP listen address
 	DataDir     string // DAIBAN_DATA: the embedded PostgreSQL's directory
@@ -22,8 +26,6 @@ type config struct {
 	BaseURL     string   // DAIBAN_BASE_URL: public address printed in QR codes
 	CenterName  string   // DAIBAN_CENTER_NAME: the issuing center on documents
 	FontDirs    []string // DAIBAN_FONT_DIRS: extra font directories (colon-separated)
-	// DAIBAN_TRUSTED_PROXIES: reverse proxies whose X-Forwarded-For is read
-	TrustedProxies []netip.Prefix
 }
 
 func loadConfig() (config, error) {
@@ -43,9 +45,6 @@ func loadConfig() (config, error) {
 	if v := os.Getenv("DAIBAN_FONT_DIRS"); v != "" {
 		c.FontDirs = filepath.SplitList(v)
 	}
-	if c.TrustedProxies, err = httpapi.ParseTrustedProxies(os.Getenv("DAIBAN_TRUSTED_PROXIES")); err != nil {
-		return c, err
-	}
 	switch strings.ToLower(envOr("DAIBAN_LOG_LEVEL", "info")) {
 	case "debug":
 		c.LogLevel = slog.LevelDebug
@@ -58,7 +57,8 @@ func loadConfig() (config, error) {
 	default:
 		return c, fmt.Errorf("DAIBAN_LOG_LEVEL 应为 debug、info、warn 或 error")
 	}
-	return c, nil
+	c.TrustedProxies, err = httpapi.ParseTrustedProxies(os.Getenv("DAIBAN_TRUSTED_PROXIES"))
+	return c, err
 }
 
 func envOr(k, def string) string {
