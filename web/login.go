@@ -8,6 +8,7 @@ import (
 
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/policies/httpapi"
+	"github.com/daiban/daiban/policies/users"
 )
 
 type loginData struct {
@@ -58,6 +59,7 @@ func (p *Pages) login(c echo.Context) error {
 			return seeOther(c, next)
 		}
 		err = lerr
+		users.SetRetryAfter(c, lerr)
 	}
 	f.Values.Del("password")
 	status, ferr := f.fail(err, shownOn(same, []string{"username", "password"}))

@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	osuser "os/user"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/daiban/daiban/cmd/daiban/demo"
+	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/users"
 	"github.com/daiban/daiban/sql/migrations"
@@ -44,8 +47,41 @@ func cmdDemo(ctx context.Context, cfg config, args []string) error {
 		return err
 	}
 	fmt.Println("演示县（沂源县）已载入：地区、事项目录。")
-	printAccounts(os.Stdout, created)
-	return nil
+	return showAccounts(os.Stdout, cfg.DataDir, created)
+}
+
+// showAccounts gives the operator the demo passwords, never to the log:
+// on the terminal when stdout is one; otherwise stdout is a log file or the
+// journal, so they go into a file only this user can read, and stdout only
+// says where.
+func showAccounts(out *os.File, dataDir string, created []demo.Account) error {
+	if len(created) == 0 || isTerminal(out) {
+		printAccounts(out, created)
+		return nil
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return err
+	}
+	path := filepath.Join(dataDir, demoAccountsFile)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	printAccounts(f, created)
+	if err := f.Close(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(out, "演示用户已创建。标准输出不是终端，为免密码进入日志，密码已写入 %s（仅本用户可读），查看后请删除该文件。\n", path)
+	return err
+}
+
+// demoAccountsFile holds the demo passwords when there is no terminal.
+const demoAccountsFile = "demo-accounts.txt"
+
+// isTerminal reports whether f is a terminal (a character device).
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // printAccounts shows the demo users created now with their passwords; this
@@ -97,7 +133,7 @@ func userAdd(ctx context.Context, cfg config, args []string) error {
 		return err
 	}
 	defer db.Close()
-	u, err := users.NewService(db.Pool).Create(ctx, users.NewUser{Username: *username, Name: *name, Role: policies.Role(*role), Region: *region, Password: password})
+	u, err := users.NewService(db.Pool, ledger.RecordAccount).Create(ctx, cliActor(), users.NewUser{Username: *username, Name: *name, Role: policies.Role(*role), Region: *region, Password: password})
 	if err != nil {
 		return err
 	}
@@ -116,7 +152,7 @@ func userList(ctx context.Context, cfg config, args []string) error {
 		return err
 	}
 	defer db.Close()
-	list, err := users.NewService(db.Pool).List(ctx, *region)
+	list, err := users.NewService(db.Pool, ledger.RecordAccount).List(ctx, *region)
 	if err != nil {
 		return err
 	}
@@ -163,12 +199,24 @@ func userSet(ctx context.Context, cfg config, args []string) error {
 		return err
 	}
 	defer db.Close()
-	u, err := users.NewService(db.Pool).Update(ctx, *username, upd)
+	u, err := users.NewService(db.Pool, ledger.RecordAccount).Update(ctx, cliActor(), *username, upd)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("已更新用户 %s（%s，%s，%s）\n", u.Username, u.Name, u.Role, u.Region)
 	return nil
+}
+
+// cliActor is who the ledger names for an account change made on the
+// command line: "cli:" and the operating-system user running it.
+func cliActor() users.Actor {
+	name := "unknown"
+	if u, err := osuser.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	} else if v := os.Getenv("USER"); v != "" {
+		name = v
+	}
+	return users.Actor{Username: "cli:" + name}
 }
 
 // readPassword reads one line from stdin; the password never appears in

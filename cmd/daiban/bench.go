@@ -18,6 +18,7 @@ import (
 	"github.com/daiban/daiban/cmd/daiban/app"
 	"github.com/daiban/daiban/cmd/daiban/demo"
 	"github.com/daiban/daiban/cmd/daiban/loadgen"
+	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/users"
 )
@@ -49,7 +50,7 @@ func cmdBench(ctx context.Context, cfg config, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc := users.NewService(db.Pool)
+	svc := users.NewService(db.Pool, ledger.RecordAccount)
 	agents, err := enableBenchAgents(ctx, svc, f.workers, townships)
 	if err != nil {
 		return err
@@ -133,18 +134,21 @@ func benchTownships(ctx context.Context, db *database) ([]string, error) {
 // fresh random password each run and are disabled again at its end (see
 // disableBenchAgents), so no account with a known password is left usable
 // in the database.
+// benchActor is who the ledger names for the bench agents' changes.
+var benchActor = users.Actor{Username: "system:bench"}
+
 func enableBenchAgents(ctx context.Context, svc *users.Service, workers int, townships []string) ([]loadgen.Credential, error) {
 	password := demo.NewPassword()
 	agents := make([]loadgen.Credential, workers)
 	for i := range agents {
 		u := loadgen.Credential{Username: fmt.Sprintf("bench.town%d", i+1), Password: password, Region: townships[i%len(townships)]}
-		_, err := svc.Create(ctx, users.NewUser{Username: u.Username, Name: fmt.Sprintf("压测代办员%d", i+1), Role: policies.RoleTownshipAgent, Region: u.Region, Password: u.Password})
+		_, err := svc.Create(ctx, benchActor, users.NewUser{Username: u.Username, Name: fmt.Sprintf("压测代办员%d", i+1), Role: policies.RoleTownshipAgent, Region: u.Region, Password: u.Password})
 		if err != nil && !strings.Contains(err.Error(), "已存在") {
 			return nil, fmt.Errorf("创建压测用户 %s：%w", u.Username, err)
 		}
 		if err != nil { // exists: its township is whatever it was made with
 			enabled := false
-			got, err := svc.Update(ctx, u.Username, users.Update{Password: &password, Disabled: &enabled})
+			got, err := svc.Update(ctx, benchActor, u.Username, users.Update{Password: &password, Disabled: &enabled})
 			if err != nil {
 				return nil, fmt.Errorf("重置压测用户 %s：%w", u.Username, err)
 			}
@@ -162,7 +166,7 @@ func disableBenchAgents(ctx context.Context, svc *users.Service, agents []loadge
 	defer cancel()
 	disabled := true
 	for _, u := range agents {
-		if _, err := svc.Update(dctx, u.Username, users.Update{Disabled: &disabled}); err != nil {
+		if _, err := svc.Update(dctx, benchActor, u.Username, users.Update{Disabled: &disabled}); err != nil {
 			fmt.Fprintf(os.Stderr, "daiban bench：无法停用压测用户 %s：%v\n", u.Username, message(err))
 		}
 	}

@@ -3,14 +3,21 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/daiban/daiban/policies/httpapi"
 )
 
 // config is everything daiban reads from its environment. The README's
 // configuration table lists the same variables.
 type config struct {
+	// TrustedProxies (DAIBAN_TRUSTED_PROXIES) are the reverse proxies
+	// whose X-Forwarded-For gives the client address.
+	TrustedProxies []netip.Prefix
+
 	DatabaseURL string // DATABASE_URL: use this PostgreSQL instead of the embedded one
 	Addr        string // DAIBAN_ADDR: HTTP listen address
 	DataDir     string // DAIBAN_DATA: the embedded PostgreSQL's directory
@@ -50,7 +57,8 @@ func loadConfig() (config, error) {
 	default:
 		return c, fmt.Errorf("DAIBAN_LOG_LEVEL 应为 debug、info、warn 或 error")
 	}
-	return c, nil
+	c.TrustedProxies, err = httpapi.ParseTrustedProxies(os.Getenv("DAIBAN_TRUSTED_PROXIES"))
+	return c, err
 }
 
 func envOr(k, def string) string {

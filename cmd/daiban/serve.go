@@ -32,7 +32,9 @@ func cmdServe(ctx context.Context, cfg config, args []string) error {
 		if err != nil {
 			return err
 		}
-		printAccounts(os.Stdout, created)
+		if err := showAccounts(os.Stdout, cfg.DataDir, created); err != nil {
+			return err
+		}
 	}
 	if !sealKeysExist(cfg.KeyDir) {
 		if err := pdf.InitKeys(cfg.KeyDir, "Yiyuan County Government Service Center"); err != nil {
@@ -49,6 +51,7 @@ func cmdServe(ctx context.Context, cfg config, args []string) error {
 	if err != nil {
 		return err
 	}
+	a.HTTP.TrustProxies(cfg.TrustedProxies)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := a.Start(runCtx)
 	defer func() { cancel(); <-done }()

@@ -70,6 +70,7 @@ func (s *Service) handleLogin(c echo.Context) error {
 	}
 	token, sess, err := s.Login(c.Request().Context(), req.Username, req.Password, c.RealIP())
 	if err != nil {
+		SetRetryAfter(c, err)
 		return err
 	}
 	return c.JSON(http.StatusOK, loginResponse{Token: token, ExpiresAt: sess.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z"), User: sess.User})
@@ -129,7 +130,7 @@ func (s *Service) handleCreate(c echo.Context) error {
 	if !policies.RegionContains(p.Region, req.Region) {
 		return daiban.Invalid("region", "地区 %q 不在您的管辖范围内", req.Region)
 	}
-	u, err := s.Create(c.Request().Context(), NewUser(req))
+	u, err := s.Create(c.Request().Context(), actorOf(p), NewUser(req))
 	if err != nil {
 		return err
 	}
@@ -145,9 +146,20 @@ func (s *Service) handleUpdate(c echo.Context) error {
 	if req.Region != nil && !policies.RegionContains(p.Region, *req.Region) {
 		return daiban.Invalid("region", "地区 %q 不在您的管辖范围内", *req.Region)
 	}
-	u, err := s.Update(c.Request().Context(), c.Param("username"), req)
+	u, err := s.Update(c.Request().Context(), actorOf(p), c.Param("username"), req)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, u)
+}
+
+// actorOf is the signed-in user as the actor of an account change.
+func actorOf(p httpapi.Principal) Actor { return Actor{Username: p.Username, Role: p.Role} }
+
+// SetRetryAfter sets the Retry-After header of a throttled sign-in (the
+// API's and the sign-in page's); other errors leave the response alone.
+func SetRetryAfter(c echo.Context, err error) {
+	if v := RetryAfterSeconds(err); v != "" {
+		c.Response().Header().Set("Retry-After", v)
+	}
 }

@@ -3,12 +3,16 @@ package users
 import (
 	"crypto/rand"
 	"crypto/subtle"
+	_ "embed"
 	"encoding/base64"
 	"fmt"
 	"runtime"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/daiban/daiban"
 )
 
 // Argon2id parameters: OWASP's 19 MiB / 2 passes / 1 lane minimum, which
@@ -80,13 +84,62 @@ func CheckPassword(encoded, password string) bool {
 // failed sign-in takes the same time whether or not the user exists.
 var dummyHash, _ = HashPassword("daiban-no-such-user")
 
-// ValidatePassword enforces the minimum a county office can live with.
-func validatePassword(p string) error {
-	if len([]rune(p)) < 8 {
+// Password rules: long enough, and not one of the passwords every guesser
+// tries first (common.txt, embedded, plus the surname+digits pattern).
+const (
+	minPasswordRunes = 10
+	maxPasswordBytes = 256
+)
+
+var (
+	errPasswordShort  = daiban.Invalid("password", "密码至少 %d 个字符", minPasswordRunes)
+	errPasswordLong   = daiban.Invalid("password", "密码不能超过 %d 个字节", maxPasswordBytes)
+	errPasswordCommon = daiban.Invalid("password", "该密码过于常见，容易被猜中（如 1234567890、password、woaini1314、姓氏拼音加数字），请换一个")
+	errPasswordName   = daiban.Invalid("password", "密码不能与用户名相同或包含用户名")
+)
+
+//go:embed common.txt
+var commonText string
+
+// common is the set of refused passwords, lower case.
+var common = func() map[string]bool {
+	m := map[string]bool{}
+	for _, line := range strings.Split(commonText, "\n") {
+		if w := strings.TrimSpace(line); w != "" && !strings.HasPrefix(w, "#") {
+			m[strings.ToLower(w)] = true
+		}
+	}
+	// Surname pinyin followed by the digits people pick.
+	surnames := strings.Fields("zhang wang li liu chen yang zhao huang zhou wu xu sun hu zhu gao lin he guo ma luo liang song zheng xie han tang feng yu dong xiao cheng cao yuan deng fu shen zeng peng lu su jiang cai jia ding wei xue ye yan pan du dai xia zhong tian ren qin shi")
+	digits := strings.Fields("123456 1234567 12345678 123456789 1234567890 888888 666666 520 1314 5201314 521 111111 000000 123123 654321")
+	for _, n := range surnames {
+		for _, d := range digits {
+			m[n+d] = true
+		}
+	}
+	return m
+}()
+
+// validatePassword enforces the password rules for the account username.
+func validatePassword(username, p string) error {
+	if len([]rune(p)) < minPasswordRunes {
 		return errPasswordShort
 	}
-	if len(p) > 256 {
+	if len(p) > maxPasswordBytes {
 		return errPasswordLong
 	}
+	lower := strings.ToLower(p)
+	if common[lower] || oneCharacter(lower) {
+		return errPasswordCommon
+	}
+	if username != "" && (lower == username || len(username) >= 4 && strings.Contains(lower, username)) {
+		return errPasswordName
+	}
 	return nil
+}
+
+// oneCharacter reports whether p repeats a single character (aaaaaaaaaa).
+func oneCharacter(p string) bool {
+	first, _ := utf8.DecodeRuneInString(p)
+	return strings.Trim(p, string(first)) == ""
 }

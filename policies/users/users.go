@@ -8,16 +8,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/policies"
-	"github.com/daiban/daiban/policies/regions"
 	"github.com/daiban/daiban/sql/dbsqlc"
 )
 
@@ -39,73 +36,27 @@ type Session struct {
 	ExpiresAt time.Time
 }
 
-// Limits of sign-in. Failures are counted in a sliding window per username
-// and per client address; past either limit sign-in answers 429.
-const (
-	SessionTTL          = 12 * time.Hour
-	FailureWindow       = 15 * time.Minute
-	MaxFailuresUsername = 5
-	MaxFailuresAddress  = 20
-)
+// SessionTTL is how long a session lasts. The sign-in throttle's limits
+// are in throttle.go.
+const SessionTTL = 12 * time.Hour
 
 var (
-	errPasswordShort = daiban.Invalid("password", "密码至少 8 个字符")
-	errPasswordLong  = daiban.Invalid("password", "密码过长")
-	errBadLogin      = daiban.Errorf(daiban.EUNAUTHENTICATED, "用户名或密码错误")
-	errThrottled     = daiban.Errorf(daiban.ETOOMANYREQUESTS, "登录失败次数过多，请 15 分钟后再试")
-	errNoSession     = daiban.Errorf(daiban.EUNAUTHENTICATED, "请先登录")
+	errBadLogin  = daiban.Errorf(daiban.EUNAUTHENTICATED, "用户名或密码错误")
+	errNoSession = daiban.Errorf(daiban.EUNAUTHENTICATED, "请先登录")
 )
 
 // Service manages users and sessions.
 type Service struct {
-	pool *pgxpool.Pool
-	q    *dbsqlc.Queries
-	now  func() time.Time
+	pool   *pgxpool.Pool
+	q      *dbsqlc.Queries
+	now    func() time.Time
+	record Recorder
 }
 
-// NewService returns a Service on pool.
-func NewService(pool *pgxpool.Pool) *Service {
-	return &Service{pool: pool, q: dbsqlc.New(), now: time.Now}
-}
-
-// NewUser is the input to Create.
-type NewUser struct {
-	Username string
-	Name     string
-	Role     policies.Role
-	Region   string
-	Password string
-}
-
-// Create adds a staff account.
-func (s *Service) Create(ctx context.Context, in NewUser) (_ User, err error) {
-	defer daiban.Wrap(&err, "users: create %s", in.Username)
-	in.Username = strings.TrimSpace(in.Username)
-	in.Name = strings.TrimSpace(in.Name)
-	if err := validateUsername(in.Username); err != nil {
-		return User{}, err
-	}
-	if in.Name == "" {
-		return User{}, daiban.Invalid("name", "姓名不能为空")
-	}
-	if err := s.checkGrant(ctx, in.Role, in.Region); err != nil {
-		return User{}, err
-	}
-	if err := validatePassword(in.Password); err != nil {
-		return User{}, err
-	}
-	hash, err := HashPassword(in.Password)
-	if err != nil {
-		return User{}, err
-	}
-	row, err := s.q.UserCreate(ctx, s.pool, dbsqlc.UserCreateParams{Username: in.Username, Name: in.Name, Role: string(in.Role), Region: in.Region, PasswordHash: hash})
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return User{}, daiban.Invalid("username", "用户名 %s 已存在", in.Username)
-	} else if err != nil {
-		return User{}, err
-	}
-	return fromRow(row), nil
+// NewService returns a Service on pool that writes every account change
+// into the ledger through record (ledger.RecordAccount).
+func NewService(pool *pgxpool.Pool, record Recorder) *Service {
+	return &Service{pool: pool, q: dbsqlc.New(), now: time.Now, record: record}
 }
 
 // Get returns one user by username.
@@ -145,74 +96,18 @@ func (s *Service) Grants(ctx context.Context) ([]policies.Grant, error) {
 	return out, nil
 }
 
-// Update is a partial change of a user; nil fields stay as they are.
-type Update struct {
-	Name     *string        `json:"name"`
-	Role     *policies.Role `json:"role"`
-	Region   *string        `json:"region"`
-	Disabled *bool          `json:"disabled"`
-	Password *string        `json:"password"`
-}
-
-// Update changes a user. A change of role or region takes effect at once
-// because every request reads the user afresh; disabling the account or
-// setting a new password also ends the user's sessions.
-func (s *Service) Update(ctx context.Context, username string, u Update) (_ User, err error) {
-	defer daiban.Wrap(&err, "users: update %s", username)
-	cur, err := s.Get(ctx, username)
-	if err != nil {
-		return User{}, err
-	}
-	role, region := cur.Role, cur.Region
-	if u.Role != nil {
-		role = *u.Role
-	}
-	if u.Region != nil {
-		region = *u.Region
-	}
-	if err := s.checkGrant(ctx, role, region); err != nil {
-		return User{}, err
-	}
-	if u.Name != nil && strings.TrimSpace(*u.Name) == "" {
-		return User{}, daiban.Invalid("name", "姓名不能为空")
-	}
-	p := dbsqlc.UserUpdateParams{Username: username, Name: u.Name, Role: (*string)(u.Role), Region: u.Region, Disabled: u.Disabled}
-	if u.Password != nil {
-		if err := validatePassword(*u.Password); err != nil {
-			return User{}, err
-		}
-		hash, err := HashPassword(*u.Password)
-		if err != nil {
-			return User{}, err
-		}
-		p.PasswordHash = &hash
-	}
-	var out User
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		row, err := s.q.UserUpdate(ctx, tx, p)
-		if err != nil {
-			return daiban.NoRows(err, "用户 %s 不存在", username)
-		}
-		out = fromRow(row)
-		if out.Disabled || u.Password != nil {
-			return s.q.SessionRevokeUser(ctx, tx, row.ID)
-		}
-		return nil
-	})
-	return out, err
-}
-
 // Login checks a username and password from a client address and opens a
-// session. The returned token is shown once; only its hash is stored.
+// session. The returned token is shown once; only its hash is stored. The
+// attempt passes the throttle (see admit) before the password is checked.
 func (s *Service) Login(ctx context.Context, username, password, address string) (token string, sess Session, err error) {
-	defer daiban.Wrap(&err, "users: sign in %s", username)
-	since := s.now().Add(-FailureWindow)
-	counts, err := s.q.LoginFailureCounts(ctx, s.pool, username, address, since)
-	if err != nil {
-		return "", Session{}, err
+	defer daiban.Wrap(&err, "users: sign in")
+	// No account has such a name: answer at once, before any lock or hash
+	// (and before an oversized name reaches an index).
+	if validateUsername(username) != nil || len(password) > maxPasswordBytes || len(address) > 64 {
+		return "", Session{}, errBadLogin
 	}
-	if counts.ByUsername >= MaxFailuresUsername || counts.ByAddress >= MaxFailuresAddress {
-		return "", Session{}, errThrottled
+	if err := s.admit(ctx, username, address); err != nil {
+		return "", Session{}, err
 	}
 	row, err := s.q.UserGetByUsername(ctx, s.pool, username)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
@@ -223,10 +118,7 @@ func (s *Service) Login(ctx context.Context, username, password, address string)
 		hash = dummyHash
 	}
 	if !CheckPassword(hash, password) || row.Disabled || row.ID == 0 {
-		if err := s.q.LoginFailureRecord(ctx, s.pool, username, address); err != nil {
-			return "", Session{}, err
-		}
-		return "", Session{}, errBadLogin
+		return "", Session{}, errBadLogin // the attempt stays recorded as a failure
 	}
 	token, tokenHash := newToken()
 	csrf, _ := newToken()
@@ -235,7 +127,7 @@ func (s *Service) Login(ctx context.Context, username, password, address string)
 		if err := s.q.SessionCreate(ctx, tx, dbsqlc.SessionCreateParams{TokenHash: tokenHash, UserID: row.ID, CsrfToken: csrf, ExpiresAt: expires}); err != nil {
 			return err
 		}
-		return s.q.LoginFailureClear(ctx, tx, username)
+		return s.succeeded(ctx, tx, username, address)
 	})
 	if err != nil {
 		return "", Session{}, err
@@ -279,28 +171,12 @@ func (s *Service) Purge(ctx context.Context) error {
 	if _, err := s.q.SessionPurgeExpired(ctx, s.pool); err != nil {
 		return err
 	}
-	_, err := s.q.LoginFailurePurge(ctx, s.pool, s.now().Add(-24*time.Hour))
-	return err
-}
-
-func (s *Service) checkGrant(ctx context.Context, role policies.Role, region string) error {
-	if !role.Valid() {
-		return daiban.Invalid("role", "角色 %q 无效，应为 %s 之一", role, policies.JoinRoles("、"))
-	}
-	r, err := regions.NewStore(s.pool).Get(ctx, region)
-	if daiban.ErrorCode(err) == daiban.ENOTFOUND {
-		return daiban.Invalid("region", "地区代码 %q 不存在", region)
-	} else if err != nil {
+	if _, err := s.q.LoginFailurePurge(ctx, s.pool, s.now().Add(-max(UsernameWindow, AddressWindow))); err != nil {
 		return err
 	}
-	want := map[policies.Role]string{policies.RoleTownshipAgent: regions.Township, policies.RoleVillageAgent: regions.Village, policies.RoleAdmin: regions.County}
-	if lv, ok := want[role]; ok && r.Level != lv {
-		return daiban.Invalid("region", "角色 %s 应属于%s级地区，%s（%s）不是", role, levelName[lv], r.Name, r.Code)
-	}
-	return nil
+	_, err := s.q.LoginKnownAddressPurge(ctx, s.pool, s.now().Add(-KnownAddressTTL))
+	return err
 }
-
-var levelName = map[string]string{regions.County: "县", regions.Township: "镇街", regions.Village: "村"}
 
 func validateUsername(u string) error {
 	if len(u) < 2 || len(u) > 64 {

@@ -205,6 +205,12 @@ type LoginFailure struct {
 	At       time.Time
 }
 
+type LoginKnownAddress struct {
+	Username string
+	Address  string
+	LastAt   time.Time
+}
+
 type Material struct {
 	Code string
 	Name string

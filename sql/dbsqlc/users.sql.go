@@ -10,33 +10,13 @@ import (
 	"time"
 )
 
-const loginFailureClear = `-- name: LoginFailureClear :exec
-DELETE FROM login_failures WHERE username = $1
+const loginFailureClearPair = `-- name: LoginFailureClearPair :exec
+DELETE FROM login_failures WHERE username = $1 AND address = $2
 `
 
-func (q *Queries) LoginFailureClear(ctx context.Context, db DBTX, username string) error {
-	_, err := db.Exec(ctx, loginFailureClear, username)
+func (q *Queries) LoginFailureClearPair(ctx context.Context, db DBTX, username string, address string) error {
+	_, err := db.Exec(ctx, loginFailureClearPair, username, address)
 	return err
-}
-
-const loginFailureCounts = `-- name: LoginFailureCounts :one
-SELECT
-    count(*) FILTER (WHERE username = $1)::int AS by_username,
-    count(*) FILTER (WHERE address = $2)::int AS by_address
-FROM login_failures
-WHERE at > $3 AND (username = $1 OR address = $2)
-`
-
-type LoginFailureCountsRow struct {
-	ByUsername int32
-	ByAddress  int32
-}
-
-func (q *Queries) LoginFailureCounts(ctx context.Context, db DBTX, username string, address string, since time.Time) (LoginFailureCountsRow, error) {
-	row := db.QueryRow(ctx, loginFailureCounts, username, address, since)
-	var i LoginFailureCountsRow
-	err := row.Scan(&i.ByUsername, &i.ByAddress)
-	return i, err
 }
 
 const loginFailurePurge = `-- name: LoginFailurePurge :execrows
@@ -52,11 +32,117 @@ func (q *Queries) LoginFailurePurge(ctx context.Context, db DBTX, before time.Ti
 }
 
 const loginFailureRecord = `-- name: LoginFailureRecord :exec
-INSERT INTO login_failures (username, address) VALUES ($1, $2)
+INSERT INTO login_failures (username, address, at) VALUES ($1, $2, $3)
 `
 
-func (q *Queries) LoginFailureRecord(ctx context.Context, db DBTX, username string, address string) error {
-	_, err := db.Exec(ctx, loginFailureRecord, username, address)
+func (q *Queries) LoginFailureRecord(ctx context.Context, db DBTX, username string, address string, at time.Time) error {
+	_, err := db.Exec(ctx, loginFailureRecord, username, address, at)
+	return err
+}
+
+const loginFailureState = `-- name: LoginFailureState :one
+SELECT
+    count(*) FILTER (WHERE username = $1 AND at > $2
+        AND (address = $3 OR NOT $4::bool))::int AS by_username,
+    coalesce(max(at) FILTER (WHERE username = $1 AND at > $2
+        AND (address = $3 OR NOT $4::bool)), $2)::timestamptz AS last_username,
+    count(*) FILTER (WHERE address = $3 AND at > $5 AND NOT $4::bool)::int AS by_address,
+    coalesce(max(at) FILTER (WHERE address = $3 AND at > $5 AND NOT $4::bool), $5)::timestamptz AS last_address
+FROM login_failures
+WHERE at > least($2::timestamptz, $5::timestamptz) AND (username = $1 OR address = $3)
+`
+
+type LoginFailureStateParams struct {
+	Username     string
+	UserSince    time.Time
+	Address      string
+	PairOnly     bool
+	AddressSince time.Time
+}
+
+type LoginFailureStateRow struct {
+	ByUsername   int32
+	LastUsername time.Time
+	ByAddress    int32
+	LastAddress  time.Time
+}
+
+// The failures that count against an attempt and the latest of each kind:
+// of the username (from this address only when pair_only), and of the
+// address (unless pair_only).
+func (q *Queries) LoginFailureState(ctx context.Context, db DBTX, arg LoginFailureStateParams) (LoginFailureStateRow, error) {
+	row := db.QueryRow(ctx, loginFailureState,
+		arg.Username,
+		arg.UserSince,
+		arg.Address,
+		arg.PairOnly,
+		arg.AddressSince,
+	)
+	var i LoginFailureStateRow
+	err := row.Scan(
+		&i.ByUsername,
+		&i.LastUsername,
+		&i.ByAddress,
+		&i.LastAddress,
+	)
+	return i, err
+}
+
+const loginKnownAddress = `-- name: LoginKnownAddress :one
+SELECT EXISTS (
+    SELECT 1 FROM login_known_addresses
+    WHERE username = $1 AND address = $2 AND last_at > $3
+)::bool
+`
+
+func (q *Queries) LoginKnownAddress(ctx context.Context, db DBTX, username string, address string, since time.Time) (bool, error) {
+	row := db.QueryRow(ctx, loginKnownAddress, username, address, since)
+	var column_1 bool
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
+const loginKnownAddressPurge = `-- name: LoginKnownAddressPurge :execrows
+DELETE FROM login_known_addresses WHERE last_at < $1
+`
+
+func (q *Queries) LoginKnownAddressPurge(ctx context.Context, db DBTX, before time.Time) (int64, error) {
+	result, err := db.Exec(ctx, loginKnownAddressPurge, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const loginKnownAddressSet = `-- name: LoginKnownAddressSet :exec
+INSERT INTO login_known_addresses (username, address, last_at) VALUES ($1, $2, $3)
+ON CONFLICT (username, address) DO UPDATE SET last_at = excluded.last_at
+`
+
+func (q *Queries) LoginKnownAddressSet(ctx context.Context, db DBTX, username string, address string, at time.Time) error {
+	_, err := db.Exec(ctx, loginKnownAddressSet, username, address, at)
+	return err
+}
+
+const loginLockAddress = `-- name: LoginLockAddress :exec
+SELECT pg_advisory_xact_lock(hashtextextended('daiban.login.addr:' || $1::text, 0))
+`
+
+func (q *Queries) LoginLockAddress(ctx context.Context, db DBTX, address string) error {
+	_, err := db.Exec(ctx, loginLockAddress, address)
+	return err
+}
+
+const loginLockUsername = `-- name: LoginLockUsername :exec
+
+SELECT pg_advisory_xact_lock(hashtextextended('daiban.login.user:' || $1::text, 0))
+`
+
+// Sign-in throttle (policies/users/throttle.go). An attempt takes both
+// locks, reads the failures, and records itself as a failure before the
+// password is checked; a success removes the pair's failures again.
+func (q *Queries) LoginLockUsername(ctx context.Context, db DBTX, username string) error {
+	_, err := db.Exec(ctx, loginLockUsername, username)
 	return err
 }
 
@@ -194,6 +280,27 @@ SELECT id, username, name, role, region, password_hash, disabled, created_at, up
 
 func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username string) (User, error) {
 	row := db.QueryRow(ctx, userGetByUsername, username)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Name,
+		&i.Role,
+		&i.Region,
+		&i.PasswordHash,
+		&i.Disabled,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const userGetForUpdate = `-- name: UserGetForUpdate :one
+SELECT id, username, name, role, region, password_hash, disabled, created_at, updated_at FROM users WHERE username = $1 FOR UPDATE
+`
+
+func (q *Queries) UserGetForUpdate(ctx context.Context, db DBTX, username string) (User, error) {
+	row := db.QueryRow(ctx, userGetForUpdate, username)
 	var i User
 	err := row.Scan(
 		&i.ID,

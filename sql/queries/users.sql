@@ -45,18 +45,51 @@ WHERE user_id = $1 AND revoked_at IS NULL;
 -- name: SessionPurgeExpired :execrows
 DELETE FROM sessions WHERE expires_at < now() - interval '7 days';
 
--- name: LoginFailureRecord :exec
-INSERT INTO login_failures (username, address) VALUES (@username, @address);
+-- Sign-in throttle (policies/users/throttle.go). An attempt takes both
+-- locks, reads the failures, and records itself as a failure before the
+-- password is checked; a success removes the pair's failures again.
 
--- name: LoginFailureCounts :one
+-- name: LoginLockUsername :exec
+SELECT pg_advisory_xact_lock(hashtextextended('daiban.login.user:' || @username::text, 0));
+
+-- name: LoginLockAddress :exec
+SELECT pg_advisory_xact_lock(hashtextextended('daiban.login.addr:' || @address::text, 0));
+
+-- name: LoginKnownAddress :one
+SELECT EXISTS (
+    SELECT 1 FROM login_known_addresses
+    WHERE username = @username AND address = @address AND last_at > @since
+)::bool;
+
+-- name: LoginFailureState :one
+-- The failures that count against an attempt and the latest of each kind:
+-- of the username (from this address only when pair_only), and of the
+-- address (unless pair_only).
 SELECT
-    count(*) FILTER (WHERE username = @username)::int AS by_username,
-    count(*) FILTER (WHERE address = @address)::int AS by_address
+    count(*) FILTER (WHERE username = @username AND at > @user_since
+        AND (address = @address OR NOT @pair_only::bool))::int AS by_username,
+    coalesce(max(at) FILTER (WHERE username = @username AND at > @user_since
+        AND (address = @address OR NOT @pair_only::bool)), @user_since)::timestamptz AS last_username,
+    count(*) FILTER (WHERE address = @address AND at > @address_since AND NOT @pair_only::bool)::int AS by_address,
+    coalesce(max(at) FILTER (WHERE address = @address AND at > @address_since AND NOT @pair_only::bool), @address_since)::timestamptz AS last_address
 FROM login_failures
-WHERE at > @since AND (username = @username OR address = @address);
+WHERE at > least(@user_since::timestamptz, @address_since::timestamptz) AND (username = @username OR address = @address);
 
--- name: LoginFailureClear :exec
-DELETE FROM login_failures WHERE username = @username;
+-- name: LoginFailureRecord :exec
+INSERT INTO login_failures (username, address, at) VALUES (@username, @address, @at);
+
+-- name: LoginFailureClearPair :exec
+DELETE FROM login_failures WHERE username = @username AND address = @address;
+
+-- name: LoginKnownAddressSet :exec
+INSERT INTO login_known_addresses (username, address, last_at) VALUES (@username, @address, @at)
+ON CONFLICT (username, address) DO UPDATE SET last_at = excluded.last_at;
 
 -- name: LoginFailurePurge :execrows
 DELETE FROM login_failures WHERE at < @before;
+
+-- name: LoginKnownAddressPurge :execrows
+DELETE FROM login_known_addresses WHERE last_at < @before;
+
+-- name: UserGetForUpdate :one
+SELECT * FROM users WHERE username = $1 FOR UPDATE;

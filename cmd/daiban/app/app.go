@@ -98,7 +98,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a := &App{
 		Pool:    o.Pool,
 		Logger:  o.Logger,
-		Users:   users.NewService(o.Pool),
+		Users:   users.NewService(o.Pool, ledger.RecordAccount),
 		Regions: regions.NewStore(o.Pool),
 		Catalog: catalog.NewStore(o.Pool),
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/cases/catalog"
+	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/regions"
 	"github.com/daiban/daiban/policies/users"
@@ -101,6 +102,9 @@ func People() ([]Person, error) {
 	return p, err
 }
 
+// Actor is who the ledger names for the demo users' creation.
+var Actor = users.Actor{Username: "system:demo"}
+
 // Load writes the demo county. It can run any number of times: regions and
 // matters are upserted, and users that already exist are left alone. The
 // returned accounts are those created now, with their passwords.
@@ -119,7 +123,7 @@ func Load(ctx context.Context, pool *pgxpool.Pool) ([]Account, error) {
 	if err := catalog.NewStore(pool).Import(ctx, c); err != nil {
 		return nil, fmt.Errorf("demo catalog: %w", err)
 	}
-	svc := users.NewService(pool)
+	svc := users.NewService(pool, ledger.RecordAccount)
 	var created []Account
 	for _, a := range accounts {
 		if _, err := svc.Get(ctx, a.Username); err == nil {
@@ -128,7 +132,7 @@ func Load(ctx context.Context, pool *pgxpool.Pool) ([]Account, error) {
 			return nil, err
 		}
 		a.Password = NewPassword()
-		if _, err := svc.Create(ctx, users.NewUser{Username: a.Username, Name: a.Name, Role: a.Role, Region: a.Region, Password: a.Password}); err != nil {
+		if _, err := svc.Create(ctx, Actor, users.NewUser{Username: a.Username, Name: a.Name, Role: a.Role, Region: a.Region, Password: a.Password}); err != nil {
 			return nil, fmt.Errorf("demo user %s: %w", a.Username, err)
 		}
 		created = append(created, a)

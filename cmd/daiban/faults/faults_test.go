@@ -28,6 +28,7 @@ import (
 	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/cmd/daiban/app/apptest"
 	"github.com/daiban/daiban/cmd/daiban/demo"
+	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies/regions"
 	"github.com/daiban/daiban/policies/users"
 	"github.com/daiban/daiban/sql/migrations"
@@ -93,11 +94,11 @@ func makeAgents(t *testing.T, url string, n int) []agent {
 	if len(towns) == 0 {
 		t.Fatal("no township in the demo regions")
 	}
-	svc := users.NewService(pool)
+	svc := users.NewService(pool, ledger.RecordAccount)
 	var out []agent
 	for i := range n {
 		a := agent{username: fmt.Sprintf("fault.agent%d", i+1), region: towns[i%len(towns)]}
-		if _, err := svc.Create(ctx, users.NewUser{Username: a.username, Name: fmt.Sprintf("故障代办员%d", i+1), Role: "township_agent", Region: a.region, Password: password}); err != nil {
+		if _, err := svc.Create(ctx, users.Actor{Username: "system:faults"}, users.NewUser{Username: a.username, Name: fmt.Sprintf("故障代办员%d", i+1), Role: "township_agent", Region: a.region, Password: password}); err != nil {
 			t.Fatalf("create %s: %v", a.username, err)
 		}
 		out = append(out, a)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/daiban/daiban/cmd/daiban/app/apptest"
 	"github.com/daiban/daiban/cmd/daiban/demo"
+	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies/users"
 	"github.com/daiban/daiban/sql/migrations"
 	"github.com/daiban/daiban/sql/pgserver/pgtest"
@@ -73,7 +74,7 @@ func makeSupervisor(t *testing.T, url, username string) agent {
 		t.Fatal("no county in the demo regions")
 	}
 	a := agent{username: username, region: region}
-	if _, err := users.NewService(pool).Create(ctx, users.NewUser{Username: username, Name: "督查人员", Role: "supervisor", Region: region, Password: password}); err != nil {
+	if _, err := users.NewService(pool, ledger.RecordAccount).Create(ctx, users.Actor{Username: "system:faults"}, users.NewUser{Username: username, Name: "督查人员", Role: "supervisor", Region: region, Password: password}); err != nil {
 		t.Fatalf("create %s: %v", username, err)
 	}
 	return a

@@ -220,7 +220,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // User creates a user (password Password) unless it exists.
 func (e *Env) User(tb testing.TB, username, role, region string) {
 	tb.Helper()
-	_, err := e.App.Users.Create(context.Background(), users.NewUser{Username: username, Name: "测试" + username, Role: policies.Role(role), Region: region, Password: Password})
+	_, err := e.App.Users.Create(context.Background(), users.Actor{Username: "system:apptest"}, users.NewUser{Username: username, Name: "测试" + username, Role: policies.Role(role), Region: region, Password: Password})
 	if err != nil && !strings.Contains(err.Error(), "已存在") {
 		tb.Fatal(err)
 	}
