@@ -10,7 +10,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/daiban/daiban/agreements/pdf"
 	"github.com/daiban/daiban/cmd/daiban/app"
 	"github.com/daiban/daiban/cmd/daiban/demo"
 )
@@ -22,6 +21,9 @@ func cmdServe(ctx context.Context, cfg config, args []string) error {
 		return err
 	}
 	logger := cfg.logger()
+	if err := serveKeys(cfg.KeyDir, logger); err != nil {
+		return err
+	}
 	db, err := openDatabase(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -33,12 +35,6 @@ func cmdServe(ctx context.Context, cfg config, args []string) error {
 			return err
 		}
 		printAccounts(os.Stdout, created)
-	}
-	if !sealKeysExist(cfg.KeyDir) {
-		if err := pdf.InitKeys(cfg.KeyDir, "Yiyuan County Government Service Center"); err != nil {
-			return err
-		}
-		logger.Info("seal keys created", "dir", cfg.KeyDir)
 	}
 	center := app.DefaultCenter
 	center.BaseURL = cfg.BaseURL

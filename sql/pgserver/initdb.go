@@ -32,6 +32,15 @@ func (s *Server) initIfNeeded(ctx context.Context, ru runUser, ephemeral bool, l
 	if err := os.RemoveAll(tmp); err != nil {
 		return fmt.Errorf("无法清理 %s：%v", tmp, err)
 	}
+	// Made here, not by initdb: as root the data directory is not the
+	// server account's to write in.
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		return fmt.Errorf("无法创建 %s：%v", tmp, err)
+	}
+	if err := ru.chownFile(tmp); err != nil {
+		_ = os.RemoveAll(tmp)
+		return err
+	}
 	args := []string{"-D", tmp, "-U", Superuser, "--auth=trust", "-E", "UTF8", "--locale=C"}
 	if majorAtLeast(s.bins.Version, 14) {
 		args = append(args, "--no-instructions")
