@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 
@@ -21,10 +22,7 @@ func cmdServe(ctx context.Context, cfg config, args []string) error {
 		return err
 	}
 	logger := cfg.logger()
-	if err := serveKeys(cfg.KeyDir, logger); err != nil {
-		return err
-	}
-	db, err := openDatabase(ctx, cfg, logger)
+	db, err := openServeDatabase(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
@@ -57,4 +55,14 @@ func cmdServe(ctx context.Context, cfg config, args []string) error {
 	}
 	logger.Info("stopped")
 	return err
+}
+
+// openServeDatabase is serve's start before the service: the keys checked
+// (and taken back from the database's account, see reclaimKeyDir) before
+// any PostgreSQL runs, then the database opened with the server's pool.
+func openServeDatabase(ctx context.Context, cfg config, logger *slog.Logger) (*database, error) {
+	if err := serveKeys(cfg.KeyDir, logger); err != nil {
+		return nil, err
+	}
+	return openDatabase(ctx, cfg, logger)
 }
