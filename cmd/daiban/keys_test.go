@@ -17,6 +17,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/daiban/daiban/sql/migrations"
+	"github.com/daiban/daiban/sql/pgserver"
+	"github.com/daiban/daiban/sql/pgserver/pgtest"
 )
 
 // serve starts only with the keys "daiban keys init" makes, and says so.
@@ -142,5 +146,40 @@ func checkKeysRoots(t *testing.T, dir string, uid, gid int) {
 	cat.Stdout = io.Discard
 	if err := cat.Run(); err == nil {
 		t.Errorf("the postgres account read %s", filepath.Join(dir, sealKeyFile))
+	}
+}
+
+// On an external PostgreSQL the server logs in as DAIBAN_APP_DATABASE_URL's
+// role; without one it logs in as the owner, works, and warns when the
+// owner is a superuser.
+func TestExternalDatabaseLogin(t *testing.T) {
+	url := pgtest.NewDatabase(t, "")
+	appURL := strings.Replace(url, "://"+pgserver.Superuser+"@", "://"+migrations.AppRole+"@", 1)
+	for _, c := range []struct {
+		name, appURL, login string
+		warns               bool
+	}{
+		{"owner only", "", pgserver.Superuser, true},
+		{"own login", appURL, migrations.AppRole, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			cfg := config{DatabaseURL: url, AppDatabaseURL: c.appURL}
+			db, err := openDatabase(t.Context(), cfg, slog.New(slog.NewJSONHandler(&logs, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			var login, role string
+			if err := db.Pool.QueryRow(t.Context(), "SELECT session_user::text, current_user::text").Scan(&login, &role); err != nil {
+				t.Fatal(err)
+			}
+			if login != c.login || role != migrations.AppRole {
+				t.Errorf("pool logs in as %s working as %s; want %s as %s", login, role, c.login, migrations.AppRole)
+			}
+			if warned := strings.Contains(logs.String(), "DAIBAN_APP_DATABASE_URL"); warned != c.warns {
+				t.Errorf("warning logged: %v, want %v:\n%s", warned, c.warns, logs.String())
+			}
+		})
 	}
 }
