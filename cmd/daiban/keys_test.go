@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/daiban/daiban/agreements/pdf"
 	"github.com/daiban/daiban/sql/migrations"
 	"github.com/daiban/daiban/sql/pgserver"
 	"github.com/daiban/daiban/sql/pgserver/pgtest"
@@ -41,6 +42,9 @@ func TestServeWithoutKeysSaysKeysInit(t *testing.T) {
 	}
 	if err := serveKeys(dir, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatalf("serveKeys without root.key: %v", err)
+	}
+	if _, err := pdf.LoadSealer(dir); err != nil {
+		t.Fatalf("LoadSealer without root.key: %v", err)
 	}
 	for _, f := range []string{"seal.key", "seal.pem", "root.pem", "ledger.key"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {

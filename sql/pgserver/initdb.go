@@ -41,7 +41,10 @@ func (s *Server) initIfNeeded(ctx context.Context, ru runUser, ephemeral bool, l
 		_ = os.RemoveAll(tmp)
 		return err
 	}
-	args := []string{"-D", tmp, "-U", Superuser, "--auth=trust", "-E", "UTF8", "--locale=C"}
+	// Trust on the socket only: its directory is the access control (see
+	// the package comment). TCP is refused even if a later start enabled
+	// it (it never listens: listen_addresses is empty on the command line).
+	args := []string{"-D", tmp, "-U", Superuser, "--auth-local=trust", "--auth-host=reject", "-E", "UTF8", "--locale=C"}
 	if majorAtLeast(s.bins.Version, 14) {
 		args = append(args, "--no-instructions")
 	}

@@ -131,6 +131,10 @@ func TestStartStopRestart(t *testing.T) {
 	if db := queryString(t, conn, "SELECT current_database()"); db != "daiban" {
 		t.Errorf("current_database() = %q, want daiban", db)
 	}
+	// Trust only on the private socket; TCP (never listened on) is refused.
+	if n := queryString(t, conn, "SELECT count(*)::text FROM pg_hba_file_rules WHERE type <> 'local' AND auth_method <> 'reject'"); n != "0" {
+		t.Errorf("%s pg_hba rules other than local that do not reject", n)
+	}
 	if _, err := conn.Exec(ctx, "CREATE TABLE notes (id int PRIMARY KEY, body text)"); err != nil {
 		t.Fatal(err)
 	}
