@@ -21,11 +21,16 @@ type config struct {
 	DatabaseURL string // DATABASE_URL: use this PostgreSQL instead of the embedded one
 	Addr        string // DAIBAN_ADDR: HTTP listen address
 	DataDir     string // DAIBAN_DATA: the embedded PostgreSQL's directory
-	KeyDir      string // DAIBAN_KEYS: the ledger signing key (default DAIBAN_DATA/keys)
+	KeyDir      string // DAIBAN_KEYS: the seal and ledger keys (default DAIBAN_DATA/keys)
 	LogLevel    slog.Level
 	BaseURL     string   // DAIBAN_BASE_URL: public address printed in QR codes
 	CenterName  string   // DAIBAN_CENTER_NAME: the issuing center on documents
 	FontDirs    []string // DAIBAN_FONT_DIRS: extra font directories (colon-separated)
+
+	// AppDatabaseURL (DAIBAN_APP_DATABASE_URL) is the server's own login
+	// on DATABASE_URL's PostgreSQL: a role granted daiban_app and nothing
+	// else. Unset, the server logs in as DATABASE_URL's user.
+	AppDatabaseURL string
 }
 
 func loadConfig() (config, error) {
@@ -39,6 +44,7 @@ func loadConfig() (config, error) {
 		return c, fmt.Errorf("DAIBAN_DATA: %w", err)
 	}
 	c.DataDir = abs
+	c.AppDatabaseURL = os.Getenv("DAIBAN_APP_DATABASE_URL")
 	c.KeyDir = envOr("DAIBAN_KEYS", filepath.Join(c.DataDir, "keys"))
 	c.BaseURL = strings.TrimRight(envOr("DAIBAN_BASE_URL", "http://"+c.Addr), "/")
 	c.CenterName = os.Getenv("DAIBAN_CENTER_NAME")

@@ -23,7 +23,8 @@ type database struct {
 // openDatabase connects to DATABASE_URL or, without it, to the embedded
 // PostgreSQL in DAIBAN_DATA: the one a running "daiban serve" already
 // started, else a new one started here. Migrations run (as the database
-// owner) before it returns; the returned pool works as the app role.
+// owner) before it returns; the returned pool works as the app role (see
+// appLogin for who it logs in as).
 func openDatabase(ctx context.Context, cfg config, logger *slog.Logger) (*database, error) {
 	db := &database{URL: cfg.DatabaseURL}
 	if db.URL == "" {
@@ -44,13 +45,33 @@ func openDatabase(ctx context.Context, cfg config, logger *slog.Logger) (*databa
 		db.Close()
 		return nil, err
 	}
-	pool, err := migrations.OpenAppPool(ctx, db.URL, 32)
+	appURL, login := appLogin(cfg, db.URL)
+	poolCfg, err := migrations.AppPoolConfig(appURL, login, 32)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	db.Pool = pool
+	if db.Pool, err = migrations.NewAppPool(ctx, poolCfg, logger); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
+}
+
+// appLogin says where and as whom the server's pool connects: through
+// DAIBAN_APP_DATABASE_URL when set; on the embedded server as daiban_app
+// itself (its socket is reachable only by its own account and root); else
+// as DATABASE_URL's owner switched to daiban_app, which NewAppPool warns
+// about when that owner is a superuser.
+func appLogin(cfg config, ownerURL string) (string, migrations.Login) {
+	switch {
+	case cfg.AppDatabaseURL != "":
+		return cfg.AppDatabaseURL, migrations.LoginAsGiven
+	case cfg.DatabaseURL == "":
+		return ownerURL, migrations.LoginAsApp
+	default:
+		return ownerURL, migrations.LoginAsGiven
+	}
 }
 
 func migrate(ctx context.Context, dsn string, logger *slog.Logger) error {

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/daiban/daiban/agreements/pdf"
 	"github.com/daiban/daiban/cmd/daiban/app"
 	"github.com/daiban/daiban/cmd/daiban/demo"
 )
@@ -22,7 +22,7 @@ func cmdServe(ctx context.Context, cfg config, args []string) error {
 		return err
 	}
 	logger := cfg.logger()
-	db, err := openDatabase(ctx, cfg, logger)
+	db, err := openServeDatabase(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
@@ -35,12 +35,6 @@ func cmdServe(ctx context.Context, cfg config, args []string) error {
 		if err := showAccounts(os.Stdout, cfg.DataDir, created); err != nil {
 			return err
 		}
-	}
-	if !sealKeysExist(cfg.KeyDir) {
-		if err := pdf.InitKeys(cfg.KeyDir, "Yiyuan County Government Service Center"); err != nil {
-			return err
-		}
-		logger.Info("seal keys created", "dir", cfg.KeyDir)
 	}
 	center := app.DefaultCenter
 	center.BaseURL = cfg.BaseURL
@@ -64,4 +58,14 @@ func cmdServe(ctx context.Context, cfg config, args []string) error {
 	}
 	logger.Info("stopped")
 	return err
+}
+
+// openServeDatabase is serve's start before the service: the keys checked
+// (and taken back from the database's account, see reclaimKeyDir) before
+// any PostgreSQL runs, then the database opened with the server's pool.
+func openServeDatabase(ctx context.Context, cfg config, logger *slog.Logger) (*database, error) {
+	if err := serveKeys(cfg.KeyDir, logger); err != nil {
+		return nil, err
+	}
+	return openDatabase(ctx, cfg, logger)
 }

@@ -59,24 +59,6 @@ func provider(db *sql.DB) (*goose.Provider, error) {
 	return goose.NewProvider(goose.DialectPostgres, db, files, goose.WithSessionLocker(locker))
 }
 
-// AppRole is the database role the server works as. It cannot UPDATE or
-// DELETE ledger rows; migrations run as the owner.
-const AppRole = "daiban_app"
-
-// OpenAppPool opens the server's connection pool on dsn: every connection
-// switches to AppRole, so the ledger's insert-only grants bind the server.
-func OpenAppPool(ctx context.Context, dsn string, maxConns int32) (*pgxpool.Pool, error) {
-	cfg, err := pgxpool.ParseConfig(dsn)
-	if err != nil {
-		return nil, fmt.Errorf("数据库地址格式错误: %w", err)
-	}
-	if maxConns > 0 {
-		cfg.MaxConns = maxConns
-	}
-	cfg.ConnConfig.RuntimeParams["role"] = AppRole
-	return pgxpool.NewWithConfig(ctx, cfg)
-}
-
 // OpenOwnerPool opens a pool with the connecting user's own rights, for
 // migrations and administrative commands.
 func OpenOwnerPool(ctx context.Context, dsn string) (*pgxpool.Pool, error) {

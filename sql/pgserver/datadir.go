@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,8 +13,9 @@ import (
 
 // makeDataDir makes dir absolute and creates it if missing. Missing parents
 // get ordinary permissions (the server account must be able to pass
-// through them); the data directory itself is private.
-func makeDataDir(dir string, ru runUser) (string, error) {
+// through them); the data directory itself is private. As root it stays
+// root's (see claimDataDir).
+func makeDataDir(dir string, ru runUser, log *slog.Logger) (string, error) {
 	dataDir, err := filepath.Abs(dir)
 	if err != nil {
 		return "", fmt.Errorf("无效的数据目录 %s：%v", dir, err)
@@ -32,8 +34,39 @@ func makeDataDir(dir string, ru runUser) (string, error) {
 		if err := ru.checkAncestors(realDataDir); err != nil {
 			return "", err
 		}
+		if err := ru.claimDataDir(realDataDir, log); err != nil {
+			return "", err
+		}
 	}
 	return dataDir, nil
+}
+
+// dataDirMode is the data directory's mode when the server runs as another
+// account: that account may pass through (to pg/ and run/) but may not
+// list it, add to it, or rename what it holds (DAIBAN_KEYS by default).
+const dataDirMode = 0o711
+
+// claimDataDir keeps the data directory root's own. Before the server
+// account was given the whole directory; a directory it still owns, or
+// one it cannot pass through, is taken back and set to dataDirMode.
+func (u runUser) claimDataDir(dir string, log *slog.Logger) error {
+	var st syscall.Stat_t
+	if err := syscall.Stat(dir, &st); err != nil {
+		return fmt.Errorf("无法检查数据目录 %s：%v", dir, err)
+	}
+	if st.Uid != u.uid && st.Gid != u.gid && os.FileMode(st.Mode).Perm() == dataDirMode {
+		return nil
+	}
+	if st.Uid == u.uid || st.Gid == u.gid {
+		if err := os.Chown(dir, os.Geteuid(), os.Getegid()); err != nil {
+			return fmt.Errorf("无法收回数据目录 %s 的所有权：%v", dir, err)
+		}
+		log.Info("数据目录已改回当前用户所有，PostgreSQL 运行用户只能进入其中属于它的子目录", "data_dir", dir, "was_owned_by", u.name)
+	}
+	if err := os.Chmod(dir, dataDirMode); err != nil {
+		return fmt.Errorf("无法设置数据目录 %s 的权限：%v", dir, err)
+	}
+	return nil
 }
 
 // prepareSocketDir uses DataDir/run unless the socket path would be too
@@ -67,10 +100,25 @@ func (s *Server) prepareSocketDir(ru runUser) error {
 	if err := os.Chmod(s.sockDir, 0o700); err != nil {
 		return fmt.Errorf("无法设置套接字目录 %s 的权限：%v", s.sockDir, err)
 	}
-	if s.tmpSock {
-		return ru.chownTree(s.sockDir)
+	return ru.chownTree(s.sockDir)
+}
+
+// chownOwn gives the server account the cluster and the log (the socket
+// directory was given by prepareSocketDir). Nothing else in the data
+// directory is touched: it may hold the keys (DAIBAN_KEYS's default),
+// which the database's account must never read.
+func (s *Server) chownOwn(ru runUser) error {
+	if _, err := os.Lstat(s.pgDir); err == nil {
+		if err := ru.chownTree(s.pgDir); err != nil {
+			return err
+		}
 	}
-	return nil // DataDir/run is chowned with the rest of DataDir
+	for _, f := range []string{s.logPath, s.logPath + ".1"} {
+		if err := ru.chownFile(f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkOwnership: without root we cannot fix ownership, so give a clear

@@ -32,7 +32,19 @@ func (s *Server) initIfNeeded(ctx context.Context, ru runUser, ephemeral bool, l
 	if err := os.RemoveAll(tmp); err != nil {
 		return fmt.Errorf("无法清理 %s：%v", tmp, err)
 	}
-	args := []string{"-D", tmp, "-U", Superuser, "--auth=trust", "-E", "UTF8", "--locale=C"}
+	// Made here, not by initdb: as root the data directory is not the
+	// server account's to write in.
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		return fmt.Errorf("无法创建 %s：%v", tmp, err)
+	}
+	if err := ru.chownFile(tmp); err != nil {
+		_ = os.RemoveAll(tmp)
+		return err
+	}
+	// Trust on the socket only: its directory is the access control (see
+	// the package comment). TCP is refused even if a later start enabled
+	// it (it never listens: listen_addresses is empty on the command line).
+	args := []string{"-D", tmp, "-U", Superuser, "--auth-local=trust", "--auth-host=reject", "-E", "UTF8", "--locale=C"}
 	if majorAtLeast(s.bins.Version, 14) {
 		args = append(args, "--no-instructions")
 	}

@@ -7,11 +7,17 @@
 // current process is root, initdb and postgres run as the "postgres" system
 // user (or "nobody"), because PostgreSQL refuses to run as root.
 //
-// Layout inside Options.DataDir, which belongs to this package:
+// Layout inside Options.DataDir; only these entries belong to this
+// package (as root they, and nothing else, are given to the server's
+// account; the directory itself stays root's, mode 0711):
 //
 //	pg/            the cluster (initdb)
 //	run/           the socket directory (0700)
 //	postgres.log   the server log (postgres.log.1 holds the previous one)
+//
+// The socket directory is the only access control: authentication is
+// "trust", so whoever can enter run/ may connect as any role, the
+// superuser included. Only the server's account (and root) can.
 //
 // Files by job: pgserver.go starts the server, datadir.go prepares the data
 // and socket directories, lock.go clears a previous server's leftovers,
@@ -55,8 +61,10 @@ const (
 // Options configure Start.
 type Options struct {
 	// DataDir holds the cluster, the socket directory and the log. It is
-	// created if missing and made absolute. It belongs to this package:
-	// when running as root its whole tree is chowned to the server account.
+	// created if missing and made absolute. Only those three belong to
+	// this package: as root, just they are given to the server account,
+	// while DataDir itself stays root's (mode 0711) and its other entries
+	// (e.g. the keys) are never touched.
 	DataDir string
 	// Logger receives start/stop events; nil means slog.Default().
 	Logger *slog.Logger
@@ -105,7 +113,7 @@ func Start(ctx context.Context, opt Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	dataDir, err := makeDataDir(opt.DataDir, ru)
+	dataDir, err := makeDataDir(opt.DataDir, ru, opt.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +197,7 @@ func (s *Server) launch(ctx context.Context, ru runUser, ephemeral bool) (logSta
 		return 0, fmt.Errorf("无法打开 PostgreSQL 日志文件 %s：%v", s.logPath, err)
 	}
 	defer logFile.Close()
-	if err := ru.chownTree(s.dataDir); err != nil {
+	if err := s.chownOwn(ru); err != nil {
 		return 0, err
 	}
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -129,6 +130,10 @@ func TestStartStopRestart(t *testing.T) {
 	conn := connect(t, s.URL())
 	if db := queryString(t, conn, "SELECT current_database()"); db != "daiban" {
 		t.Errorf("current_database() = %q, want daiban", db)
+	}
+	// Trust only on the private socket; TCP (never listened on) is refused.
+	if n := queryString(t, conn, "SELECT count(*)::text FROM pg_hba_file_rules WHERE type <> 'local' AND auth_method <> 'reject'"); n != "0" {
+		t.Errorf("%s pg_hba rules other than local that do not reject", n)
 	}
 	if _, err := conn.Exec(ctx, "CREATE TABLE notes (id int PRIMARY KEY, body text)"); err != nil {
 		t.Fatal(err)
@@ -466,4 +471,54 @@ func TestFind(t *testing.T) {
 		t.Errorf("Find = %+v", b)
 	}
 	t.Logf("%+v", b)
+}
+
+// As root the server's account gets the cluster, the socket directory and
+// the log, and nothing else of the data directory: a sibling (DAIBAN_KEYS's
+// default home) stays root's and the database cannot read it, even as its
+// superuser, which runs as that account. A data directory an older version
+// gave to the account is taken back.
+func TestOtherEntriesStayRootsAsRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only root switches to another account")
+	}
+	dir := dataDir(t)
+	keys := filepath.Join(dir, "keys")
+	secret := filepath.Join(keys, "seal.key")
+	if err := os.Mkdir(keys, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(secret, []byte("secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := user.Lookup("postgres"); err == nil {
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(dir, uid, gid); err != nil { // as older versions left it
+			t.Fatal(err)
+		}
+	}
+	s := start(t, pgserver.Options{DataDir: dir})
+
+	for path, mode := range map[string]os.FileMode{dir: 0o711, keys: 0o700, secret: 0o600} {
+		var st syscall.Stat_t
+		if err := syscall.Stat(path, &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Uid != 0 || st.Gid != 0 || os.FileMode(st.Mode).Perm() != mode {
+			t.Errorf("%s: owner %d:%d mode %o, want 0:0 %o", path, st.Uid, st.Gid, os.FileMode(st.Mode).Perm(), mode)
+		}
+	}
+	conn := connect(t, s.URL()) // the superuser
+	for _, c := range []struct{ sql, arg string }{
+		{"SELECT pg_read_file($1)", secret},
+		{"SELECT pg_ls_dir($1)", keys},
+		{"SELECT pg_ls_dir($1)", dir},
+	} {
+		var out string
+		err := conn.QueryRow(context.Background(), c.sql, c.arg).Scan(&out)
+		if err == nil || !strings.Contains(err.Error(), "Permission denied") {
+			t.Errorf("%s on %s as the superuser: %q, %v; want permission denied", c.sql, c.arg, out, err)
+		}
+	}
 }

@@ -131,3 +131,15 @@ func (u runUser) chownTree(root string) error {
 		return nil
 	})
 }
+
+// chownFile gives one file (not followed if a symlink) to the account; a
+// missing file is no error.
+func (u runUser) chownFile(path string) error {
+	if !u.switchTo {
+		return nil
+	}
+	if err := os.Lchown(path, int(u.uid), int(u.gid)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("无法把 %s 的所有者改为 %s：%w", path, u.name, err)
+	}
+	return nil
+}

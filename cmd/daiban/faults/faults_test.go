@@ -122,6 +122,9 @@ func newDaiban(t *testing.T, bin, dbURL string) *daiban {
 	d := &daiban{bin: bin, addr: freeAddr(t), log: filepath.Join(dir, "serve.log")}
 	d.env = append(os.Environ(),
 		"DATABASE_URL="+dbURL,
+		// The server's own login, as an operator configures it: the app
+		// role itself, not the owner.
+		"DAIBAN_APP_DATABASE_URL="+strings.Replace(dbURL, "://"+pgserver.Superuser+"@", "://"+migrations.AppRole+"@", 1),
 		"DAIBAN_ADDR="+d.addr,
 		"DAIBAN_KEYS="+filepath.Join(dir, "keys"),
 		"DAIBAN_DATA="+filepath.Join(dir, "data"),
@@ -145,6 +148,12 @@ func (d *daiban) start(t *testing.T) {
 	lf, err := os.OpenFile(d.log, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// serve never makes keys: "daiban keys init" does, once per key
+	// directory (instances may share one).
+	if out, err := d.run(t, "keys", "init", "--if-missing"); err != nil {
+		lf.Close()
+		t.Fatalf("daiban keys init: %v\n%s", err, out)
 	}
 	cmd := exec.Command(d.bin, "serve")
 	cmd.Env = d.env

@@ -43,8 +43,9 @@ const Password = "test-password-1"
 type Env struct {
 	App    *app.App
 	Server *httptest.Server
-	URL    string // database URL (owner)
-	Pool   *pgxpool.Pool
+	URL    string        // database URL (owner)
+	Pool   *pgxpool.Pool // the server's pool: logged in as the app role
+	Keys   string        // the key directory (DAIBAN_KEYS), made by "keys init"
 	Logs   *bytes.Buffer
 
 	mu     sync.Mutex
@@ -124,12 +125,12 @@ func NewShared(tb testing.TB, url string, opts ...Options) *Env {
 	}
 	ctx := context.Background()
 	e := &Env{URL: url, Logs: &bytes.Buffer{}, tokens: map[string]string{}, name: fmt.Sprintf("apptest_%d", instances.Add(1))}
-	cfg, err := pgxpool.ParseConfig(url)
+	// The pool serve opens on its embedded server: logged in as the app
+	// role itself, checked by NewAppPool.
+	cfg, err := migrations.AppPoolConfig(url, migrations.LoginAsApp, 16)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cfg.MaxConns = 16
-	cfg.ConnConfig.RuntimeParams["role"] = migrations.AppRole
 	cfg.ConnConfig.RuntimeParams["application_name"] = e.name
 	cfg.BeforeConnect = func(context.Context, *pgx.ConnConfig) error {
 		if e.dead.Load() {
@@ -137,14 +138,14 @@ func NewShared(tb testing.TB, url string, opts ...Options) *Env {
 		}
 		return nil
 	}
-	e.Pool, err = pgxpool.NewWithConfig(ctx, cfg)
+	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: e.Logs}, nil))
+	e.Pool, err = migrations.NewAppPool(ctx, cfg, logger)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(e.Pool.Close)
-	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: e.Logs}, nil))
-	keys := sharedKeys(tb, url)
-	e.App, err = app.New(ctx, app.Options{Pool: e.Pool, Logger: logger, KeyDir: keys, Now: o.Now, ScanInterval: o.ScanInterval, Sender: o.Sender, JobsID: e.name})
+	e.Keys = sharedKeys(tb, url)
+	e.App, err = app.New(ctx, app.Options{Pool: e.Pool, Logger: logger, KeyDir: e.Keys, Now: o.Now, ScanInterval: o.ScanInterval, Sender: o.Sender, JobsID: e.name})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -166,7 +167,7 @@ func NewShared(tb testing.TB, url string, opts ...Options) *Env {
 }
 
 // sharedKeys returns the key directory of the database at url, made (with
-// the center's keys) on first use.
+// the center's keys, as "daiban keys init" makes them) on first use.
 func sharedKeys(tb testing.TB, url string) string {
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
