@@ -317,6 +317,7 @@ func (s *Service) Load(ctx context.Context, db dbsqlc.DBTX, id int64) (_ Case, e
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return Case{}, err
 	}
+	s.markProvisional(&c)
 	return c, nil
 }
 
@@ -370,6 +371,9 @@ func (s *Service) List(ctx context.Context, f Filter) (_ []Case, err error) {
 	for _, r := range rows {
 		out = append(out, fromRow(r))
 	}
+	for i := range out {
+		s.markProvisional(&out[i])
+	}
 	return out, nil
 }
 
@@ -390,6 +394,7 @@ func (s *Service) Track(ctx context.Context, code string) (_ Case, err error) {
 		return Case{}, err
 	}
 	c.Timeline = timeline(events)
+	s.markProvisional(&c)
 	return c, nil
 }
 
