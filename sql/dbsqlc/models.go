@@ -17,6 +17,11 @@ type CalendarDay struct {
 	Name string
 }
 
+type CalendarReminder struct {
+	Year   int32
+	SentAt time.Time
+}
+
 type CalendarState struct {
 	ID        bool
 	Version   int64
