@@ -22,11 +22,12 @@ import (
 // the last year the calendar covers, the administrators and the county's
 // supervisors get a notice asking for it; also when that day has long
 // passed (a server started late, a year already begun without its
-// notice). It goes out once per last covered year, whatever the number of
-// servers and scans: a calendar_reminders row keyed by the year is written
-// in the transaction that creates the notices. Importing the next year
-// moves the last covered year on, and the next reminder waits for the
-// next November.
+// notice). Each recipient gets it once per last covered year, whatever the
+// number of servers and scans: a calendar_reminders row keyed by the year
+// and the recipient is written in the transaction that creates the
+// notice; one appointed later gets it at the next scan. Importing the
+// next year moves the last covered year on, and the next reminder waits
+// for the next November.
 
 // CalendarDue is the kind of the reminder to import the next year's
 // holiday notice.
@@ -38,17 +39,15 @@ func ReminderFrom(last int) time.Time {
 	return time.Date(last, time.November, 1, 0, 0, 0, 0, calendar.Shanghai)
 }
 
-// errReminderNotDue rolls back a reminder the calendar in force (read in
-// the transaction) no longer calls for.
-var errReminderNotDue = errors.New("deadlines: calendar reminder not due")
-
-// remindCalendar sends the reminder if it is due and not sent yet, and
-// reports whether it sent it.
-func (s *Service) remindCalendar(ctx context.Context, now time.Time) (bool, error) {
+// remindCalendar sends the reminder, if it is due, to every recipient
+// who has not had it, and returns how many it sent. Each recipient's
+// notice is claimed by its own calendar_reminders row in the same
+// transaction: a server racing this one skips it.
+func (s *Service) remindCalendar(ctx context.Context, now time.Time) (int, error) {
 	if !reminderDue(s.cal(), now) {
-		return false, nil
+		return 0, nil
 	}
-	sent := false
+	sent := 0
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// The calendar as the database has it: another server may have
 		// imported the next year a moment ago.
@@ -57,38 +56,33 @@ func (s *Service) remindCalendar(ctx context.Context, now time.Time) (bool, erro
 			return err
 		}
 		if !reminderDue(cal, now) {
-			return errReminderNotDue
+			return nil
 		}
 		years := cal.Years()
 		last := years[len(years)-1]
-		if _, err := s.q.CalendarReminderInsert(ctx, tx, int32(last), now); errors.Is(err, pgx.ErrNoRows) {
-			return nil // sent already
-		} else if err != nil {
-			return err
-		}
-		users, err := s.q.CalendarReminderRecipients(ctx, tx)
+		users, err := s.q.CalendarReminderPending(ctx, tx, int32(last))
 		if err != nil {
 			return err
 		}
-		if len(users) == 0 {
-			// Nobody to tell yet (no administrator created): keep the
-			// reminder for a later scan.
-			return errReminderNotDue
-		}
 		for _, u := range users {
+			if _, err := s.q.CalendarReminderInsert(ctx, tx, int32(last), u.Username, now); errors.Is(err, pgx.ErrNoRows) {
+				continue // sent by another server meanwhile
+			} else if err != nil {
+				return err
+			}
 			n := calendarNotice(last)
 			n.Recipient, n.Region = u.Username, u.Region
 			if _, err := s.create(ctx, tx, scanActor, n, now); err != nil {
 				return err
 			}
+			sent++
 		}
-		sent = true
 		return nil
 	})
-	if errors.Is(err, errReminderNotDue) {
-		return false, nil
+	if err != nil {
+		return 0, err
 	}
-	return sent, err
+	return sent, nil
 }
 
 // reminderDue reports whether, at now, the reminder for cal is due.

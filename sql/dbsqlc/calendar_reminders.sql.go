@@ -11,44 +11,46 @@ import (
 )
 
 const calendarReminderInsert = `-- name: CalendarReminderInsert :one
-
-INSERT INTO calendar_reminders (year, sent_at)
-VALUES ($1, $2)
+INSERT INTO calendar_reminders (year, recipient, sent_at)
+VALUES ($1, $2, $3)
 ON CONFLICT DO NOTHING
 RETURNING year
 `
 
-// The yearly reminder to import the next holiday notice (package
-// cases/deadlines).
-// Claims the reminder for a last covered year; no row when it was sent.
-func (q *Queries) CalendarReminderInsert(ctx context.Context, db DBTX, year int32, sentAt time.Time) (int32, error) {
-	row := db.QueryRow(ctx, calendarReminderInsert, year, sentAt)
+// Claims the reminder of one recipient; no row when it was sent.
+func (q *Queries) CalendarReminderInsert(ctx context.Context, db DBTX, year int32, recipient string, sentAt time.Time) (int32, error) {
+	row := db.QueryRow(ctx, calendarReminderInsert, year, recipient, sentAt)
 	var year_2 int32
 	err := row.Scan(&year_2)
 	return year_2, err
 }
 
-const calendarReminderRecipients = `-- name: CalendarReminderRecipients :many
-SELECT username, region FROM users
-WHERE NOT disabled AND (role = 'admin' OR (role = 'supervisor' AND char_length(region) <= 6))
-ORDER BY username
+const calendarReminderPending = `-- name: CalendarReminderPending :many
+
+SELECT u.username, u.region FROM users u
+WHERE NOT u.disabled AND (u.role = 'admin' OR (u.role = 'supervisor' AND char_length(u.region) <= 6))
+  AND NOT EXISTS (SELECT 1 FROM calendar_reminders r WHERE r.year = $1 AND r.recipient = u.username)
+ORDER BY u.username
 `
 
-type CalendarReminderRecipientsRow struct {
+type CalendarReminderPendingRow struct {
 	Username string
 	Region   string
 }
 
-// The administrators and the supervisors at county level or above.
-func (q *Queries) CalendarReminderRecipients(ctx context.Context, db DBTX) ([]CalendarReminderRecipientsRow, error) {
-	rows, err := db.Query(ctx, calendarReminderRecipients)
+// The yearly reminder to import the next holiday notice (package
+// cases/deadlines).
+// The administrators and the supervisors at county level or above who
+// have not had the reminder for this last covered year.
+func (q *Queries) CalendarReminderPending(ctx context.Context, db DBTX, year int32) ([]CalendarReminderPendingRow, error) {
+	rows, err := db.Query(ctx, calendarReminderPending, year)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []CalendarReminderRecipientsRow{}
+	items := []CalendarReminderPendingRow{}
 	for rows.Next() {
-		var i CalendarReminderRecipientsRow
+		var i CalendarReminderPendingRow
 		if err := rows.Scan(&i.Username, &i.Region); err != nil {
 			return nil, err
 		}

@@ -18,8 +18,9 @@ type CalendarDay struct {
 }
 
 type CalendarReminder struct {
-	Year   int32
-	SentAt time.Time
+	Year      int32
+	Recipient string
+	SentAt    time.Time
 }
 
 type CalendarState struct {
