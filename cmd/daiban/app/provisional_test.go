@@ -189,6 +189,9 @@ func TestDueDatePastTheCalendarIsProvisional(t *testing.T) {
 		if !found {
 			t.Fatalf("no warn_3 notice for the case due 2027-01-01: %s", r.Body)
 		}
+		if desk := agent("/desk"); !strings.Contains(desk, "承诺 2027-01-01 前（暂定）") {
+			t.Errorf("the desk does not mark the date as 暂定")
+		}
 		super := page(t, env, "v.csuper")("/supervision")
 		if !strings.Contains(super, "应于 2027-01-01（暂定） 办结") {
 			t.Fatalf("the supervision list does not mark the date:\n%s", between(super, `id="due-soon"`, "</section>"))
