@@ -76,6 +76,9 @@ type Rectification struct {
 	DueDate  string     `json:"due_date"`
 	ClosedAt *time.Time `json:"closed_at,omitempty"`
 	Result   string     `json:"result,omitempty"` // what was done about it (整改结果)
+
+	// DueProvisional: an open rectification due past the calendar.
+	DueProvisional bool `json:"due_provisional,omitempty"`
 }
 
 // Case is a case with everything recorded on it.
@@ -107,6 +110,10 @@ type Case struct {
 	DueDate       string     `json:"due_date,omitempty"`
 	Rating        int        `json:"rating,omitempty"`
 	RatingComment string     `json:"rating_comment,omitempty"`
+
+	// DueProvisional: the open case's due date lies in a year the
+	// calendar in force has no holiday notice for (see Provisional).
+	DueProvisional bool `json:"due_provisional"`
 
 	// Loaded with the details.
 	Materials     []Material     `json:"materials,omitempty"`

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/sql/dbsqlc"
 )
 
@@ -91,4 +92,36 @@ func (s *Service) startClock(ctx context.Context, tx pgx.Tx, c Case, ch *change)
 	ch.ledger["due_date"] = due.Format("2006-01-02")
 	ch.ledger["at"] = now.UTC().Format(time.RFC3339Nano)
 	return nil
+}
+
+// Provisional reports whether a date (YYYY-MM-DD) lies in a year cal has
+// no holiday notice for. Working days counted there follow the plain
+// Monday-to-Friday rule, so a due date there may still move: it is shown
+// as 暂定 until the year's notice is published by the State Council and
+// imported (daiban calendar import), which recomputes it. No holiday is
+// ever guessed. "" is not provisional.
+func Provisional(cal *calendar.Calendar, day string) bool {
+	if day == "" || cal == nil {
+		return false
+	}
+	d, err := time.ParseInLocation("2006-01-02", day, calendar.Shanghai)
+	return err == nil && !cal.Covers(d)
+}
+
+// Calendar returns the working-day calendar in force.
+func (s *Service) Calendar() *calendar.Calendar {
+	if s.cal == nil {
+		return calendar.Default()
+	}
+	return s.cal()
+}
+
+// markProvisional marks c's open deadlines that lie past the calendar in
+// force. A closed case's due date is history and keeps no mark.
+func (s *Service) markProvisional(c *Case) {
+	cal := s.Calendar()
+	c.DueProvisional = c.State.Open() && Provisional(cal, c.DueDate)
+	if r := c.Rectification; r != nil {
+		r.DueProvisional = r.Status == "open" && Provisional(cal, r.DueDate)
+	}
 }

@@ -354,6 +354,10 @@ type TrackView struct {
 	Progress  []TrackNote `json:"progress"`
 	Rated     bool        `json:"rated"`
 	CanRate   bool        `json:"can_rate"`
+
+	// DueProvisional: the due date lies past the calendar and may move
+	// when the next year's holiday notice is imported.
+	DueProvisional bool `json:"due_provisional"`
 }
 
 // TrackNote is a progress note shown to the applicant.
@@ -367,6 +371,7 @@ type TrackNote struct {
 func Track(c Case) TrackView {
 	v := TrackView{Number: c.Number, Title: c.Title, State: c.State, StateName: StateNames[c.State], Applicant: MaskName(c.Applicant.Name), CreatedAt: c.CreatedAt, DueDate: c.DueDate, Progress: []TrackNote{}, Rated: c.Rating != 0}
 	v.CanRate = c.State == Closed && c.Rating == 0
+	v.DueProvisional = c.DueProvisional
 	for _, e := range c.Timeline {
 		if e.Public != "" {
 			v.Progress = append(v.Progress, TrackNote{At: e.At, Step: e.Step, Note: e.Public})

@@ -318,6 +318,7 @@ func (s *Service) Load(ctx context.Context, db dbsqlc.DBTX, id int64) (_ Case, e
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return Case{}, err
 	}
+	s.markProvisional(&c)
 	return c, nil
 }
 
@@ -372,6 +373,9 @@ func (s *Service) List(ctx context.Context, f Filter) (_ []Case, err error) {
 	for _, r := range rows {
 		out = append(out, fromRow(r))
 	}
+	for i := range out {
+		s.markProvisional(&out[i])
+	}
 	return out, nil
 }
 
@@ -392,6 +396,7 @@ func (s *Service) Track(ctx context.Context, code string) (_ Case, err error) {
 		return Case{}, err
 	}
 	c.Timeline = timeline(events)
+	s.markProvisional(&c)
 	return c, nil
 }
 

@@ -95,7 +95,7 @@ func New(d Deps) (*Pages, error) {
 	p := &Pages{Deps: d, pages: map[string]*template.Template{}, routes: map[string]bool{}}
 	for _, name := range pageNames {
 		t := template.New(name).Funcs(funcs)
-		t.Funcs(template.FuncMap{"actionForm": actionFormFunc(t)})
+		t.Funcs(template.FuncMap{"actionForm": actionFormFunc(t), "provisional": p.provisional})
 		t, err := t.ParseFS(templateFS, "templates/layout.html", "templates/forms.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -328,6 +328,12 @@ func (p *Pages) now() time.Time { return p.Cases.Now() }
 
 // today is the date in Shanghai as YYYY-MM-DD.
 func (p *Pages) today() string { return calendar.Date(p.now()).Format("2006-01-02") }
+
+// provisional reports, for a list, whether an open case's due date lies
+// past the calendar in force (a page's own case carries DueProvisional).
+func (p *Pages) provisional(state any, due string) bool {
+	return p.Cases != nil && toState(state).Open() && cases.Provisional(p.Cases.Calendar(), due)
+}
 
 // actor is the signed-in user as the services see it.
 func actor(c echo.Context) cases.Actor {

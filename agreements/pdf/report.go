@@ -333,6 +333,15 @@ func (c *canvas) reportFiguresTable(d reports.Report, p func(string) string) {
 	c.table(t)
 }
 
+// provisionalMark marks a due date past the calendar (暂定) on its own
+// line of the cell.
+func provisionalMark(p bool) string {
+	if p {
+		return "\n（暂定）"
+	}
+	return ""
+}
+
 // reportOverdueTable lists the overdue cases.
 func (c *canvas) reportOverdueTable(list []reports.OverdueCase, p func(string) string) {
 	t := &table{size: 8, cols: cols(7, 32, 17, 33, 24, 20, 24, 13),
@@ -348,7 +357,7 @@ func (c *canvas) reportOverdueTable(list []reports.OverdueCase, p func(string) s
 		}
 		t.rows = append(t.rows, []cell{
 			{text: itoa(i + 1), align: 'C'}, {text: c.fitCode(it.Number, t.cols[1], t.size)}, {text: p(it.TownshipName)}, {text: p(it.Title)},
-			{text: p(handlerLabel(it.HandlerName, it.Handler))}, {text: dash(it.DueDate), align: 'C'},
+			{text: p(handlerLabel(it.HandlerName, it.Handler))}, {text: dash(it.DueDate) + provisionalMark(it.DueProvisional), align: 'C'},
 			{text: status, align: 'C'}, {text: itoa(it.WorkdaysOverdue), align: 'R'},
 		})
 	}
@@ -432,7 +441,7 @@ func (c *canvas) reportComplaintTable(list []reports.Complaint, p func(string) s
 		}
 		t.rows = append(t.rows, []cell{
 			{text: itoa(i + 1), align: 'C'}, {text: c.fitCode(it.Number, t.cols[1], t.size)}, {text: p(it.TownshipName)}, {text: p(it.Title)},
-			{text: it.RatingLabel + "\n" + it.RatedOn, align: 'C'}, {text: it.DueDate, align: 'C'},
+			{text: it.RatingLabel + "\n" + it.RatedOn, align: 'C'}, {text: it.DueDate + provisionalMark(it.DueProvisional), align: 'C'},
 			{text: status, align: 'C'}, {text: p(handlerLabel(it.HandlerName, it.Handler))},
 		})
 	}

@@ -175,3 +175,27 @@ func TestMonthlyReportEmpty(t *testing.T) {
 		}
 	}
 }
+
+// TestMonthlyReportProvisionalDue: a due date past the calendar is printed
+// with 暂定 under it, in the overdue and the rectification lists; the
+// others are not.
+func TestMonthlyReportProvisionalDue(t *testing.T) {
+	needTool(t, "pdftotext", "poppler-utils")
+	r := testRenderer(t)
+	d := sampleReport(2, 2)
+	d.Overdue[0].DueDate, d.Overdue[0].DueProvisional = "2027-01-04", true
+	d.Complaints[0].DueDate, d.Complaints[0].DueProvisional = "2027-01-22", true
+	docPDF, err := r.MonthlyReport(context.Background(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := stripSpace(pdftotext(t, docPDF, "-raw"))
+	for _, w := range []string{"2027-01-04（暂定）", "2027-01-22（暂定）"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("%q not in the PDF text", w)
+		}
+	}
+	if n := strings.Count(text, "暂定"); n != 2 {
+		t.Errorf("暂定 printed %d times, want 2", n)
+	}
+}

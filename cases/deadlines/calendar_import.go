@@ -30,6 +30,9 @@ type CalendarImport struct {
 	Version    int64       `json:"version"`    // the calendar's new version
 	Recomputed int         `json:"recomputed"` // open delegated cases whose due date was recomputed
 	Changed    []DueChange `json:"changed"`
+	// Confirmed lists the provisional due dates (past the calendar before
+	// the import) that the new calendar keeps as they were.
+	Confirmed []DueChange `json:"confirmed"`
 	// Rectifications lists the open 差评 rectifications whose due date
 	// moved.
 	Rectifications []DueChange `json:"rectifications"`
@@ -58,7 +61,7 @@ func (s *Service) ImportCalendar(ctx context.Context, file []byte, actor string,
 	if err != nil {
 		return CalendarImport{}, err
 	}
-	out := CalendarImport{Years: next.Years(), Days: len(next.Days()), DryRun: dryRun, Changed: []DueChange{}, Rectifications: []DueChange{}}
+	out := CalendarImport{Years: next.Years(), Days: len(next.Days()), DryRun: dryRun, Changed: []DueChange{}, Confirmed: []DueChange{}, Rectifications: []DueChange{}}
 	var merged *calendar.Calendar
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
@@ -84,6 +87,11 @@ func (s *Service) ImportCalendar(ctx context.Context, file []byte, actor string,
 // merged calendar, inside tx; it returns the merged calendar.
 func (s *Service) importTx(ctx context.Context, tx pgx.Tx, next *calendar.Calendar, file []byte, actor string, out *CalendarImport) (*calendar.Calendar, error) {
 	source := calendar.Source(file)
+	// The calendar before, to tell which due dates were provisional.
+	prev, _, err := s.calendarIn(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
 	// The calendar first (this serialises imports), then every open
 	// case: an action racing the import either commits before its case
 	// is locked here (and is recomputed below) or finds the new
@@ -93,7 +101,7 @@ func (s *Service) importTx(ctx context.Context, tx pgx.Tx, next *calendar.Calend
 		return nil, err
 	}
 	out.Version, out.Covered = version, merged.Years()
-	if err := s.recomputeCases(ctx, tx, merged, actor, out); err != nil {
+	if err := s.recomputeCases(ctx, tx, prev, merged, actor, out); err != nil {
 		return nil, err
 	}
 	if err := s.recomputeRectifications(ctx, tx, merged, actor, out); err != nil {
@@ -102,14 +110,14 @@ func (s *Service) importTx(ctx context.Context, tx pgx.Tx, next *calendar.Calend
 	err = record(ctx, tx, actor, 0, "", "calendar.imported", map[string]any{
 		"years": out.Years, "days": out.Days, "covered": out.Covered, "sha256": source,
 		"calendar_version": out.Version, "recomputed": out.Recomputed, "changed": len(out.Changed),
-		"rectifications_changed": len(out.Rectifications),
+		"rectifications_changed": len(out.Rectifications), "confirmed": len(out.Confirmed),
 	})
 	return merged, err
 }
 
 // recomputeCases recounts the due date of every open delegated case
-// with cal, each locked.
-func (s *Service) recomputeCases(ctx context.Context, tx pgx.Tx, cal *calendar.Calendar, actor string, out *CalendarImport) error {
+// with cal, each locked; prev is the calendar before the import.
+func (s *Service) recomputeCases(ctx context.Context, tx pgx.Tx, prev, cal *calendar.Calendar, actor string, out *CalendarImport) error {
 	now := s.now()
 	rows, err := s.q.CasesOpenForUpdate(ctx, tx)
 	if err != nil {
@@ -131,23 +139,37 @@ func (s *Service) recomputeCases(ctx context.Context, tx pgx.Tx, cal *calendar.C
 			continue
 		}
 		out.Recomputed++
-		if err := s.recomputeCase(ctx, tx, cal, r, events[r.ID], now, actor, out); err != nil {
+		if err := s.recomputeCase(ctx, tx, calendars{prev, cal}, r, events[r.ID], now, actor, out); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// recomputeCase moves one case's due date if cal moves it, with its
-// ledger entry.
-func (s *Service) recomputeCase(ctx context.Context, tx pgx.Tx, cal *calendar.Calendar, r dbsqlc.Case, events []ClockEvent, now time.Time, actor string, out *CalendarImport) error {
+// calendars are the calendar before an import and the one after.
+type calendars struct{ prev, next *calendar.Calendar }
+
+// recomputeCase moves one case's due date if the new calendar moves it,
+// with its ledger entry. A provisional due date the new calendar covers
+// and keeps is confirmed, also with a ledger entry (case.due_confirmed),
+// so the record says when it stopped being provisional.
+func (s *Service) recomputeCase(ctx context.Context, tx pgx.Tx, cals calendars, r dbsqlc.Case, events []ClockEvent, now time.Time, actor string, out *CalendarImport) error {
 	old := ""
 	if r.DueDate != nil {
 		old = r.DueDate.Format("2006-01-02")
 	}
+	cal := cals.next
 	due, paused := DueDate(cal, *r.DelegatedAt, int(r.LimitDays), events)
+	wasProvisional := cases.Provisional(cals.prev, old)
 	if due.Format("2006-01-02") == old {
-		return nil
+		if !wasProvisional || cases.Provisional(cal, old) {
+			return nil
+		}
+		out.Confirmed = append(out.Confirmed, DueChange{CaseID: r.ID, Number: r.Number, Old: old, New: old})
+		return record(ctx, tx, actor, r.ID, r.Region, "case.due_confirmed", map[string]any{
+			"number": r.Number, "due": old, "reason": "calendar", "calendar_version": out.Version,
+			"note": fmt.Sprintf("节假日安排更新（%s），暂定办结日期 %s 经重新计算不变，不再暂定", calendar.YearsText(out.Years), old),
+		})
 	}
 	v, err := s.q.CaseSetDueDate(ctx, tx, &due, now, r.ID)
 	if err != nil {
@@ -156,9 +178,17 @@ func (s *Service) recomputeCase(ctx context.Context, tx pgx.Tx, cal *calendar.Ca
 	out.Changed = append(out.Changed, DueChange{CaseID: r.ID, Number: r.Number, Old: old, New: due.Format("2006-01-02")})
 	return record(ctx, tx, actor, r.ID, r.Region, "case.due_changed", map[string]any{
 		"number": r.Number, "old_due": old, "new_due": due.Format("2006-01-02"), "reason": "calendar",
-		"calendar_version": out.Version, "paused_workdays": paused, "version": v,
-		"note": fmt.Sprintf("节假日安排更新（%s），办结时限由 %s 调整为 %s", calendar.YearsText(out.Years), orDash(old), due.Format("2006-01-02")),
+		"calendar_version": out.Version, "paused_workdays": paused, "version": v, "was_provisional": wasProvisional,
+		"note": fmt.Sprintf("节假日安排更新（%s），办结时限由 %s%s 调整为 %s", calendar.YearsText(out.Years), provisionalWord(wasProvisional), orDash(old), due.Format("2006-01-02")),
 	})
+}
+
+// provisionalWord qualifies a due date that was provisional.
+func provisionalWord(p bool) string {
+	if p {
+		return "暂定的 "
+	}
+	return ""
 }
 
 // recomputeRectifications recounts open 差评 rectifications: they are due

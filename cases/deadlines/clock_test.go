@@ -123,3 +123,29 @@ func TestClockStates(t *testing.T) {
 		}
 	}
 }
+
+// The calendar reminder is due from 1 November (Beijing time) of the last
+// covered year, and stays due once that year is over; the provisional
+// mark follows the years covered, not a guess.
+func TestCalendarReminderAndProvisional(t *testing.T) {
+	cal := calendar.Default() // ends with 2026
+	for _, tc := range []struct {
+		now  time.Time
+		want bool
+	}{
+		{at("2026-10-31 23:59"), false},
+		{at("2026-11-01 00:00"), true},
+		{at("2026-12-06 10:00"), true},
+		{at("2027-03-01 09:00"), true},
+		{at("2025-11-15 09:00"), false},
+	} {
+		if got := deadlines.ReminderDue(cal, tc.now); got != tc.want {
+			t.Errorf("reminder due at %s: %v, want %v", tc.now, got, tc.want)
+		}
+	}
+	for day, want := range map[string]bool{"2026-12-31": false, "2027-01-01": true, "2024-01-02": false, "": false, "2023-12-29": true} {
+		if got := cases.Provisional(cal, day); got != want {
+			t.Errorf("Provisional(%q) = %v, want %v", day, got, want)
+		}
+	}
+}

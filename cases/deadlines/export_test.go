@@ -11,3 +11,6 @@ func SetBeforeCommit(s *Service, f func(ctx context.Context, caseID int64, level
 	}
 	s.beforeCommit.Store(&f)
 }
+
+// ReminderDue is reminderDue.
+var ReminderDue = reminderDue

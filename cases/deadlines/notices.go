@@ -68,6 +68,7 @@ var KindNames = map[string]string{
 	Overdue:      "超期督办",
 	ReplyOverdue: "上级回复超期",
 	Supervise:    "督办意见",
+	CalendarDue:  "节假日安排待导入",
 }
 
 // Working hours (Asia/Shanghai), in minutes after midnight.

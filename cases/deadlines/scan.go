@@ -22,23 +22,29 @@ const scanActor = "system:deadlines"
 const scanBatch = 500
 
 // Scan fires every deadline notice whose threshold has been reached, if
-// now is in working hours, and returns how many alerts it fired. Each
+// now is in working hours, and returns how many alerts it fired; first
+// it sends the calendar reminder when due (calendar_reminder.go). Each
 // alert is its own transaction: one failure does not hold up the others.
 func (s *Service) Scan(ctx context.Context) (_ int, err error) {
 	defer daiban.Wrap(&err, "deadlines: scan for due cases")
 	now := s.now()
+	// The calendar reminder is not about a case's deadline: it goes out
+	// as soon as it is due, and a failure holds up no deadline notice.
+	var errs []error
+	if _, err := s.remindCalendar(ctx, now); err != nil {
+		errs = append(errs, fmt.Errorf("calendar reminder: %w", err))
+	}
 	cal := s.cal()
 	if !InWorkingHours(cal, now) {
-		return 0, nil
+		return 0, errors.Join(errs...)
 	}
 	today := calendar.Date(now)
 	cands, err := s.q.DeadlineCandidates(ctx, s.pool, dbsqlc.DeadlineCandidatesParams{
 		Today: today, D1: cal.AddWorkdays(today, 1), D3: cal.AddWorkdays(today, 3), Lim: scanBatch,
 	})
 	if err != nil {
-		return 0, err
+		return 0, errors.Join(append(errs, err)...)
 	}
-	var errs []error
 	fired := 0
 	for _, c := range cands {
 		ok, err := s.fire(ctx, c.ID, c.Level, *c.DueDate, now, cal)
@@ -208,6 +214,9 @@ func (s *Service) deadlineNotice(cal *calendar.Calendar, today time.Time, c dbsq
 	case ReplyOverdue:
 		n.Title = fmt.Sprintf("上级回复超期：%s", c.Number)
 		n.Body = fmt.Sprintf("案件 %s（%s）已转报%s（%s），回复期限 %s 已过，尚未收到回复，请跟进。", c.Number, c.Title, esc.Authority, catalog.Level(esc.Level).Name(), when)
+	}
+	if level != ReplyOverdue && !cal.Covers(deadline) {
+		n.Body += fmt.Sprintf("注意：该日期为暂定，%d 年节假日安排尚未导入，日期按周一至周五上班推算，导入后可能调整。", deadline.Year())
 	}
 	return n
 }

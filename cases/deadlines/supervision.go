@@ -81,6 +81,9 @@ type DeadlineItem struct {
 	// working days since it, today included.
 	WorkdaysLeft    int `json:"workdays_left"`
 	WorkdaysOverdue int `json:"workdays_overdue,omitempty"`
+	// DueProvisional: the due date lies past the calendar in force (see
+	// cases.Provisional).
+	DueProvisional bool `json:"due_provisional"`
 }
 
 // EscalationItem is a case waiting on a higher authority.
@@ -104,6 +107,8 @@ type RectificationItem struct {
 	OpenedAt time.Time `json:"opened_at"`
 	DueDate  string    `json:"due_date"`
 	Overdue  bool      `json:"overdue"`
+	// DueProvisional: the rectification's due date lies past the calendar.
+	DueProvisional bool `json:"due_provisional"`
 }
 
 // Report is the supervision view of a region.
@@ -139,6 +144,7 @@ func (s *Supervision) Build(ctx context.Context, scope string) (_ Report, err er
 	for _, r := range running {
 		due := calendar.Date(*r.DueDate)
 		it := DeadlineItem{CaseRef: ref(r.ID, r.Number, r.Region, r.Title, r.State, r.Assignee, r.CreatedBy, r.ApplicantKind, r.ApplicantName, r.ApplicantIDNumber), DueDate: r.DueDate.Format("2006-01-02")}
+		it.DueProvisional = cases.Provisional(cal, it.DueDate)
 		if due.Before(today) {
 			it.WorkdaysOverdue = cal.WorkdaysBetween(due, today)
 			out.Overdue = append(out.Overdue, it)
@@ -168,7 +174,8 @@ func (s *Supervision) Build(ctx context.Context, scope string) (_ Report, err er
 		out.Rectifications = append(out.Rectifications, RectificationItem{
 			CaseRef: ref(r.ID, r.Number, r.Region, r.Title, r.State, r.Assignee, r.CreatedBy, r.ApplicantKind, r.ApplicantName, r.ApplicantIDNumber),
 			Rating:  int(r.Rating), Comment: r.Comment, OpenedAt: r.OpenedAt, DueDate: r.RectificationDue.Format("2006-01-02"),
-			Overdue: calendar.Date(r.RectificationDue).Before(today),
+			Overdue:        calendar.Date(r.RectificationDue).Before(today),
+			DueProvisional: cases.Provisional(cal, r.RectificationDue.Format("2006-01-02")),
 		})
 	}
 	return out, nil

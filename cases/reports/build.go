@@ -251,6 +251,7 @@ func (b *builder) overdue(ctx context.Context, list []OverdueCase) ([]OverdueCas
 		it.WorkdaysOverdue = b.cal.WorkdaysBetween(o.DueDay, until)
 		if it.Status == "open" {
 			r.OverdueOpen++
+			it.DueProvisional = !b.cal.Covers(o.DueDay)
 		}
 		list = append(list, it)
 	}
@@ -281,6 +282,7 @@ func (b *builder) complaints(ctx context.Context, list []Complaint) ([]Complaint
 			r.Complaints.Rectified++
 		} else {
 			it.Overdue = due < day(p.overdueBefore)
+			it.DueProvisional = !b.cal.Covers(k.DueDay)
 			r.Complaints.Open++
 		}
 		r.Complaints.Total++

@@ -168,6 +168,9 @@ type OverdueCase struct {
 	// WorkdaysOverdue counts the working days after the due date up to
 	// the close, or up to AsOf for an open case.
 	WorkdaysOverdue int `json:"workdays_overdue"`
+	// DueProvisional: an open case's due date lies past the calendar
+	// (cases.Provisional).
+	DueProvisional bool `json:"due_provisional,omitempty"`
 }
 
 // Complaint is one 差评 received in the month.
@@ -187,4 +190,7 @@ type Complaint struct {
 	Overdue     bool   `json:"overdue"`
 	Handler     string `json:"handler"`
 	HandlerName string `json:"handler_name"`
+	// DueProvisional: an open rectification's due date lies past the
+	// calendar.
+	DueProvisional bool `json:"due_provisional,omitempty"`
 }

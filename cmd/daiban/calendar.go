@@ -82,6 +82,9 @@ func calendarImport(ctx context.Context, cfg config, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if len(res.Confirmed) > 0 {
+		fmt.Printf("暂定办结日期经重算不变、不再暂定 %d 件。\n", len(res.Confirmed))
+	}
 	if len(res.Rectifications) > 0 {
 		fmt.Printf("差评整改期限变更 %d 件：\n", len(res.Rectifications))
 		for _, c := range res.Rectifications {

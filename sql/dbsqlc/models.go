@@ -17,6 +17,12 @@ type CalendarDay struct {
 	Name string
 }
 
+type CalendarReminder struct {
+	Year      int32
+	Recipient string
+	SentAt    time.Time
+}
+
 type CalendarState struct {
 	ID        bool
 	Version   int64
