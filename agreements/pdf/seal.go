@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/digitorus/pdf"
 	"github.com/digitorus/pdfsign/sign"
@@ -35,10 +36,8 @@ const (
 
 // InitKeys creates the center's seal keys in dir: a self-signed root CA and
 // a seal (document signing) certificate issued by it, both ECDSA P-256.
-// Certificate subjects are ASCII (signature viewers and pdfsign handle that
-// best): centerName is used as the common name when it is ASCII, and
-// otherwise goes into the organization field while the common name stays
-// generic. It refuses to overwrite existing keys. dir should live outside
+// The certificates name the center as centerName (its Chinese name, which
+// PDF readers show as the signer). It refuses to overwrite existing keys. dir should live outside
 // the database and the repository; after initialisation root.key can be
 // moved offline (only seal.key, seal.pem and root.pem are needed to seal).
 func InitKeys(dir, centerName string) error {
@@ -98,19 +97,16 @@ func makeKeyDir(dir string) error {
 	return nil
 }
 
-// keySubject returns the certificates' common name and organization:
-// the center's name is the common name when it is ASCII, else the
-// organization.
+// keySubject returns the certificates' common name and organization: the
+// center's own (Chinese) name, which PDF readers show as the signer. The
+// names are UTF8String in the certificates; only the signature
+// dictionary's Name must stay ASCII (see LoadSealer).
 func keySubject(centerName string) (cn string, org []string) {
-	cn = "Government Service Center"
-	if name := strings.TrimSpace(centerName); name != "" {
-		if isPrintableASCII(name) {
-			cn = name
-		} else {
-			org = []string{name}
-		}
+	cn = strings.TrimSpace(centerName)
+	if cn == "" {
+		cn = "政务服务中心"
 	}
-	return cn, org
+	return cn, []string{cn}
 }
 
 // newRootCert makes the self-signed root CA, valid for 20 years from now.
@@ -121,7 +117,7 @@ func newRootCert(cn string, org []string, now time.Time) (*ecdsa.PrivateKey, []b
 	}
 	rootTmpl := &x509.Certificate{
 		SerialNumber:          randomSerial(),
-		Subject:               pkix.Name{CommonName: cn + " Root CA", Organization: org, OrganizationalUnit: []string{"daiban"}},
+		Subject:               pkix.Name{CommonName: cn + " 根证书", Organization: org, OrganizationalUnit: []string{"帮办代办"}},
 		NotBefore:             now,
 		NotAfter:              now.AddDate(20, 0, 0),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
@@ -150,7 +146,7 @@ func newSealCert(cn string, org []string, now time.Time, rootKey *ecdsa.PrivateK
 	}
 	sealTmpl := &x509.Certificate{
 		SerialNumber:          randomSerial(),
-		Subject:               pkix.Name{CommonName: cn + " Seal", Organization: org, OrganizationalUnit: []string{"daiban"}},
+		Subject:               pkix.Name{CommonName: cn + " 电子签章", Organization: org, OrganizationalUnit: []string{"帮办代办"}},
 		NotBefore:             now,
 		NotAfter:              now.AddDate(10, 0, 0),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
@@ -244,10 +240,7 @@ func LoadSealer(dir string) (*Sealer, error) {
 	if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
 		return nil, bad("签章证书（不是由根证书签发或已过期）")
 	}
-	name := asciiName(cert.Subject.CommonName)
-	if name == "" {
-		name = "Government Service Center Seal"
-	}
+	name := sigDictName(cert.Subject.CommonName)
 	return &Sealer{key: signer, cert: cert, root: root, sealPEM: sealPEM, rootPEM: rootPEM, name: name}, nil
 }
 
@@ -308,6 +301,35 @@ func parseCertPEM(b []byte) (*x509.Certificate, error) {
 
 // asciiName keeps the characters pdfsign can write safely into a PDF
 // string (it does not escape non-ASCII text).
+// sigDictName is the signer's name for the signature dictionary: the
+// certificate's (Chinese) common name when pdfsign can write it — it
+// writes non-ASCII text as raw UTF-16BE between parentheses without
+// escaping, so a name whose encoding holds a parenthesis, backslash or
+// carriage-return byte would break the PDF — else its ASCII letters, else
+// a generic name.
+func sigDictName(cn string) string {
+	if !isPrintableASCII(cn) && utf16Safe(cn) {
+		return cn
+	}
+	if n := asciiName(cn); n != "" {
+		return n
+	}
+	return "Government Service Center Seal"
+}
+
+// utf16Safe reports whether s in UTF-16BE (after the byte-order mark)
+// contains no byte that ends or escapes a PDF literal string.
+func utf16Safe(s string) bool {
+	for _, u := range utf16.Encode([]rune(s)) {
+		for _, b := range [2]byte{byte(u >> 8), byte(u)} {
+			if b == '(' || b == ')' || b == '\\' || b == '\r' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 func asciiName(s string) string {
 	var b strings.Builder
 	for _, r := range s {

@@ -104,7 +104,8 @@ func TestSealValidates(t *testing.T) {
 		if !strings.Contains(out, "Signature is Valid.") {
 			t.Errorf("%s: pdfsig:\n%s", kind, out)
 		}
-		for _, want := range []string{"SHA-256", "adbe.pkcs7.detached", "Total document signed"} {
+		// The signer readers show is the center, in Chinese.
+		for _, want := range []string{"SHA-256", "adbe.pkcs7.detached", "Total document signed", "Signer Certificate Common Name: 沂源县政务服务中心 电子签章"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s: pdfsig lacks %q:\n%s", kind, want, out)
 			}
@@ -150,7 +151,7 @@ func signedRanges(t *testing.T, pdfsigOut string) [][2]int {
 
 func TestKeys(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "keys")
-	if err := pdf.InitKeys(dir, "Yiyuan County Government Service Center"); err != nil {
+	if err := pdf.InitKeys(dir, "沂源县政务服务中心"); err != nil {
 		t.Fatal(err)
 	}
 	st, err := os.Stat(dir)
@@ -183,7 +184,7 @@ func TestKeys(t *testing.T) {
 	if seal.CheckSignatureFrom(root) != nil || seal.IsCA {
 		t.Error("seal certificate not issued by the root")
 	}
-	if seal.Subject.CommonName != "Yiyuan County Government Service Center Seal" {
+	if seal.Subject.CommonName != "沂源县政务服务中心 电子签章" || root.Subject.CommonName != "沂源县政务服务中心 根证书" {
 		t.Errorf("CN %q", seal.Subject.CommonName)
 	}
 	pool := x509.NewCertPool()

@@ -204,7 +204,7 @@ func benchRemote(lc *loadgen.Config, addr string, pid int) {
 // port and aims the run at it; stop ends it.
 func benchInProcess(ctx context.Context, cfg config, db *database, logger *slog.Logger, lc *loadgen.Config) (stop func(), err error) {
 	if !sealKeysExist(cfg.KeyDir) {
-		if err := pdf.InitKeys(cfg.KeyDir, defaultCenter); err != nil {
+		if err := pdf.InitKeys(cfg.KeyDir, cfg.centerName()); err != nil {
 			return nil, err
 		}
 	}

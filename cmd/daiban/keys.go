@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/daiban/daiban/agreements/pdf"
+	"github.com/daiban/daiban/cmd/daiban/app"
 	"github.com/daiban/daiban/ledger"
 )
 
@@ -28,15 +29,22 @@ func sealKeysExist(dir string) bool {
 	return err == nil
 }
 
-// defaultCenter names the certificates when --center is not given.
-const defaultCenter = "Yiyuan County Government Service Center"
+// centerName names the certificates when --center is not given: the
+// center the documents are issued by (DAIBAN_CENTER_NAME, else the demo
+// county's), as PDF readers will show it beside the seal.
+func (c config) centerName() string {
+	if c.CenterName != "" {
+		return c.CenterName
+	}
+	return app.DefaultCenter.Name
+}
 
 func cmdKeys(ctx context.Context, cfg config, args []string) error {
 	if len(args) == 0 || args[0] != "init" {
 		return errors.New("用法: daiban keys init [--center NAME] [--if-missing]")
 	}
 	fs := flag.NewFlagSet("keys init", flag.ContinueOnError)
-	center := fs.String("center", defaultCenter, "证书中的中心名称（建议用英文/拼音，PDF 阅读器显示最稳妥）")
+	center := fs.String("center", cfg.centerName(), "证书中的中心名称（PDF 阅读器显示为签章人；默认取 DAIBAN_CENTER_NAME）")
 	ifMissing := fs.Bool("if-missing", false, "密钥已存在时不做任何改动（供 ./dev run 等脚本使用）")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err

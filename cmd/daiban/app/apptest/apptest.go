@@ -175,7 +175,7 @@ func sharedKeys(tb testing.TB, url string) string {
 		return dir
 	}
 	dir := tb.TempDir()
-	if err := pdf.InitKeys(dir, "Yiyuan County Government Service Center"); err != nil {
+	if err := pdf.InitKeys(dir, "沂源县政务服务中心"); err != nil {
 		tb.Fatal(err)
 	}
 	sharedKey[url] = dir
