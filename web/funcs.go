@@ -69,13 +69,13 @@ var funcs = template.FuncMap{
 		}
 		return s
 	},
-	"add":   func(a, b int) int { return a + b },
-	"add1":  func(a, b float64) float64 { return a + b },
-	"sub1":  func(a, b float64) float64 { return a - b },
-	"pct":   func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
-	"f1":    func(f float64) string { return fmt.Sprintf("%.1f", f) },
-	"join":  strings.Join,
-	"field": field,
+	"add":     func(a, b int) int { return a + b },
+	"add1":    func(a, b float64) float64 { return a + b },
+	"sub1":    func(a, b float64) float64 { return a - b },
+	"pct":     func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
+	"f1":      func(f float64) string { return fmt.Sprintf("%.1f", f) },
+	"join":    strings.Join,
+	"field":   field,
 	"fieldID": fieldID,
 }
 
