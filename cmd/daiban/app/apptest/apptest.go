@@ -44,6 +44,7 @@ type Env struct {
 	App    *app.App
 	Server *httptest.Server
 	URL    string // database URL (owner)
+	Keys   string // the key directory (DAIBAN_KEYS), shared by the instances on one database
 	Pool   *pgxpool.Pool
 	Logs   *bytes.Buffer
 
@@ -144,6 +145,7 @@ func NewShared(tb testing.TB, url string, opts ...Options) *Env {
 	tb.Cleanup(e.Pool.Close)
 	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: e.Logs}, nil))
 	keys := sharedKeys(tb, url)
+	e.Keys = keys
 	e.App, err = app.New(ctx, app.Options{Pool: e.Pool, Logger: logger, KeyDir: keys, Now: o.Now, ScanInterval: o.ScanInterval, Sender: o.Sender, JobsID: e.name})
 	if err != nil {
 		tb.Fatal(err)
