@@ -107,7 +107,10 @@ func (s *Service) load(ctx context.Context, db batcher, a Actor, id int64, versi
 	if int(row.Version) != version {
 		return nil, errVersion
 	}
-	cur := fromRow(row)
+	cur, err := s.caseOf(row)
+	if err != nil {
+		return nil, err
+	}
 	if !Allowed(cur.State, cur.PausedFrom, action) {
 		return nil, daiban.Errorf(daiban.EINVALIDTRANSITION, "案件处于「%s」状态，不能执行「%s」", StateNames[cur.State], ActionNames[action])
 	}

@@ -52,7 +52,10 @@ func (s *Service) eventTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, eve
 	if err != nil {
 		return Case{}, daiban.NoRows(err, "案件不存在")
 	}
-	cur := fromRow(row)
+	cur, err := s.caseOf(row)
+	if err != nil {
+		return Case{}, err
+	}
 	edge, ok := Next(cur.State, cur.PausedFrom, event, "")
 	if !ok {
 		return Case{}, daiban.Errorf(daiban.EINVALIDTRANSITION, "案件处于「%s」状态，不能%s", StateNames[cur.State], ActionNames[event])
@@ -125,7 +128,11 @@ func (s *Service) VerifyHandoverTx(ctx context.Context, tx pgx.Tx, a Actor, id i
 			return Case{}, err
 		}
 	}
-	return fromRow(row), s.record(ctx, tx, a.Username, id, row.Region, "case.handover_verified", map[string]any{"number": row.Number, "items": len(items)})
+	c, err := s.caseOf(row)
+	if err != nil {
+		return Case{}, err
+	}
+	return c, s.record(ctx, tx, a.Username, id, row.Region, "case.handover_verified", map[string]any{"number": row.Number, "items": len(items)})
 }
 
 // Move is a hand-over of an original material between holders: the
@@ -146,7 +153,10 @@ func (s *Service) CustodyTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, m
 	if err != nil {
 		return Case{}, daiban.NoRows(err, "案件不存在")
 	}
-	c := fromRow(row)
+	c, err := s.caseOf(row)
+	if err != nil {
+		return Case{}, err
+	}
 	note, err := text("note", m.Note, 500, false)
 	if err != nil {
 		return Case{}, err

@@ -121,13 +121,21 @@ func (s *Service) Queues(ctx context.Context, f QueueFilter) (_ []QueueList, err
 	for _, r := range rows {
 		l := &out[at[r.Queue]]
 		l.Total = int(r.Total)
-		l.Items = append(l.Items, queueItem(cal, today, r))
+		it, err := s.queueItem(cal, today, r)
+		if err != nil {
+			return nil, err
+		}
+		l.Items = append(l.Items, it)
 	}
 	return out, nil
 }
 
-func queueItem(cal *calendar.Calendar, today time.Time, r dbsqlc.CaseQueuesRow) QueueItem {
-	it := QueueItem{Case: fromRow(r.Case)}
+func (s *Service) queueItem(cal *calendar.Calendar, today time.Time, r dbsqlc.CaseQueuesRow) (QueueItem, error) {
+	c, err := s.caseOf(r.Case)
+	if err != nil {
+		return QueueItem{}, err
+	}
+	it := QueueItem{Case: c}
 	if r.EscalationReplyDue != nil {
 		it.Escalation = &Escalation{Level: deref(r.EscalationLevel), Authority: deref(r.EscalationAuthority),
 			Tracker: deref(r.EscalationTracker), ReplyDue: r.EscalationReplyDue.Format("2006-01-02")}
@@ -141,5 +149,5 @@ func queueItem(cal *calendar.Calendar, today time.Time, r dbsqlc.CaseQueuesRow) 
 			it.WorkdaysLeft = cal.WorkdaysBetween(today, due)
 		}
 	}
-	return it
+	return it, nil
 }

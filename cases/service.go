@@ -17,6 +17,7 @@ import (
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/policies/httpapi"
+	"github.com/daiban/daiban/policies/pii"
 	"github.com/daiban/daiban/sql/dbsqlc"
 )
 
@@ -33,6 +34,7 @@ type Service struct {
 	cal       func() *calendar.Calendar
 	now       func() time.Time
 	deadlines Deadlines
+	pii       *pii.Keys
 }
 
 // Config is what a Service needs; NewService takes it whole.
@@ -51,6 +53,8 @@ type Config struct {
 	Deadlines Deadlines
 	// Now is the clock (time.Now when nil); tests move it.
 	Now func() time.Time
+	// PII seals the applicants' ID numbers and phones. Required.
+	PII *pii.Keys
 }
 
 // NewService returns a Service. It panics without c.Deadlines: every
@@ -59,10 +63,13 @@ func NewService(c Config) *Service {
 	if c.Deadlines == nil {
 		panic("cases: NewService without Deadlines")
 	}
+	if c.PII == nil {
+		panic("cases: NewService without PII keys")
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return &Service{pool: c.Pool, q: dbsqlc.New(), record: c.Record, encode: c.Encode, cal: c.Calendar, now: c.Now, deadlines: c.Deadlines}
+	return &Service{pool: c.Pool, q: dbsqlc.New(), record: c.Record, encode: c.Encode, cal: c.Calendar, now: c.Now, deadlines: c.Deadlines, pii: c.PII}
 }
 
 // Now returns the service's current time.
@@ -109,25 +116,29 @@ func (s *Service) Create(ctx context.Context, tx pgx.Tx, a Actor, in NewCase) (_
 	if err != nil {
 		return Case{}, err
 	}
+	number := fmt.Sprintf("%s-%s-%04d", in.Region, day.Format("20060102"), n)
+	sl := sealApplicant(s.pii, number, in.Applicant.IDNumber, in.Applicant.Phone)
 	row, err := s.q.CaseInsert(ctx, tx, dbsqlc.CaseInsertParams{
-		Number:            fmt.Sprintf("%s-%s-%04d", in.Region, day.Format("20060102"), n),
-		TrackingCode:      newTrackingCode(),
-		Region:            in.Region,
-		Channel:           string(in.Channel),
-		MatterCode:        matterCode,
-		ChainCode:         chainCode,
-		Title:             title,
-		MatterCodes:       codes,
-		Complexity:        hardest(matters),
-		LimitDays:         longest(matters),
-		ApplicantKind:     in.Applicant.Kind,
-		ApplicantName:     in.Applicant.Name,
-		ApplicantIDNumber: in.Applicant.IDNumber,
-		ApplicantPhone:    in.Applicant.Phone,
-		Summary:           in.Summary,
-		State:             string(Consultation),
-		CreatedBy:         a.Username,
-		Now:               now,
+		Number:                number,
+		TrackingCode:          newTrackingCode(),
+		Region:                in.Region,
+		Channel:               string(in.Channel),
+		MatterCode:            matterCode,
+		ChainCode:             chainCode,
+		Title:                 title,
+		MatterCodes:           codes,
+		Complexity:            hardest(matters),
+		LimitDays:             longest(matters),
+		ApplicantKind:         in.Applicant.Kind,
+		ApplicantName:         in.Applicant.Name,
+		ApplicantIDNumberEnc:  sl.idEnc,
+		ApplicantPhoneEnc:     sl.phoneEnc,
+		ApplicantIDNumberBidx: sl.idIdx,
+		ApplicantPhoneBidx:    sl.phoneIdx,
+		Summary:               in.Summary,
+		State:                 string(Consultation),
+		CreatedBy:             a.Username,
+		Now:                   now,
 	})
 	if err != nil {
 		return Case{}, err
@@ -136,6 +147,7 @@ func (s *Service) Create(ctx context.Context, tx pgx.Tx, a Actor, in NewCase) (_
 		return Case{}, err
 	}
 	c := fromRow(row)
+	c.Applicant.IDNumber, c.Applicant.Phone = in.Applicant.IDNumber, in.Applicant.Phone
 	err = s.record(ctx, tx, a.Username, c.ID, c.Region, "case.created", map[string]any{
 		"number": c.Number, "state": c.State, "version": c.Version, "channel": c.Channel,
 		"matters": c.Matters, "title": c.Title, "limit_days": c.LimitDays,
@@ -252,7 +264,10 @@ func (s *Service) Load(ctx context.Context, db dbsqlc.DBTX, id int64) (_ Case, e
 	if err != nil {
 		return Case{}, daiban.NoRows(err, "案件不存在")
 	}
-	c := fromRow(row)
+	c, err := s.caseOf(row)
+	if err != nil {
+		return Case{}, err
+	}
 	mats, err := s.q.CaseMaterials(ctx, db, id)
 	if err != nil {
 		return Case{}, err
@@ -346,7 +361,8 @@ type Filter struct {
 	Handler  string
 	Overdue  bool
 	Q        string
-	Phone    string // the applicant's phone, exactly
+	Phone    string // the applicant's phone, exactly (spaces and dashes aside)
+	IDNumber string // the applicant's ID number or credit code, exactly
 	Before   int64
 	Limit    int
 }
@@ -361,7 +377,13 @@ func (s *Service) List(ctx context.Context, f Filter) (_ []Case, err error) {
 		}
 		return &v
 	}
-	p.State, p.Region, p.Matter, p.Handler, p.Q, p.Phone = opt(f.State), opt(f.Region), opt(f.Matter), opt(f.Handler), opt(f.Q), opt(f.Phone)
+	p.State, p.Region, p.Matter, p.Handler, p.Q = opt(f.State), opt(f.Region), opt(f.Matter), opt(f.Handler), opt(f.Q)
+	if f.Phone != "" {
+		p.PhoneIdx = s.pii.Indexes(pii.CasePhone, f.Phone)
+	}
+	if f.IDNumber != "" {
+		p.IDNumberIdx = s.pii.Indexes(pii.CaseIDNumber, f.IDNumber)
+	}
 	if f.Before > 0 {
 		p.Before = &f.Before
 	}
@@ -371,7 +393,11 @@ func (s *Service) List(ctx context.Context, f Filter) (_ []Case, err error) {
 	}
 	out := make([]Case, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, fromRow(r))
+		c, err := s.caseOf(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
 	}
 	for i := range out {
 		s.markProvisional(&out[i])
@@ -390,7 +416,10 @@ func (s *Service) Track(ctx context.Context, code string) (_ Case, err error) {
 	if err != nil {
 		return Case{}, daiban.NoRows(err, "查询码不存在")
 	}
-	c := fromRow(row)
+	c, err := s.caseOf(row)
+	if err != nil {
+		return Case{}, err
+	}
 	events, err := s.q.CaseEvents(ctx, s.pool, &c.ID)
 	if err != nil {
 		return Case{}, err
@@ -432,8 +461,9 @@ func (s *Service) InTx(ctx context.Context, idem *Idem, status int, fn func(tx p
 				if string(prev.RequestHash) != string(idem.Hash) {
 					return errKeyReused
 				}
-				out = Stored{Status: int(prev.Status), Body: prev.Response}
-				return nil
+				body, err := s.pii.Open(pii.IdempotentResponse, idemRow(idem.User, idem.Key), prev.Response)
+				out = Stored{Status: int(prev.Status), Body: body}
+				return err
 			} else if err != nil {
 				return err
 			}
@@ -448,7 +478,9 @@ func (s *Service) InTx(ctx context.Context, idem *Idem, status int, fn func(tx p
 		}
 		out = Stored{Status: status, Body: body}
 		if idem != nil {
-			return s.q.IdempotencyStore(ctx, tx, dbsqlc.IdempotencyStoreParams{Status: int32(status), Response: body, Username: idem.User, Key: idem.Key})
+			// The response may show the applicant's numbers: it is sealed.
+			sealed := s.pii.Seal(pii.IdempotentResponse, idemRow(idem.User, idem.Key), body)
+			return s.q.IdempotencyStore(ctx, tx, dbsqlc.IdempotencyStoreParams{Status: int32(status), Response: sealed, Username: idem.User, Key: idem.Key})
 		}
 		return nil
 	})
@@ -503,7 +535,7 @@ func fromRow(r dbsqlc.Case) Case {
 	c := Case{
 		ID: r.ID, Number: r.Number, TrackingCode: r.TrackingCode, Region: r.Region, Channel: Channel(r.Channel),
 		Title: r.Title, Matters: r.MatterCodes, Complexity: r.Complexity, LimitDays: int(r.LimitDays),
-		Applicant: Applicant{Kind: r.ApplicantKind, Name: r.ApplicantName, IDNumber: r.ApplicantIDNumber, Phone: r.ApplicantPhone},
+		Applicant: Applicant{Kind: r.ApplicantKind, Name: r.ApplicantName}, // numbers: caseOf
 		Summary:   r.Summary, State: State(r.State), Version: int(r.Version), CreatedBy: r.CreatedBy,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ClosedAt: r.ClosedAt, DelegatedAt: r.DelegatedAt,
 	}

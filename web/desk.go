@@ -60,15 +60,15 @@ type deskData struct {
 // queueLimit bounds each list of the desk.
 const queueLimit = 100
 
-var phoneLike = regexp.MustCompile(`^[0-9-]{7,13}$`)
+var phoneLike = regexp.MustCompile(`^[0-9 -]{7,15}$`)
 
 // desk is the agent's 工作台: every open case in exactly one queue
 // (cases.Queues: overdue, due soon, new, in progress, waiting on a higher
 // authority, suspended, ready for handover) with its count, filters by
 // handler, matter and township, sorting by due date, and search by case
-// number, applicant name or phone. "Mine" means the cases the user handles
-// (its assignee, or its creator while nobody is assigned, as the
-// supervision lists count a handler) or tracks at a higher authority.
+// number, applicant name, phone or ID number. "Mine" means the cases the
+// user handles (its assignee, or its creator while nobody is assigned, as
+// the supervision lists count a handler) or tracks at a higher authority.
 func (p *Pages) desk(c echo.Context) error {
 	ctx := c.Request().Context()
 	pr := httpapi.CurrentPrincipal(c)
@@ -81,7 +81,11 @@ func (p *Pages) desk(c echo.Context) error {
 	if d.Q != "" {
 		d.Searched = true
 		f := cases.Filter{Scope: pr.Region, Username: pr.Username, OwnOnly: ownOnly, Limit: 50}
-		if phoneLike.MatchString(d.Q) {
+		// Phones and ID numbers are stored sealed: they are found by
+		// their exact value (a blind index), never by a prefix.
+		if id := strings.ToUpper(d.Q); cases.ValidIDNumber(id) || cases.ValidCreditCode(id) {
+			f.IDNumber = id
+		} else if phoneLike.MatchString(d.Q) {
 			f.Phone = d.Q
 		} else {
 			f.Q = d.Q

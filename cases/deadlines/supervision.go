@@ -15,6 +15,7 @@ import (
 	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/httpapi"
+	"github.com/daiban/daiban/policies/pii"
 	"github.com/daiban/daiban/sql/dbsqlc"
 )
 
@@ -35,15 +36,17 @@ type Supervision struct {
 	q    *dbsqlc.Queries
 	cal  func() *calendar.Calendar
 	now  func() time.Time
+	pii  *pii.Keys
 }
 
-// NewSupervision returns the supervision lists; cal returns the calendar
-// in force, now is the clock (time.Now when nil).
-func NewSupervision(pool *pgxpool.Pool, cal func() *calendar.Calendar, now func() time.Time) *Supervision {
+// NewSupervision returns the supervision lists; keys open the applicants'
+// ID numbers (shown masked), cal returns the calendar in force, now is the
+// clock (time.Now when nil).
+func NewSupervision(pool *pgxpool.Pool, keys *pii.Keys, cal func() *calendar.Calendar, now func() time.Time) *Supervision {
 	if now == nil {
 		now = time.Now
 	}
-	return &Supervision{pool: pool, q: dbsqlc.New(), cal: cal, now: now}
+	return &Supervision{pool: pool, q: dbsqlc.New(), cal: cal, now: now, pii: keys}
 }
 
 // Routes returns GET /api/v1/supervision (report:read).
@@ -121,13 +124,13 @@ type Report struct {
 	Rectifications []RectificationItem `json:"rectifications"`
 }
 
-func ref(id int64, number, region, title, state string, assignee *string, createdBy, kind, name, idNumber string) CaseRef {
+func ref(id int64, number, region, title, state string, assignee *string, createdBy, kind, name, maskedID string) CaseRef {
 	handler := createdBy
 	if assignee != nil && *assignee != "" {
 		handler = *assignee
 	}
 	return CaseRef{ID: id, Number: number, Region: region, Title: title, State: state, StateName: cases.StateNames[cases.State(state)],
-		Handler: handler, Applicant: Applicant{Kind: kind, Name: cases.MaskName(name), IDNumber: cases.MaskID(idNumber)}}
+		Handler: handler, Applicant: Applicant{Kind: kind, Name: cases.MaskName(name), IDNumber: maskedID}}
 }
 
 // Build returns the report for the cases whose region starts with scope.
@@ -143,7 +146,7 @@ func (s *Supervision) Build(ctx context.Context, scope string) (_ Report, err er
 	}
 	for _, r := range running {
 		due := calendar.Date(*r.DueDate)
-		it := DeadlineItem{CaseRef: ref(r.ID, r.Number, r.Region, r.Title, r.State, r.Assignee, r.CreatedBy, r.ApplicantKind, r.ApplicantName, r.ApplicantIDNumber), DueDate: r.DueDate.Format("2006-01-02")}
+		it := DeadlineItem{CaseRef: ref(r.ID, r.Number, r.Region, r.Title, r.State, r.Assignee, r.CreatedBy, r.ApplicantKind, r.ApplicantName, cases.MaskedID(s.pii, r.Number, r.ApplicantIDNumberEnc)), DueDate: r.DueDate.Format("2006-01-02")}
 		it.DueProvisional = cases.Provisional(cal, it.DueDate)
 		if due.Before(today) {
 			it.WorkdaysOverdue = cal.WorkdaysBetween(due, today)
@@ -158,7 +161,7 @@ func (s *Supervision) Build(ctx context.Context, scope string) (_ Report, err er
 		return Report{}, err
 	}
 	for _, r := range escs {
-		it := EscalationItem{CaseRef: ref(r.ID, r.Number, r.Region, r.Title, r.State, r.Assignee, r.CreatedBy, r.ApplicantKind, r.ApplicantName, r.ApplicantIDNumber),
+		it := EscalationItem{CaseRef: ref(r.ID, r.Number, r.Region, r.Title, r.State, r.Assignee, r.CreatedBy, r.ApplicantKind, r.ApplicantName, cases.MaskedID(s.pii, r.Number, r.ApplicantIDNumberEnc)),
 			Level: r.Level, LevelName: catalog.Level(r.Level).Name(), Authority: r.Authority, Tracker: r.Tracker, EscalatedAt: r.EscalatedAt,
 			ReplyDue: r.ReplyDue.Format("2006-01-02"), Overdue: calendar.Date(r.ReplyDue).Before(today)}
 		if r.DueDate != nil {
@@ -172,7 +175,7 @@ func (s *Supervision) Build(ctx context.Context, scope string) (_ Report, err er
 	}
 	for _, r := range rects {
 		out.Rectifications = append(out.Rectifications, RectificationItem{
-			CaseRef: ref(r.ID, r.Number, r.Region, r.Title, r.State, r.Assignee, r.CreatedBy, r.ApplicantKind, r.ApplicantName, r.ApplicantIDNumber),
+			CaseRef: ref(r.ID, r.Number, r.Region, r.Title, r.State, r.Assignee, r.CreatedBy, r.ApplicantKind, r.ApplicantName, cases.MaskedID(s.pii, r.Number, r.ApplicantIDNumberEnc)),
 			Rating:  int(r.Rating), Comment: r.Comment, OpenedAt: r.OpenedAt, DueDate: r.RectificationDue.Format("2006-01-02"),
 			Overdue:        calendar.Date(r.RectificationDue).Before(today),
 			DueProvisional: cases.Provisional(cal, r.RectificationDue.Format("2006-01-02")),

@@ -49,13 +49,13 @@ c AS (
     FROM g
 )
 INSERT INTO cases (number, tracking_code, region, channel, matter_code, title, matter_codes, complexity, limit_days,
-    mode, applicant_kind, applicant_name, applicant_id_number, applicant_phone, state, outcome, created_by, assignee,
+    mode, applicant_kind, applicant_name, state, outcome, created_by, assignee,
     created_at, updated_at, closed_at, delegated_at, due_date, rating, rated_at)
 SELECT region || '-' || to_char(created AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') || '-' || lpad(n::text, 5, '0'),
        'BENCH' || n, region,
        'counter', 'SP001', '食品经营许可（新办）', ARRAY['SP001'], 'general', 5,
        CASE WHEN kind <= 5 THEN 'guide' WHEN kind <= 9 THEN 'accompany' WHEN kind <= 17 THEN 'delegate' END,
-       'person', '张喆', '37032319850312201X', '13805331201',
+       'person', '张喆',
        CASE WHEN closed IS NOT NULL AND kind <> 19 THEN 'closed'
             WHEN kind = 18 THEN 'consultation' WHEN kind = 19 THEN 'terminated'
             WHEN n % 5 = 0 THEN 'escalated' WHEN n % 7 = 0 THEN 'suspended' ELSE 'processing' END,

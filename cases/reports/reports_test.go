@@ -69,10 +69,10 @@ func insertCase(t testing.TB, env *apptest.Env, k kase) int64 {
 	var id int64
 	err := env.Pool.QueryRow(context.Background(), `
 		INSERT INTO cases (number, tracking_code, region, channel, matter_code, title, matter_codes, complexity, limit_days,
-			mode, applicant_kind, applicant_name, applicant_id_number, applicant_phone, state, outcome, created_by, assignee,
+			mode, applicant_kind, applicant_name, applicant_id_number_bidx, state, outcome, created_by, assignee,
 			created_at, updated_at, closed_at, delegated_at, due_date, rating, rated_at)
 		VALUES ($1, $2, $3, 'counter', 'SP001', '食品经营许可（新办）', ARRAY['SP001'], 'general', 5,
-			$4, 'person', '张喆', $5, '13805331201', $6, $7, $8, $9, $10, $10, $11, $12, $13::date, $14, $15)
+			$4, 'person', '张喆', sha256(convert_to($5::text, 'UTF8')), $6, $7, $8, $9, $10, $10, $11, $12, $13::date, $14, $15)
 		RETURNING id`,
 		fmt.Sprintf("%s-%s-%04d", k.region, k.created.In(calendar.Shanghai).Format("20060102"), n), fmt.Sprintf("TRK%08d", n), k.region,
 		nullStr(k.mode), idNumber, k.state, nullStr(k.outcome), k.createdBy, nullStr(k.assignee),

@@ -40,6 +40,9 @@ func (c config) centerName() string {
 }
 
 func cmdKeys(ctx context.Context, cfg config, args []string) error {
+	if len(args) > 0 && args[0] == "rotate-pii" {
+		return cmdKeysRotatePII(ctx, cfg, args[1:])
+	}
 	if len(args) == 0 || args[0] != "init" {
 		return errors.New("用法: daiban keys init [--center NAME] [--if-missing]")
 	}

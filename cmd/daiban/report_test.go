@@ -27,10 +27,10 @@ func TestReportMonthlyCommand(t *testing.T) {
 	// One case guided at 历山街道's counter on 9 October 2026.
 	if _, err := owner.Exec(ctx, `
 		INSERT INTO cases (number, tracking_code, region, channel, matter_code, title, matter_codes, complexity, limit_days,
-			mode, applicant_kind, applicant_name, applicant_id_number, applicant_phone, state, outcome, created_by,
+			mode, applicant_kind, applicant_name, state, outcome, created_by,
 			created_at, updated_at, closed_at)
 		VALUES ('370323001-20261009-0001', 'CLI1', '370323001', 'counter', 'GT001', '个体工商户设立登记', ARRAY['GT001'], 'general', 1,
-			'guide', 'person', '张喆', '37032319850312201X', '13805331201', 'closed', 'guided', 'cli.agent',
+			'guide', 'person', '张喆', 'closed', 'guided', 'cli.agent',
 			'2026-10-09 09:00+08', '2026-10-09 09:00+08', '2026-10-09 09:30+08')`); err != nil {
 		t.Fatal(err)
 	}

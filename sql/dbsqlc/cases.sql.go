@@ -11,7 +11,7 @@ import (
 )
 
 const caseByTrackingCode = `-- name: CaseByTrackingCode :one
-SELECT id, number, tracking_code, region, channel, matter_code, chain_code, title, matter_codes, complexity, limit_days, mode, applicant_kind, applicant_name, applicant_id_number, applicant_phone, summary, state, paused_from, outcome, version, created_by, assignee, created_at, updated_at, closed_at, delegated_at, due_date, rating, rating_comment, rated_at FROM cases WHERE tracking_code = $1
+SELECT id, number, tracking_code, region, channel, matter_code, chain_code, title, matter_codes, complexity, limit_days, mode, applicant_kind, applicant_name, summary, state, paused_from, outcome, version, created_by, assignee, created_at, updated_at, closed_at, delegated_at, due_date, rating, rating_comment, rated_at, applicant_id_number_enc, applicant_phone_enc, applicant_id_number_bidx, applicant_phone_bidx FROM cases WHERE tracking_code = $1
 `
 
 func (q *Queries) CaseByTrackingCode(ctx context.Context, db DBTX, trackingCode string) (Case, error) {
@@ -32,8 +32,6 @@ func (q *Queries) CaseByTrackingCode(ctx context.Context, db DBTX, trackingCode 
 		&i.Mode,
 		&i.ApplicantKind,
 		&i.ApplicantName,
-		&i.ApplicantIDNumber,
-		&i.ApplicantPhone,
 		&i.Summary,
 		&i.State,
 		&i.PausedFrom,
@@ -49,6 +47,10 @@ func (q *Queries) CaseByTrackingCode(ctx context.Context, db DBTX, trackingCode 
 		&i.Rating,
 		&i.RatingComment,
 		&i.RatedAt,
+		&i.ApplicantIDNumberEnc,
+		&i.ApplicantPhoneEnc,
+		&i.ApplicantIDNumberBidx,
+		&i.ApplicantPhoneBidx,
 	)
 	return i, err
 }
@@ -129,7 +131,7 @@ func (q *Queries) CaseEvents(ctx context.Context, db DBTX, caseID *int64) ([]Cas
 }
 
 const caseGet = `-- name: CaseGet :one
-SELECT id, number, tracking_code, region, channel, matter_code, chain_code, title, matter_codes, complexity, limit_days, mode, applicant_kind, applicant_name, applicant_id_number, applicant_phone, summary, state, paused_from, outcome, version, created_by, assignee, created_at, updated_at, closed_at, delegated_at, due_date, rating, rating_comment, rated_at FROM cases WHERE id = $1
+SELECT id, number, tracking_code, region, channel, matter_code, chain_code, title, matter_codes, complexity, limit_days, mode, applicant_kind, applicant_name, summary, state, paused_from, outcome, version, created_by, assignee, created_at, updated_at, closed_at, delegated_at, due_date, rating, rating_comment, rated_at, applicant_id_number_enc, applicant_phone_enc, applicant_id_number_bidx, applicant_phone_bidx FROM cases WHERE id = $1
 `
 
 func (q *Queries) CaseGet(ctx context.Context, db DBTX, id int64) (Case, error) {
@@ -150,8 +152,6 @@ func (q *Queries) CaseGet(ctx context.Context, db DBTX, id int64) (Case, error) 
 		&i.Mode,
 		&i.ApplicantKind,
 		&i.ApplicantName,
-		&i.ApplicantIDNumber,
-		&i.ApplicantPhone,
 		&i.Summary,
 		&i.State,
 		&i.PausedFrom,
@@ -167,12 +167,16 @@ func (q *Queries) CaseGet(ctx context.Context, db DBTX, id int64) (Case, error) 
 		&i.Rating,
 		&i.RatingComment,
 		&i.RatedAt,
+		&i.ApplicantIDNumberEnc,
+		&i.ApplicantPhoneEnc,
+		&i.ApplicantIDNumberBidx,
+		&i.ApplicantPhoneBidx,
 	)
 	return i, err
 }
 
 const caseGetForUpdate = `-- name: CaseGetForUpdate :one
-SELECT id, number, tracking_code, region, channel, matter_code, chain_code, title, matter_codes, complexity, limit_days, mode, applicant_kind, applicant_name, applicant_id_number, applicant_phone, summary, state, paused_from, outcome, version, created_by, assignee, created_at, updated_at, closed_at, delegated_at, due_date, rating, rating_comment, rated_at FROM cases WHERE id = $1 FOR UPDATE
+SELECT id, number, tracking_code, region, channel, matter_code, chain_code, title, matter_codes, complexity, limit_days, mode, applicant_kind, applicant_name, summary, state, paused_from, outcome, version, created_by, assignee, created_at, updated_at, closed_at, delegated_at, due_date, rating, rating_comment, rated_at, applicant_id_number_enc, applicant_phone_enc, applicant_id_number_bidx, applicant_phone_bidx FROM cases WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) CaseGetForUpdate(ctx context.Context, db DBTX, id int64) (Case, error) {
@@ -193,8 +197,6 @@ func (q *Queries) CaseGetForUpdate(ctx context.Context, db DBTX, id int64) (Case
 		&i.Mode,
 		&i.ApplicantKind,
 		&i.ApplicantName,
-		&i.ApplicantIDNumber,
-		&i.ApplicantPhone,
 		&i.Summary,
 		&i.State,
 		&i.PausedFrom,
@@ -210,6 +212,10 @@ func (q *Queries) CaseGetForUpdate(ctx context.Context, db DBTX, id int64) (Case
 		&i.Rating,
 		&i.RatingComment,
 		&i.RatedAt,
+		&i.ApplicantIDNumberEnc,
+		&i.ApplicantPhoneEnc,
+		&i.ApplicantIDNumberBidx,
+		&i.ApplicantPhoneBidx,
 	)
 	return i, err
 }
@@ -217,34 +223,36 @@ func (q *Queries) CaseGetForUpdate(ctx context.Context, db DBTX, id int64) (Case
 const caseInsert = `-- name: CaseInsert :one
 INSERT INTO cases (
     number, tracking_code, region, channel, matter_code, chain_code, title, matter_codes,
-    complexity, limit_days, applicant_kind, applicant_name, applicant_id_number,
-    applicant_phone, summary, state, created_by, created_at, updated_at
+    complexity, limit_days, applicant_kind, applicant_name, applicant_id_number_enc,
+    applicant_phone_enc, applicant_id_number_bidx, applicant_phone_bidx, summary, state, created_by, created_at, updated_at
 ) VALUES (
     $1, $2, $3, $4, $5, $6, $7, $8,
     $9, $10, $11, $12, $13,
-    $14, $15, $16, $17, $18, $18
-) RETURNING id, number, tracking_code, region, channel, matter_code, chain_code, title, matter_codes, complexity, limit_days, mode, applicant_kind, applicant_name, applicant_id_number, applicant_phone, summary, state, paused_from, outcome, version, created_by, assignee, created_at, updated_at, closed_at, delegated_at, due_date, rating, rating_comment, rated_at
+    $14, $15, $16, $17, $18, $19, $20, $20
+) RETURNING id, number, tracking_code, region, channel, matter_code, chain_code, title, matter_codes, complexity, limit_days, mode, applicant_kind, applicant_name, summary, state, paused_from, outcome, version, created_by, assignee, created_at, updated_at, closed_at, delegated_at, due_date, rating, rating_comment, rated_at, applicant_id_number_enc, applicant_phone_enc, applicant_id_number_bidx, applicant_phone_bidx
 `
 
 type CaseInsertParams struct {
-	Number            string
-	TrackingCode      string
-	Region            string
-	Channel           string
-	MatterCode        *string
-	ChainCode         *string
-	Title             string
-	MatterCodes       []string
-	Complexity        string
-	LimitDays         int32
-	ApplicantKind     string
-	ApplicantName     string
-	ApplicantIDNumber string
-	ApplicantPhone    string
-	Summary           string
-	State             string
-	CreatedBy         string
-	Now               time.Time
+	Number                string
+	TrackingCode          string
+	Region                string
+	Channel               string
+	MatterCode            *string
+	ChainCode             *string
+	Title                 string
+	MatterCodes           []string
+	Complexity            string
+	LimitDays             int32
+	ApplicantKind         string
+	ApplicantName         string
+	ApplicantIDNumberEnc  []byte
+	ApplicantPhoneEnc     []byte
+	ApplicantIDNumberBidx []byte
+	ApplicantPhoneBidx    []byte
+	Summary               string
+	State                 string
+	CreatedBy             string
+	Now                   time.Time
 }
 
 func (q *Queries) CaseInsert(ctx context.Context, db DBTX, arg CaseInsertParams) (Case, error) {
@@ -261,8 +269,10 @@ func (q *Queries) CaseInsert(ctx context.Context, db DBTX, arg CaseInsertParams)
 		arg.LimitDays,
 		arg.ApplicantKind,
 		arg.ApplicantName,
-		arg.ApplicantIDNumber,
-		arg.ApplicantPhone,
+		arg.ApplicantIDNumberEnc,
+		arg.ApplicantPhoneEnc,
+		arg.ApplicantIDNumberBidx,
+		arg.ApplicantPhoneBidx,
 		arg.Summary,
 		arg.State,
 		arg.CreatedBy,
@@ -284,8 +294,6 @@ func (q *Queries) CaseInsert(ctx context.Context, db DBTX, arg CaseInsertParams)
 		&i.Mode,
 		&i.ApplicantKind,
 		&i.ApplicantName,
-		&i.ApplicantIDNumber,
-		&i.ApplicantPhone,
 		&i.Summary,
 		&i.State,
 		&i.PausedFrom,
@@ -301,12 +309,16 @@ func (q *Queries) CaseInsert(ctx context.Context, db DBTX, arg CaseInsertParams)
 		&i.Rating,
 		&i.RatingComment,
 		&i.RatedAt,
+		&i.ApplicantIDNumberEnc,
+		&i.ApplicantPhoneEnc,
+		&i.ApplicantIDNumberBidx,
+		&i.ApplicantPhoneBidx,
 	)
 	return i, err
 }
 
 const caseList = `-- name: CaseList :many
-SELECT id, number, tracking_code, region, channel, matter_code, chain_code, title, matter_codes, complexity, limit_days, mode, applicant_kind, applicant_name, applicant_id_number, applicant_phone, summary, state, paused_from, outcome, version, created_by, assignee, created_at, updated_at, closed_at, delegated_at, due_date, rating, rating_comment, rated_at FROM cases
+SELECT id, number, tracking_code, region, channel, matter_code, chain_code, title, matter_codes, complexity, limit_days, mode, applicant_kind, applicant_name, summary, state, paused_from, outcome, version, created_by, assignee, created_at, updated_at, closed_at, delegated_at, due_date, rating, rating_comment, rated_at, applicant_id_number_enc, applicant_phone_enc, applicant_id_number_bidx, applicant_phone_bidx FROM cases
 WHERE region >= $1::text AND region < $1::text || ':'
   AND (NOT $2::boolean OR created_by = $3::text OR assignee = $3::text)
   AND ($4::text IS NULL OR state = $4::text)
@@ -317,26 +329,30 @@ WHERE region >= $1::text AND region < $1::text || ':'
   AND ($10::text IS NULL
        OR (number >= $10::text AND number < $10::text || chr(1114111))
        OR (applicant_name >= $10::text AND applicant_name < $10::text || chr(1114111)))
-  AND ($11::text IS NULL OR applicant_phone = $11::text)
-  AND ($12::bigint IS NULL OR id < $12::bigint)
+  -- Exact search by blind index: the phone's (or ID number's) index under
+  -- every key version, so a rotation in progress misses nothing.
+  AND ($11::bytea[] IS NULL OR applicant_phone_bidx = ANY ($11::bytea[]))
+  AND ($12::bytea[] IS NULL OR applicant_id_number_bidx = ANY ($12::bytea[]))
+  AND ($13::bigint IS NULL OR id < $13::bigint)
 ORDER BY id DESC
-LIMIT $13
+LIMIT $14
 `
 
 type CaseListParams struct {
-	Scope    string
-	OwnOnly  bool
-	Username string
-	State    *string
-	Region   *string
-	Matter   *string
-	Handler  *string
-	Overdue  bool
-	Today    time.Time
-	Q        *string
-	Phone    *string
-	Before   *int64
-	Lim      int32
+	Scope       string
+	OwnOnly     bool
+	Username    string
+	State       *string
+	Region      *string
+	Matter      *string
+	Handler     *string
+	Overdue     bool
+	Today       time.Time
+	Q           *string
+	PhoneIdx    [][]byte
+	IDNumberIdx [][]byte
+	Before      *int64
+	Lim         int32
 }
 
 func (q *Queries) CaseList(ctx context.Context, db DBTX, arg CaseListParams) ([]Case, error) {
@@ -351,7 +367,8 @@ func (q *Queries) CaseList(ctx context.Context, db DBTX, arg CaseListParams) ([]
 		arg.Overdue,
 		arg.Today,
 		arg.Q,
-		arg.Phone,
+		arg.PhoneIdx,
+		arg.IDNumberIdx,
 		arg.Before,
 		arg.Lim,
 	)
@@ -377,8 +394,6 @@ func (q *Queries) CaseList(ctx context.Context, db DBTX, arg CaseListParams) ([]
 			&i.Mode,
 			&i.ApplicantKind,
 			&i.ApplicantName,
-			&i.ApplicantIDNumber,
-			&i.ApplicantPhone,
 			&i.Summary,
 			&i.State,
 			&i.PausedFrom,
@@ -394,6 +409,10 @@ func (q *Queries) CaseList(ctx context.Context, db DBTX, arg CaseListParams) ([]
 			&i.Rating,
 			&i.RatingComment,
 			&i.RatedAt,
+			&i.ApplicantIDNumberEnc,
+			&i.ApplicantPhoneEnc,
+			&i.ApplicantIDNumberBidx,
+			&i.ApplicantPhoneBidx,
 		); err != nil {
 			return nil, err
 		}

@@ -69,7 +69,7 @@ func (q *Queries) CaseSetDueDate(ctx context.Context, db DBTX, dueDate *time.Tim
 }
 
 const casesOpenForUpdate = `-- name: CasesOpenForUpdate :many
-SELECT id, number, tracking_code, region, channel, matter_code, chain_code, title, matter_codes, complexity, limit_days, mode, applicant_kind, applicant_name, applicant_id_number, applicant_phone, summary, state, paused_from, outcome, version, created_by, assignee, created_at, updated_at, closed_at, delegated_at, due_date, rating, rating_comment, rated_at FROM cases
+SELECT id, number, tracking_code, region, channel, matter_code, chain_code, title, matter_codes, complexity, limit_days, mode, applicant_kind, applicant_name, summary, state, paused_from, outcome, version, created_by, assignee, created_at, updated_at, closed_at, delegated_at, due_date, rating, rating_comment, rated_at, applicant_id_number_enc, applicant_phone_enc, applicant_id_number_bidx, applicant_phone_bidx FROM cases
 WHERE state NOT IN ('closed', 'declined', 'terminated')
 ORDER BY id
 FOR UPDATE
@@ -102,8 +102,6 @@ func (q *Queries) CasesOpenForUpdate(ctx context.Context, db DBTX) ([]Case, erro
 			&i.Mode,
 			&i.ApplicantKind,
 			&i.ApplicantName,
-			&i.ApplicantIDNumber,
-			&i.ApplicantPhone,
 			&i.Summary,
 			&i.State,
 			&i.PausedFrom,
@@ -119,6 +117,10 @@ func (q *Queries) CasesOpenForUpdate(ctx context.Context, db DBTX) ([]Case, erro
 			&i.Rating,
 			&i.RatingComment,
 			&i.RatedAt,
+			&i.ApplicantIDNumberEnc,
+			&i.ApplicantPhoneEnc,
+			&i.ApplicantIDNumberBidx,
+			&i.ApplicantPhoneBidx,
 		); err != nil {
 			return nil, err
 		}
@@ -217,7 +219,7 @@ func (q *Queries) RectificationsOpenForUpdate(ctx context.Context, db DBTX) ([]R
 
 const supervisionEscalated = `-- name: SupervisionEscalated :many
 SELECT c.id, c.number, c.region, c.title, c.state, c.assignee, c.created_by, c.due_date,
-       c.applicant_kind, c.applicant_name, c.applicant_id_number,
+       c.applicant_kind, c.applicant_name, c.applicant_id_number_enc,
        e.level, e.authority, e.tracker, e.reply_due, e.created_at AS escalated_at
 FROM escalations e
 JOIN cases c ON c.id = e.case_id
@@ -229,22 +231,22 @@ LIMIT $2
 `
 
 type SupervisionEscalatedRow struct {
-	ID                int64
-	Number            string
-	Region            string
-	Title             string
-	State             string
-	Assignee          *string
-	CreatedBy         string
-	DueDate           *time.Time
-	ApplicantKind     string
-	ApplicantName     string
-	ApplicantIDNumber string
-	Level             string
-	Authority         string
-	Tracker           string
-	ReplyDue          time.Time
-	EscalatedAt       time.Time
+	ID                   int64
+	Number               string
+	Region               string
+	Title                string
+	State                string
+	Assignee             *string
+	CreatedBy            string
+	DueDate              *time.Time
+	ApplicantKind        string
+	ApplicantName        string
+	ApplicantIDNumberEnc []byte
+	Level                string
+	Authority            string
+	Tracker              string
+	ReplyDue             time.Time
+	EscalatedAt          time.Time
 }
 
 // Open cases waiting on a higher authority, inside the scope.
@@ -268,7 +270,7 @@ func (q *Queries) SupervisionEscalated(ctx context.Context, db DBTX, scope strin
 			&i.DueDate,
 			&i.ApplicantKind,
 			&i.ApplicantName,
-			&i.ApplicantIDNumber,
+			&i.ApplicantIDNumberEnc,
 			&i.Level,
 			&i.Authority,
 			&i.Tracker,
@@ -287,7 +289,7 @@ func (q *Queries) SupervisionEscalated(ctx context.Context, db DBTX, scope strin
 
 const supervisionRectifications = `-- name: SupervisionRectifications :many
 SELECT c.id, c.number, c.region, c.title, c.state, c.assignee, c.created_by,
-       c.applicant_kind, c.applicant_name, c.applicant_id_number,
+       c.applicant_kind, c.applicant_name, c.applicant_id_number_enc,
        r.rating, r.comment, r.status, r.opened_at, r.due_date AS rectification_due
 FROM rectifications r
 JOIN cases c ON c.id = r.case_id
@@ -298,21 +300,21 @@ LIMIT $2
 `
 
 type SupervisionRectificationsRow struct {
-	ID                int64
-	Number            string
-	Region            string
-	Title             string
-	State             string
-	Assignee          *string
-	CreatedBy         string
-	ApplicantKind     string
-	ApplicantName     string
-	ApplicantIDNumber string
-	Rating            int32
-	Comment           string
-	Status            string
-	OpenedAt          time.Time
-	RectificationDue  time.Time
+	ID                   int64
+	Number               string
+	Region               string
+	Title                string
+	State                string
+	Assignee             *string
+	CreatedBy            string
+	ApplicantKind        string
+	ApplicantName        string
+	ApplicantIDNumberEnc []byte
+	Rating               int32
+	Comment              string
+	Status               string
+	OpenedAt             time.Time
+	RectificationDue     time.Time
 }
 
 // Open 差评 rectifications inside the scope.
@@ -335,7 +337,7 @@ func (q *Queries) SupervisionRectifications(ctx context.Context, db DBTX, scope 
 			&i.CreatedBy,
 			&i.ApplicantKind,
 			&i.ApplicantName,
-			&i.ApplicantIDNumber,
+			&i.ApplicantIDNumberEnc,
 			&i.Rating,
 			&i.Comment,
 			&i.Status,
@@ -354,7 +356,7 @@ func (q *Queries) SupervisionRectifications(ctx context.Context, db DBTX, scope 
 
 const supervisionRunning = `-- name: SupervisionRunning :many
 SELECT id, number, region, title, state, assignee, created_by, due_date, limit_days,
-       delegated_at, applicant_kind, applicant_name, applicant_id_number
+       delegated_at, applicant_kind, applicant_name, applicant_id_number_enc
 FROM cases
 WHERE region >= $1::text AND region < $1::text || ':'
   AND state IN ('delegated', 'processing', 'ready_for_handover')
@@ -364,19 +366,19 @@ LIMIT $3
 `
 
 type SupervisionRunningRow struct {
-	ID                int64
-	Number            string
-	Region            string
-	Title             string
-	State             string
-	Assignee          *string
-	CreatedBy         string
-	DueDate           *time.Time
-	LimitDays         int32
-	DelegatedAt       *time.Time
-	ApplicantKind     string
-	ApplicantName     string
-	ApplicantIDNumber string
+	ID                   int64
+	Number               string
+	Region               string
+	Title                string
+	State                string
+	Assignee             *string
+	CreatedBy            string
+	DueDate              *time.Time
+	LimitDays            int32
+	DelegatedAt          *time.Time
+	ApplicantKind        string
+	ApplicantName        string
+	ApplicantIDNumberEnc []byte
 }
 
 // Cases whose clock runs, due by @until, inside the scope.
@@ -402,7 +404,7 @@ func (q *Queries) SupervisionRunning(ctx context.Context, db DBTX, scope string,
 			&i.DelegatedAt,
 			&i.ApplicantKind,
 			&i.ApplicantName,
-			&i.ApplicantIDNumber,
+			&i.ApplicantIDNumberEnc,
 		); err != nil {
 			return nil, err
 		}

@@ -36,37 +36,39 @@ type CalendarYear struct {
 }
 
 type Case struct {
-	ID                int64
-	Number            string
-	TrackingCode      string
-	Region            string
-	Channel           string
-	MatterCode        *string
-	ChainCode         *string
-	Title             string
-	MatterCodes       []string
-	Complexity        string
-	LimitDays         int32
-	Mode              *string
-	ApplicantKind     string
-	ApplicantName     string
-	ApplicantIDNumber string
-	ApplicantPhone    string
-	Summary           string
-	State             string
-	PausedFrom        *string
-	Outcome           *string
-	Version           int32
-	CreatedBy         string
-	Assignee          *string
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
-	ClosedAt          *time.Time
-	DelegatedAt       *time.Time
-	DueDate           *time.Time
-	Rating            *int32
-	RatingComment     *string
-	RatedAt           *time.Time
+	ID                    int64
+	Number                string
+	TrackingCode          string
+	Region                string
+	Channel               string
+	MatterCode            *string
+	ChainCode             *string
+	Title                 string
+	MatterCodes           []string
+	Complexity            string
+	LimitDays             int32
+	Mode                  *string
+	ApplicantKind         string
+	ApplicantName         string
+	Summary               string
+	State                 string
+	PausedFrom            *string
+	Outcome               *string
+	Version               int32
+	CreatedBy             string
+	Assignee              *string
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
+	ClosedAt              *time.Time
+	DelegatedAt           *time.Time
+	DueDate               *time.Time
+	Rating                *int32
+	RatingComment         *string
+	RatedAt               *time.Time
+	ApplicantIDNumberEnc  []byte
+	ApplicantPhoneEnc     []byte
+	ApplicantIDNumberBidx []byte
+	ApplicantPhoneBidx    []byte
 }
 
 type CaseCounter struct {
@@ -86,6 +88,12 @@ type CaseMaterial struct {
 	Original         bool
 	Pages            int32
 	Holder           string
+}
+
+type CasesPiiPending struct {
+	CaseID   int64
+	IDNumber string
+	Phone    string
 }
 
 type Chain struct {

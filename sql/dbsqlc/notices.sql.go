@@ -37,7 +37,7 @@ func (q *Queries) AlertInsert(ctx context.Context, db DBTX, arg AlertInsertParam
 }
 
 const caseForNotice = `-- name: CaseForNotice :one
-SELECT id, number, tracking_code, region, channel, matter_code, chain_code, title, matter_codes, complexity, limit_days, mode, applicant_kind, applicant_name, applicant_id_number, applicant_phone, summary, state, paused_from, outcome, version, created_by, assignee, created_at, updated_at, closed_at, delegated_at, due_date, rating, rating_comment, rated_at FROM cases WHERE id = $1 FOR SHARE
+SELECT id, number, tracking_code, region, channel, matter_code, chain_code, title, matter_codes, complexity, limit_days, mode, applicant_kind, applicant_name, summary, state, paused_from, outcome, version, created_by, assignee, created_at, updated_at, closed_at, delegated_at, due_date, rating, rating_comment, rated_at, applicant_id_number_enc, applicant_phone_enc, applicant_id_number_bidx, applicant_phone_bidx FROM cases WHERE id = $1 FOR SHARE
 `
 
 // The case, share-locked: no action changes it until the notice commits.
@@ -59,8 +59,6 @@ func (q *Queries) CaseForNotice(ctx context.Context, db DBTX, id int64) (Case, e
 		&i.Mode,
 		&i.ApplicantKind,
 		&i.ApplicantName,
-		&i.ApplicantIDNumber,
-		&i.ApplicantPhone,
 		&i.Summary,
 		&i.State,
 		&i.PausedFrom,
@@ -76,6 +74,10 @@ func (q *Queries) CaseForNotice(ctx context.Context, db DBTX, id int64) (Case, e
 		&i.Rating,
 		&i.RatingComment,
 		&i.RatedAt,
+		&i.ApplicantIDNumberEnc,
+		&i.ApplicantPhoneEnc,
+		&i.ApplicantIDNumberBidx,
+		&i.ApplicantPhoneBidx,
 	)
 	return i, err
 }

@@ -41,7 +41,7 @@ WITH open_cases AS (
 ), kept AS (
     SELECT id, queue, total, rn FROM ranked WHERE rn <= $16::bigint
 )
-SELECT c.id, c.number, c.tracking_code, c.region, c.channel, c.matter_code, c.chain_code, c.title, c.matter_codes, c.complexity, c.limit_days, c.mode, c.applicant_kind, c.applicant_name, c.applicant_id_number, c.applicant_phone, c.summary, c.state, c.paused_from, c.outcome, c.version, c.created_by, c.assignee, c.created_at, c.updated_at, c.closed_at, c.delegated_at, c.due_date, c.rating, c.rating_comment, c.rated_at, r.queue::text AS queue, r.total::int AS total,
+SELECT c.id, c.number, c.tracking_code, c.region, c.channel, c.matter_code, c.chain_code, c.title, c.matter_codes, c.complexity, c.limit_days, c.mode, c.applicant_kind, c.applicant_name, c.summary, c.state, c.paused_from, c.outcome, c.version, c.created_by, c.assignee, c.created_at, c.updated_at, c.closed_at, c.delegated_at, c.due_date, c.rating, c.rating_comment, c.rated_at, c.applicant_id_number_enc, c.applicant_phone_enc, c.applicant_id_number_bidx, c.applicant_phone_bidx, r.queue::text AS queue, r.total::int AS total,
        e.level AS escalation_level, e.authority AS escalation_authority,
        e.tracker AS escalation_tracker, e.reply_due AS escalation_reply_due
 FROM kept r
@@ -129,8 +129,6 @@ func (q *Queries) CaseQueues(ctx context.Context, db DBTX, arg CaseQueuesParams)
 			&i.Case.Mode,
 			&i.Case.ApplicantKind,
 			&i.Case.ApplicantName,
-			&i.Case.ApplicantIDNumber,
-			&i.Case.ApplicantPhone,
 			&i.Case.Summary,
 			&i.Case.State,
 			&i.Case.PausedFrom,
@@ -146,6 +144,10 @@ func (q *Queries) CaseQueues(ctx context.Context, db DBTX, arg CaseQueuesParams)
 			&i.Case.Rating,
 			&i.Case.RatingComment,
 			&i.Case.RatedAt,
+			&i.Case.ApplicantIDNumberEnc,
+			&i.Case.ApplicantPhoneEnc,
+			&i.Case.ApplicantIDNumberBidx,
+			&i.Case.ApplicantPhoneBidx,
 			&i.Queue,
 			&i.Total,
 			&i.EscalationLevel,

@@ -40,6 +40,19 @@ func Up(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
 	return upRiver(ctx, pool, logger)
 }
 
+// UpTo applies the pending migrations up to and including version (not
+// River's): tests of a data conversion start from the schema before it.
+func UpTo(ctx context.Context, pool *pgxpool.Pool, version int64) error {
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	p, err := provider(db)
+	if err != nil {
+		return err
+	}
+	_, err = p.UpTo(ctx, version)
+	return err
+}
+
 // Version returns the newest applied migration version.
 func Version(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
 	db := stdlib.OpenDBFromPool(pool)

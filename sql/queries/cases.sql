@@ -6,12 +6,12 @@ RETURNING n;
 -- name: CaseInsert :one
 INSERT INTO cases (
     number, tracking_code, region, channel, matter_code, chain_code, title, matter_codes,
-    complexity, limit_days, applicant_kind, applicant_name, applicant_id_number,
-    applicant_phone, summary, state, created_by, created_at, updated_at
+    complexity, limit_days, applicant_kind, applicant_name, applicant_id_number_enc,
+    applicant_phone_enc, applicant_id_number_bidx, applicant_phone_bidx, summary, state, created_by, created_at, updated_at
 ) VALUES (
     @number, @tracking_code, @region, @channel, sqlc.narg(matter_code), sqlc.narg(chain_code), @title, @matter_codes,
-    @complexity, @limit_days, @applicant_kind, @applicant_name, @applicant_id_number,
-    @applicant_phone, @summary, @state, @created_by, @now, @now
+    @complexity, @limit_days, @applicant_kind, @applicant_name, @applicant_id_number_enc,
+    @applicant_phone_enc, @applicant_id_number_bidx, @applicant_phone_bidx, @summary, @state, @created_by, @now, @now
 ) RETURNING *;
 
 -- name: CaseGet :one
@@ -89,7 +89,10 @@ WHERE region >= @scope::text AND region < @scope::text || ':'
   AND (sqlc.narg(q)::text IS NULL
        OR (number >= sqlc.narg(q)::text AND number < sqlc.narg(q)::text || chr(1114111))
        OR (applicant_name >= sqlc.narg(q)::text AND applicant_name < sqlc.narg(q)::text || chr(1114111)))
-  AND (sqlc.narg(phone)::text IS NULL OR applicant_phone = sqlc.narg(phone)::text)
+  -- Exact search by blind index: the phone's (or ID number's) index under
+  -- every key version, so a rotation in progress misses nothing.
+  AND (sqlc.narg(phone_idx)::bytea[] IS NULL OR applicant_phone_bidx = ANY (sqlc.narg(phone_idx)::bytea[]))
+  AND (sqlc.narg(id_number_idx)::bytea[] IS NULL OR applicant_id_number_bidx = ANY (sqlc.narg(id_number_idx)::bytea[]))
   AND (sqlc.narg(before)::bigint IS NULL OR id < sqlc.narg(before)::bigint)
 ORDER BY id DESC
 LIMIT @lim;

@@ -34,7 +34,7 @@ WHERE id = @id AND status = 'open';
 -- name: SupervisionRunning :many
 -- Cases whose clock runs, due by @until, inside the scope.
 SELECT id, number, region, title, state, assignee, created_by, due_date, limit_days,
-       delegated_at, applicant_kind, applicant_name, applicant_id_number
+       delegated_at, applicant_kind, applicant_name, applicant_id_number_enc
 FROM cases
 WHERE region >= @scope::text AND region < @scope::text || ':'
   AND state IN ('delegated', 'processing', 'ready_for_handover')
@@ -45,7 +45,7 @@ LIMIT @lim;
 -- name: SupervisionEscalated :many
 -- Open cases waiting on a higher authority, inside the scope.
 SELECT c.id, c.number, c.region, c.title, c.state, c.assignee, c.created_by, c.due_date,
-       c.applicant_kind, c.applicant_name, c.applicant_id_number,
+       c.applicant_kind, c.applicant_name, c.applicant_id_number_enc,
        e.level, e.authority, e.tracker, e.reply_due, e.created_at AS escalated_at
 FROM escalations e
 JOIN cases c ON c.id = e.case_id
@@ -58,7 +58,7 @@ LIMIT @lim;
 -- name: SupervisionRectifications :many
 -- Open 差评 rectifications inside the scope.
 SELECT c.id, c.number, c.region, c.title, c.state, c.assignee, c.created_by,
-       c.applicant_kind, c.applicant_name, c.applicant_id_number,
+       c.applicant_kind, c.applicant_name, c.applicant_id_number_enc,
        r.rating, r.comment, r.status, r.opened_at, r.due_date AS rectification_due
 FROM rectifications r
 JOIN cases c ON c.id = r.case_id

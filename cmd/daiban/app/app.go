@@ -27,6 +27,7 @@ import (
 	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/httpapi"
+	"github.com/daiban/daiban/policies/pii"
 	"github.com/daiban/daiban/policies/regions"
 	"github.com/daiban/daiban/policies/users"
 	"github.com/daiban/daiban/sql/dbsqlc"
@@ -85,16 +86,13 @@ type App struct {
 	Supervision *deadlines.Supervision
 	Jobs        *jobs.Runner
 	HTTP        *httpapi.Server
+	// PII seals the applicants' ID numbers and phones (KeyDir/pii.key).
+	PII *pii.Keys
 }
 
 // New builds the service on a migrated database.
 func New(ctx context.Context, o Options) (*App, error) {
-	if o.Origin == "" {
-		o.Origin = "daiban.370323"
-	}
-	if o.Center.Name == "" {
-		o.Center = DefaultCenter
-	}
+	o.defaults()
 	a := &App{
 		Pool:    o.Pool,
 		Logger:  o.Logger,
@@ -119,11 +117,14 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	a.Ledger = ledger.New(o.Pool, a.Signer)
 	a.Ledger.SetEventNames(cases.EventName)
+	if err := a.openPII(ctx, o); err != nil {
+		return nil, err
+	}
 	if err := a.newDeadlines(o); err != nil {
 		return nil, err
 	}
 	a.Cases = cases.NewService(cases.Config{Pool: o.Pool, Record: record, Encode: encode, Calendar: a.Calendar.Current,
-		Deadlines: a.Deadlines, Now: o.Now})
+		Deadlines: a.Deadlines, Now: o.Now, PII: a.PII})
 	fonts, err := pdf.LoadFonts(o.FontDirs...)
 	if err != nil {
 		return nil, err
@@ -166,6 +167,16 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.HTTP.Register(a.Supervision.Routes()...)
 	a.HTTP.Register(reports.NewService(o.Pool, a.Calendar.Current, renderer, o.Now).Routes()...)
 	return a, nil
+}
+
+// defaults fills in the log's origin and the issuing center when unset.
+func (o *Options) defaults() {
+	if o.Origin == "" {
+		o.Origin = "daiban.370323"
+	}
+	if o.Center.Name == "" {
+		o.Center = DefaultCenter
+	}
 }
 
 // DefaultCenter is the demo county's government service center.

@@ -160,10 +160,10 @@ func BenchmarkListAtScale(b *testing.B) {
 	// rows): modular arithmetic would correlate region, matter and state.
 	_, err := env.Pool.Exec(ctx, `
 		INSERT INTO cases (number, tracking_code, region, channel, matter_code, title, matter_codes, complexity, limit_days,
-			applicant_kind, applicant_name, applicant_id_number, applicant_phone, summary, state, created_by, assignee, created_at, updated_at, due_date)
+			applicant_kind, applicant_name, applicant_id_number_bidx, applicant_phone_bidx, summary, state, created_by, assignee, created_at, updated_at, due_date)
 		SELECT r.code || '-20260101-' || lpad(g.n::text, 7, '0'), 'T' || lpad(g.n::text, 11, '0'), r.code, 'counter', m.code, m.name, ARRAY[m.code], m.complexity, m.limit_days,
 			'person', (ARRAY['张','王','李','赵','刘','陈','杨','黄','欧阳','司马'])[1 + (g.r1 * 10)::int % 10] || (ARRAY['伟','芳','娜','敏','静','丽','强','磊','洋','喆','堃','犇'])[1 + (g.r2 * 12)::int % 12] || (ARRAY['','','华','明','红','军'])[1 + (g.r3 * 6)::int % 6],
-			'370323198503122011', '138' || lpad((g.r4 * 100000000)::bigint::text, 8, '0'), '',
+			sha256('370323198503122011'), sha256(convert_to('138' || lpad((g.r4 * 100000000)::bigint::text, 8, '0'), 'UTF8')), '',
 			(ARRAY['consultation','processing','delegated','escalated','closed','closed','closed','awaiting_materials'])[1 + (g.r5 * 8)::int % 8],
 			'bench', CASE WHEN g.r6 < 0.3 THEN 'agent' || (g.n % 50) END, now() - (g.n || ' seconds')::interval, now(),
 			CASE WHEN g.r6 BETWEEN 0.3 AND 0.7 THEN current_date + (g.n % 40 - 20) END

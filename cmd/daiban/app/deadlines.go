@@ -15,7 +15,7 @@ import (
 func (a *App) newDeadlines(o Options) error {
 	a.Deadlines = deadlines.NewService(deadlines.Config{Pool: a.Pool, Logger: a.Logger, Calendar: a.Calendar.Current,
 		Calendars: a.Calendars, Now: o.Now, Sender: o.Sender})
-	a.Supervision = deadlines.NewSupervision(a.Pool, a.Calendar.Current, o.Now)
+	a.Supervision = deadlines.NewSupervision(a.Pool, a.PII, a.Calendar.Current, o.Now)
 	workers := river.NewWorkers()
 	periodic := a.Deadlines.Jobs(workers, o.ScanInterval)
 	var err error
