@@ -130,6 +130,12 @@ func (s *Server) readBody(c echo.Context, max int64, tooLarge error) error {
 // NUL byte (PostgreSQL refuses both, which would be a 500) and a bounded
 // length.
 func checkURL(c echo.Context) error {
+	// The decoded path as a whole: a parameter keeps its escapes when the
+	// client's escaping differs from Go's (%ff rather than %FF), and
+	// handlers outside echo (the static files) read the decoded path.
+	if err := Text("path", c.Request().URL.Path, 0); err != nil {
+		return err
+	}
 	names := c.ParamNames()
 	for i, v := range c.ParamValues() {
 		name := ""
