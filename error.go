@@ -19,6 +19,7 @@ const (
 	EVERSIONCONFLICT      = "version_conflict"      // 409
 	EINVALIDTRANSITION    = "invalid_transition"    // 409
 	EPRECONDITIONREQUIRED = "precondition_required" // 428
+	ETOOLARGE             = "too_large"             // 413
 	ETOOMANYREQUESTS      = "too_many_requests"     // 429
 	EUNAVAILABLE          = "unavailable"           // 503
 	EINTERNAL             = "internal"              // 500

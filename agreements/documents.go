@@ -265,10 +265,21 @@ func (s *Service) Draft(ctx context.Context, caseID int64, kind string) (_ Statu
 }
 
 // AgentSign stores the signed-in agent's own signature on the case's draft
-// agreement and seals it when the applicant has signed too.
+// agreement and seals it when the applicant has signed too. The image's
+// header and the draft are checked before the image is decoded, and the
+// decoding waits for a rendering slot.
 func (s *Service) AgentSign(ctx context.Context, a cases.Actor, caseID int64, png []byte) (_ Status, err error) {
 	defer daiban.Wrap(&err, "agreements: agent %s signs for case %d", a.Username, caseID)
-	img, err := pdf.NormalizeSignature(png)
+	if err := pdf.CheckSignature(png); err != nil {
+		return Status{}, err
+	}
+	var id int64
+	if err := s.pool.QueryRow(ctx, draftQuery, caseID, KindAgreement).Scan(&id); errors.Is(err, pgx.ErrNoRows) {
+		return Status{}, daiban.Errorf(daiban.EINVALIDTRANSITION, "没有待签署的%s，请先生成", KindNames[KindAgreement])
+	} else if err != nil {
+		return Status{}, err
+	}
+	img, err := s.render.Signature(ctx, png)
 	if err != nil {
 		return Status{}, err
 	}
@@ -538,23 +549,41 @@ func (s *Service) SignInfo(ctx context.Context, token string) (_ SignInfo, err e
 	return info, nil
 }
 
+// CheckLink reports whether token is a live signing link (errLink, a
+// 404, when not). It is one indexed read: the signing endpoint asks it
+// before reading the request's body.
+func (s *Service) CheckLink(ctx context.Context, token string) error {
+	_, err := s.link(ctx, s.pool, token, false)
+	return err
+}
+
 // Sign takes the applicant's signature through a one-time link. The last
 // four characters of the applicant's ID number must match; every wrong try
-// is counted (and kept even though the request fails), the fifth voids the
-// link.
+// is counted, the fifth voids the link. The work is ordered cheapest
+// first, so nobody without a live link and the right ID number can make
+// the server decode an image: the link, the image's header, the ID check
+// (counted under the link's row lock), and only then the decoding, under
+// the renderer's bound.
 func (s *Service) Sign(ctx context.Context, token string, png []byte, idLast4 string) (_ Status, err error) {
 	defer daiban.Wrap(&err, "agreements: applicant signs through a link")
 	idLast4 = strings.ToUpper(strings.TrimSpace(idLast4))
 	if len(idLast4) != 4 {
 		return Status{}, daiban.Invalid("id_last4", "请输入身份证号码（或统一社会信用代码）的后四位")
 	}
-	img, err := pdf.NormalizeSignature(png)
+	if err := s.CheckLink(ctx, token); err != nil {
+		return Status{}, err
+	}
+	if err := pdf.CheckSignature(png); err != nil {
+		return Status{}, err
+	}
+	if err := s.confirm(ctx, token, idLast4); err != nil {
+		return Status{}, err
+	}
+	img, err := s.render.Signature(ctx, png)
 	if err != nil {
 		return Status{}, err
 	}
 	var st Status
-	var wrong int32
-	var conf Confirmation
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		l, err := s.link(ctx, tx, token, true)
 		if err != nil {
@@ -564,17 +593,6 @@ func (s *Service) Sign(ctx context.Context, token string, png []byte, idLast4 st
 		if err != nil {
 			return err
 		}
-		c, err := s.cases.Load(ctx, tx, d.CaseID)
-		if err != nil {
-			return err
-		}
-		conf = ConfirmationFor(c.Applicant.Kind)
-		if err := conf.Check(idLast4, c.Applicant.IDNumber); err != nil {
-			if errors.Is(err, errWrongID) {
-				wrong = 1
-			}
-			return err
-		}
 		now := s.Now()
 		if err := s.q.SignLinkUse(ctx, tx, &now, l.TokenHash); err != nil {
 			return err
@@ -582,20 +600,49 @@ func (s *Service) Sign(ctx context.Context, token string, png []byte, idLast4 st
 		st, err = s.addSignature(ctx, tx, "applicant", d, "applicant", "applicant", img)
 		return err
 	})
-	if wrong == 0 {
-		return st, err
+	return st, err
+}
+
+// confirm checks the ID number's last four characters against the
+// link's case with the link's row locked, and counts a wrong try in the
+// same transaction, before the lock is released: concurrent tries queue
+// on the lock and each sees the count the one before it left, so no more
+// than MaxFailures are ever checked (after the last the link is void and
+// the rest are refused as dead links).
+func (s *Service) confirm(ctx context.Context, token, idLast4 string) error {
+	var n int32
+	var conf Confirmation
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		l, err := s.link(ctx, tx, token, true)
+		if err != nil {
+			return err
+		}
+		d, err := s.q.DocumentGet(ctx, tx, l.DocumentID)
+		if err != nil {
+			return err
+		}
+		c, err := s.cases.Load(ctx, tx, d.CaseID)
+		if err != nil {
+			return err
+		}
+		// Characters the rule cannot accept are refused without counting
+		// (they tell nothing); a well-formed wrong answer counts.
+		conf = ConfirmationFor(c.Applicant.Kind)
+		if err := conf.Check(idLast4, c.Applicant.IDNumber); !errors.Is(err, errWrongID) {
+			return err
+		}
+		n, err = s.q.SignLinkFail(ctx, tx, s.Now(), l.TokenHash)
+		return err
+	})
+	switch {
+	case err != nil:
+		return err
+	case n >= MaxFailures:
+		return daiban.Invalid("id_last4", "%s连续 %d 次错误，签署链接已作废，请让工作人员重新生成", conf.Label, MaxFailures)
+	case n > 0:
+		return daiban.Invalid("id_last4", "%s不正确，还可尝试 %d 次", conf.Label, MaxFailures-int(n))
 	}
-	// Count the failure in its own transaction: the refusal must not roll
-	// it back.
-	h := sha256.Sum256([]byte(token))
-	n, ferr := s.q.SignLinkFail(ctx, s.pool, s.Now(), h[:])
-	if ferr != nil {
-		return Status{}, ferr
-	}
-	if n >= MaxFailures {
-		return Status{}, daiban.Invalid("id_last4", "%s连续 %d 次错误，签署链接已作废，请让工作人员重新生成", conf.Label, MaxFailures)
-	}
-	return Status{}, daiban.Invalid("id_last4", "%s不正确，还可尝试 %d 次", conf.Label, MaxFailures-int(n))
+	return nil
 }
 
 // errWrongID is a well-formed confirmation that does not match the

@@ -30,17 +30,25 @@ func (h *Handler) Routes() []httpapi.Route {
 	return []httpapi.Route{
 		{Method: http.MethodPost, Path: "/api/v1/cases/:id/notice", Obj: "case", Act: "issue_notice", Scope: h.caseScope, Handler: h.notice},
 		{Method: http.MethodPost, Path: "/api/v1/cases/:id/agreement", Obj: "case", Act: "agreement", Scope: h.caseScope, Handler: h.agreement},
-		{Method: http.MethodPost, Path: "/api/v1/cases/:id/agreement/signatures", Obj: "case", Act: "agreement", Scope: h.caseScope, Handler: h.agentSignature},
+		{Method: http.MethodPost, Path: "/api/v1/cases/:id/agreement/signatures", Obj: "case", Act: "agreement", Scope: h.caseScope, Handler: h.agentSignature,
+			MaxBody: signatureBody, TooLarge: signatureTooLarge},
 		{Method: http.MethodPost, Path: "/api/v1/cases/:id/agreement/link", Obj: "case", Act: "agreement", Scope: h.caseScope, Handler: h.agreementLink},
 		{Method: http.MethodPost, Path: "/api/v1/cases/:id/handover", Obj: "case", Act: "handover", Scope: h.caseScope, Handler: h.handover},
 		{Method: http.MethodPost, Path: "/api/v1/cases/:id/handover/link", Obj: "case", Act: "handover", Scope: h.caseScope, Handler: h.handoverLink},
 		{Method: http.MethodGet, Path: "/api/v1/documents/:id", Obj: "case", Act: "document", Scope: h.documentScope, Handler: h.pdf},
 		{Method: http.MethodGet, Path: "/api/v1/certificate", Public: true, Handler: h.certificate},
 		{Method: http.MethodGet, Path: "/api/v1/sign/:token", Public: true, Handler: h.signInfo},
-		{Method: http.MethodPost, Path: "/api/v1/sign/:token", Public: true, Handler: h.sign},
+		{Method: http.MethodPost, Path: "/api/v1/sign/:token", Public: true, Handler: h.sign, MaxBody: signatureBody, TooLarge: signatureTooLarge},
 		{Method: http.MethodGet, Path: "/api/v1/verify/:key", Public: true, Handler: h.verify},
 	}
 }
+
+// A signature's body holds one PNG (at most 512 KiB, pdf.CheckSignature)
+// in base64 and a few short fields.
+const (
+	signatureBody     = 1 << 20
+	signatureTooLarge = "签名图片过大，请清除后重签"
+)
 
 func caseID(c echo.Context) int64 {
 	id, _ := strconv.ParseInt(c.Param("id"), 10, 64)
@@ -192,7 +200,12 @@ func (h *Handler) signInfo(c echo.Context) error {
 	return c.JSON(http.StatusOK, info)
 }
 
+// sign takes the applicant's signature. The link is looked up before the
+// body is even read: a request for a dead link costs one indexed query.
 func (h *Handler) sign(c echo.Context) error {
+	if err := h.svc.CheckLink(c.Request().Context(), c.Param("token")); err != nil {
+		return err
+	}
 	var req signatureRequest
 	if err := httpapi.Bind(c, &req); err != nil {
 		return err

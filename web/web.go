@@ -321,6 +321,8 @@ var errorTitles = map[int]string{
 	http.StatusTooManyRequests:     "请求过于频繁",
 	http.StatusInternalServerError: "服务器错误",
 	http.StatusServiceUnavailable:  "服务暂不可用",
+
+	http.StatusRequestEntityTooLarge: "提交内容过多",
 }
 
 // now is the clock of the case service (tests move it).

@@ -2,6 +2,7 @@ package pdf
 
 import (
 	"bytes"
+	"context"
 	"image"
 	"image/color"
 	"image/png"
@@ -12,29 +13,38 @@ import (
 const (
 	maxSignatureBytes = 512 << 10 // upload limit
 	maxSignaturePx    = 4096      // per side, before decoding (decompression bombs)
-	maxSignatureArea  = 8 << 20   // pixels, before decoding
-	sigMaxW           = 450       // output box (px); larger signatures are scaled down
-	sigMaxH           = 150
-	sigMargin         = 4   // transparent border kept around the ink (px)
-	nearWhite         = 230 // channels at or above this on all of R, G, B are background
-	minInkAlpha       = 16  // pixels fainter than this are background
+	maxSignatureArea  = 2_000_000 // pixels (2 megapixels), before decoding
+	// maxSignatureDecoded bounds the memory a decode takes, read from the
+	// header: 2 megapixels at 8 bits a channel (RGBA), so a 16-bit image
+	// may have half as many pixels.
+	maxSignatureDecoded = maxSignatureArea * 4
+	sigMaxW             = 450 // output box (px); larger signatures are scaled down
+	sigMaxH             = 150
+	sigMargin           = 4   // transparent border kept around the ink (px)
+	nearWhite           = 230 // channels at or above this on all of R, G, B are background
+	minInkAlpha         = 16  // pixels fainter than this are background
 )
 
 var pngMagic = []byte("\x89PNG\r\n\x1a\n")
 
 // NormalizeSignature checks a handwritten signature upload and re-encodes
 // it for the documents: only a real PNG under 512 KiB is accepted (magic
-// bytes, sane dimensions, full decode); near-white and almost transparent
-// pixels become transparent; the result is trimmed to the ink plus a small
-// margin, scaled down to fit 450×150 px (about 250 dpi in the 15 mm
-// signature boxes) and written as an 8-bit, non-interlaced NRGBA PNG
-// (which gofpdf embeds with a soft mask). 16-bit, paletted, grey and
-// interlaced inputs are all accepted through the re-encoding. Errors are
-// EINVALID on field "image_png".
+// bytes, header within 2 megapixels and 8 MB decoded, full decode);
+// near-white and almost transparent pixels become transparent; the
+// result is trimmed to the ink plus a small margin, scaled down to fit
+// 450×150 px (about 250 dpi in the 15 mm signature boxes) and written as
+// an 8-bit, non-interlaced NRGBA PNG (which gofpdf embeds with a soft
+// mask). 16-bit (up to 1 megapixel), paletted, grey and interlaced inputs
+// are all accepted through the re-encoding. Errors are EINVALID on field
+// "image_png". Decoding is the costly part: servers call it through
+// Renderer.Signature, which bounds how many run at once.
 func NormalizeSignature(data []byte) ([]byte, error) {
-	img, err := decodeSignature(data)
-	if err != nil {
+	if err := CheckSignature(data); err != nil {
 		return nil, err
+	}
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, daiban.Invalid(signatureField, "签名图片已损坏，无法解码，请重新签名")
 	}
 	src, ink, ok := inkOf(img)
 	if !ok {
@@ -49,34 +59,66 @@ func NormalizeSignature(data []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Signature is NormalizeSignature under the renderer's bound: the cheap
+// checks (size, format, the header's dimensions and depth) run at once,
+// the decoding only when a rendering slot is free, so a burst of
+// signatures takes no more memory or CPU than a burst of documents.
+func (r *Renderer) Signature(ctx context.Context, data []byte) ([]byte, error) {
+	if err := CheckSignature(data); err != nil {
+		return nil, err
+	}
+	var out []byte
+	var nerr error
+	if err := r.Do(ctx, func() { out, nerr = NormalizeSignature(data) }); err != nil {
+		return nil, err
+	}
+	return out, nerr
+}
+
 // signatureField is the field named by NormalizeSignature's errors.
 const signatureField = "image_png"
 
-// decodeSignature checks the size, format and dimensions of an upload
-// before decoding it in full.
-func decodeSignature(data []byte) (image.Image, error) {
+// errSignatureTooLarge is the answer to a signature too big to take.
+var errSignatureTooLarge = daiban.Invalid(signatureField, "签名图片过大，请清除后重签")
+
+// CheckSignature checks an upload's size, format and PNG header (its
+// dimensions, and the memory its decoding would take from the bit depth
+// and colour type) without decoding any pixel. It costs microseconds, so
+// it runs before anything else is done with a signature.
+func CheckSignature(data []byte) error {
 	const field = signatureField
 	if len(data) == 0 {
-		return nil, daiban.Invalid(field, "签名图片为空，请重新签名")
+		return daiban.Invalid(field, "签名图片为空，请重新签名")
 	}
 	if len(data) > maxSignatureBytes {
-		return nil, daiban.Invalid(field, "签名图片过大（%d KiB），不能超过 512 KiB", (len(data)+1023)/1024)
+		return errSignatureTooLarge
 	}
 	if !bytes.HasPrefix(data, pngMagic) {
-		return nil, daiban.Invalid(field, "签名图片必须是 PNG 格式")
+		return daiban.Invalid(field, "签名图片必须是 PNG 格式")
 	}
 	cfg, err := png.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return nil, daiban.Invalid(field, "签名图片已损坏，无法识别，请重新签名")
+		return daiban.Invalid(field, "签名图片已损坏，无法识别，请重新签名")
 	}
-	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > maxSignaturePx || cfg.Height > maxSignaturePx || cfg.Width*cfg.Height > maxSignatureArea {
-		return nil, daiban.Invalid(field, "签名图片尺寸不合适（%d×%d 像素），请重新签名", cfg.Width, cfg.Height)
+	w, h := cfg.Width, cfg.Height
+	if w < 1 || h < 1 || w > maxSignaturePx || h > maxSignaturePx || w*h > maxSignatureArea ||
+		w*h*bytesPerPixel(cfg.ColorModel) > maxSignatureDecoded {
+		return daiban.Invalid(field, "签名图片尺寸过大（%d×%d 像素），请清除后重签", w, h)
 	}
-	img, err := png.Decode(bytes.NewReader(data))
-	if err != nil {
-		return nil, daiban.Invalid(field, "签名图片已损坏，无法解码，请重新签名")
+	return nil
+}
+
+// bytesPerPixel is what image/png allocates per pixel for a colour model.
+func bytesPerPixel(m color.Model) int {
+	switch m {
+	case color.RGBA64Model, color.NRGBA64Model:
+		return 8
+	case color.RGBAModel, color.NRGBAModel:
+		return 4
+	case color.Gray16Model:
+		return 2
 	}
-	return img, nil
+	return 1 // grey and paletted
 }
 
 // inkOf copies img with its background made transparent and returns the

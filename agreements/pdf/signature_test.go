@@ -174,7 +174,7 @@ func TestNormalizeSignatureRejects(t *testing.T) {
 	if big.Len() <= 512<<10 {
 		t.Fatalf("noise PNG only %d bytes", big.Len())
 	}
-	assertInvalidImage(t, "oversize", big.Bytes(), "512 KiB")
+	assertInvalidImage(t, "oversize", big.Bytes(), "过大")
 	// Huge dimensions in a tiny file (decompression bomb).
 	bomb := image.NewGray(image.Rect(0, 0, 5000, 3000))
 	var bb bytes.Buffer

@@ -13,7 +13,8 @@ import (
 	"github.com/daiban/daiban"
 )
 
-// MaxBody is the largest request body accepted anywhere.
+// MaxBody is the default body limit of signed-in routes and the most Bind
+// ever reads (a route's own limit, limits.go, is usually smaller).
 const MaxBody = 1 << 20
 
 // Bind decodes a JSON body into v strictly: the content type must be JSON,
@@ -46,7 +47,7 @@ func Bind(c echo.Context, v any) error {
 // DecodeJSON is Bind for bytes already read (fuzzing, idempotent replays).
 func DecodeJSON(data []byte, v any) error {
 	if len(data) > MaxBody {
-		return daiban.Invalid("body", "请求体超过 1 MiB")
+		return errTooLarge
 	}
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()
@@ -65,7 +66,7 @@ func decodeError(err error) error {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &mbe):
-		return daiban.Invalid("body", "请求体超过 1 MiB")
+		return errTooLarge
 	case errors.Is(err, io.EOF):
 		return daiban.Invalid("body", "请求体为空，应为 JSON 对象")
 	case errors.Is(err, io.ErrUnexpectedEOF):

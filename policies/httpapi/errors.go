@@ -20,6 +20,7 @@ var statusOf = map[string]int{
 	daiban.EVERSIONCONFLICT:      http.StatusConflict,
 	daiban.EINVALIDTRANSITION:    http.StatusConflict,
 	daiban.EPRECONDITIONREQUIRED: http.StatusPreconditionRequired,
+	daiban.ETOOLARGE:             http.StatusRequestEntityTooLarge,
 	daiban.ETOOMANYREQUESTS:      http.StatusTooManyRequests,
 	daiban.EUNAVAILABLE:          http.StatusServiceUnavailable,
 	daiban.EINTERNAL:             http.StatusInternalServerError,
@@ -67,7 +68,7 @@ func translate(err error) error {
 		case http.StatusMethodNotAllowed:
 			return daiban.Errorf(daiban.ENOTFOUND, "接口不支持该请求方法")
 		case http.StatusRequestEntityTooLarge:
-			return daiban.Invalid("body", "请求体超过 1 MiB")
+			return errTooLarge
 		case http.StatusUnauthorized:
 			return daiban.Errorf(daiban.EUNAUTHENTICATED, "请先登录")
 		case http.StatusForbidden:

@@ -59,6 +59,12 @@ type Route struct {
 	// Scope, when set, finds the resource's region for the region check.
 	Scope   ScopeFunc
 	Handler echo.HandlerFunc
+	// MaxBody is the largest request body the route takes, checked before
+	// anything else (limits.go); 0 means PublicBody for public routes and
+	// MaxBody for signed-in ones. TooLarge, when set, is the message of
+	// the refusal.
+	MaxBody  int64
+	TooLarge string
 }
 
 // Server is the HTTP server.
@@ -114,7 +120,7 @@ func (s *Server) Register(routes ...Route) {
 			panic("httpapi: route " + rt.Method + " " + rt.Path + " has no handler or no permission")
 		}
 		s.routes = append(s.routes, rt)
-		s.Echo.Add(rt.Method, rt.Path, rt.Handler, s.guard(rt))
+		s.Echo.Add(rt.Method, rt.Path, rt.Handler, s.limit(rt), s.guard(rt))
 	}
 }
 
