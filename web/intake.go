@@ -244,7 +244,7 @@ func (p *Pages) create(c echo.Context, page string) error {
 	if replayed {
 		msg = fmt.Sprintf("该表单已提交过，没有重复登记（办件编号 %s）。", created.Number)
 	}
-	setFlash(c, flash{Message: msg})
+	setFlash(c, flash{Message: msg, Link: fmt.Sprintf("/cases/%d/receipt", created.ID), LinkText: "打印受理回执"})
 	return seeOther(c, fmt.Sprintf("/cases/%d", created.ID))
 }
 
