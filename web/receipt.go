@@ -3,12 +3,17 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/daiban/daiban/agreements"
 	"github.com/daiban/daiban/agreements/pdf"
 )
+
+// receiptPath is the printable receipt of a case, the one link besides
+// documents and signing links a message after a post may carry.
+var receiptPath = regexp.MustCompile(`^/cases/[0-9]+/receipt$`)
 
 // receiptData is what the printable intake receipt shows.
 type receiptData struct {

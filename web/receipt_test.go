@@ -37,6 +37,25 @@ func TestIntakeReceipt(t *testing.T) {
 	}
 	town, super, other := login("h.town"), login("h.super"), login("h.other")
 
+	t.Run("registered at the counter", func(t *testing.T) {
+		// Right after the counter registers a case, its page offers the
+		// receipt to print.
+		form := send(t, town, http.MethodGet, env.Server.URL+"/intake", nil, html)
+		ap := apptest.Person(t, 2)
+		a := send(t, town, http.MethodPost, env.Server.URL+"/intake", url.Values{
+			"csrf_token": {between(form.body, `name="csrf_token" value="`, `"`)}, "idem": {between(form.body, `name="idem" value="`, `"`)},
+			"matter": {"GT001"}, "region": {"370323001"}, "channel": {"counter"},
+			"kind": {ap["kind"]}, "name": {ap["name"]}, "id_number": {ap["id_number"]}, "phone": {ap["phone"]},
+		}, html)
+		if a.status != http.StatusSeeOther || !strings.HasPrefix(a.location, "/cases/") {
+			t.Fatalf("intake: %d → %q %s", a.status, a.location, between(a.body, "<main", "</main>"))
+		}
+		page := send(t, town, http.MethodGet, env.Server.URL+a.location, nil, html)
+		if !strings.Contains(between(page.body, `id="flash"`, "</div>"), `href="`+a.location+`/receipt"`) {
+			t.Errorf("the message after registering has no link to the receipt:\n%s", between(page.body, "<main", "</main>"))
+		}
+	})
+
 	for _, tc := range []struct {
 		name string
 		id   int64
