@@ -2,7 +2,6 @@ package agreements
 
 import (
 	"context"
-	"time"
 
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/agreements/pdf"
@@ -36,7 +35,7 @@ func (s *Service) IntakeReceipt(ctx context.Context, caseID int64) (_ IntakeRece
 	d := pdf.IntakeData{
 		CaseNumber: c.Number, Title: c.Title, ApplicantName: c.Applicant.Name, IDNumber: cases.MaskID(c.Applicant.IDNumber),
 		Channel: c.Channel.Name(), AgentName: c.CreatedBy, RegisteredAt: c.CreatedAt, LimitDays: c.LimitDays, DueDate: c.DueDate,
-		TrackingCode: c.TrackingCode, Materials: receivedMaterials(c.Materials),
+		DueProvisional: c.DueProvisional, TrackingCode: c.TrackingCode, Materials: receivedMaterials(c.Materials),
 	}
 	// A case opened by a partner (the hotline) has no staff user behind it.
 	if u, err := s.users.Get(ctx, c.CreatedBy); err == nil {
@@ -49,12 +48,8 @@ func (s *Service) IntakeReceipt(ctx context.Context, caseID int64) (_ IntakeRece
 		}
 		d.Matters = append(d.Matters, pdf.IntakeMatter{Name: m.Name, Department: m.Department})
 	}
-	due := c.DueDate
-	if t, err := time.Parse("2006-01-02", c.DueDate); err == nil {
-		due = t.Format("2006年1月2日")
-	}
 	return IntakeReceipt{IntakeData: d, Center: s.center, TrackURL: s.center.BaseURL + "/track/" + c.TrackingCode,
-		Limit: pdf.IntakeLimit(c.LimitDays, c.DueDate, due)}, nil
+		Limit: pdf.IntakeLimit(c.LimitDays, c.DueDate, c.DueProvisional)}, nil
 }
 
 // IntakeReceiptPDF renders the receipt as a PDF under the renderer's

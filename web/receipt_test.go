@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"os"
@@ -27,6 +28,11 @@ func TestIntakeReceipt(t *testing.T) {
 	tok := env.Token(t, "h.town")
 	fresh, _ := env.CreateCase(t, tok, "370323001", "GT001")
 	delegated := env.Delegate(t, "h.town", "370323001", "GT001")
+	// A due date in a year the holiday calendar does not cover yet.
+	provisional := env.Delegate(t, "h.town", "370323001", "GT001")
+	if _, err := env.Pool.Exec(context.Background(), "UPDATE cases SET due_date = '2099-01-05' WHERE id = $1", provisional); err != nil {
+		t.Fatal(err)
+	}
 	html := map[string]string{"Accept": "text/html"}
 	login := func(user string) *http.Client {
 		c := client(t)
@@ -63,6 +69,7 @@ func TestIntakeReceipt(t *testing.T) {
 	}{
 		{"fresh case", fresh, []string{"尚未收取材料", "签订代办委托协议的次日起"}},
 		{"delegated case", delegated, []string{"原件", "应于"}},
+		{"provisional due date", provisional, []string{"应于 2099年1月5日 前办结（暂定"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cs := env.Do(t, tok, http.MethodGet, "/api/v1/cases/"+itoa(tc.id), nil, nil).Must(t, http.StatusOK).JSON

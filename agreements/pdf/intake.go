@@ -24,7 +24,10 @@ type IntakeData struct {
 	Materials     []IntakeMaterial // received so far; none prints 尚未收取材料
 	LimitDays     int              // 承诺时限, working days
 	DueDate       string           // YYYY-MM-DD once the clock has started
-	TrackingCode  string           // QR → BaseURL/track/{code}
+	// DueProvisional: the due date lies past the holiday calendar in
+	// force, and is printed as 暂定.
+	DueProvisional bool
+	TrackingCode   string // QR → BaseURL/track/{code}
 }
 
 // IntakeMatter is one matter of the case with its department.
@@ -117,7 +120,7 @@ func (l intakeLayout) layout(c *canvas) {
 	c.table(l.materials())
 	c.space(2)
 	c.heading("承诺时限")
-	c.paragraph(IntakeLimit(d.LimitDays, d.DueDate, dayCN(d.DueDate)), sizeBody, 2)
+	c.paragraph(IntakeLimit(d.LimitDays, d.DueDate, d.DueProvisional), sizeBody, 2)
 	c.space(2)
 	c.qrBox([]qrItem{{bits: l.trackQR, caption: "扫码查询进度", lines: []string{
 		"查询码：" + d.TrackingCode,
@@ -178,14 +181,18 @@ func (l intakeLayout) materials() *table {
 }
 
 // IntakeLimit is the sentence on the promised limit, as the receipt and
-// its printable page say it; dueText is the due date as printed.
-func IntakeLimit(limitDays int, dueDate, dueText string) string {
+// its printable page say it: the due date once the clock runs, marked
+// 暂定 when it lies past the holiday calendar in force.
+func IntakeLimit(limitDays int, dueDate string, provisional bool) string {
 	s := "本事项承诺 " + strconv.Itoa(limitDays) + " 个工作日内办结，自签订代办委托协议的次日起按工作日计算；补正材料、中止办理及上级机关办理的时间不计入。"
 	if limitDays == 0 {
 		s = "本事项为即办事项，材料齐全即可当场办结。"
 	}
-	if dueDate != "" {
-		s += "本案件应于 " + dueText + " 前办结。"
+	switch {
+	case dueDate != "" && provisional:
+		s += "本案件应于 " + dayCN(dueDate) + " 前办结（暂定：下一年度节假日安排尚未公布，公布后重新计算）。"
+	case dueDate != "":
+		s += "本案件应于 " + dayCN(dueDate) + " 前办结。"
 	}
 	return s
 }

@@ -61,7 +61,14 @@ func TestIntakeReceiptContents(t *testing.T) {
 	}
 	assertEmbedded(t, doc)
 
-	d.Materials, d.DueDate = nil, ""
+	// A due date past the holiday calendar in force is 暂定.
+	d.DueProvisional = true
+	if doc, err = r.IntakeReceiptCtx(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	assertInOrder(t, "provisional due date", normalized(pdftotext(t, doc, "-raw")), []string{"应于 2026年6月4日 前办结（暂定", "查询码"})
+
+	d.Materials, d.DueDate, d.DueProvisional = nil, "", false
 	doc, err = r.IntakeReceiptCtx(context.Background(), d)
 	if err != nil {
 		t.Fatal(err)
