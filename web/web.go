@@ -309,9 +309,3 @@ func actor(c echo.Context) cases.Actor {
 
 // seeOther is the redirect after a successful post.
 func seeOther(c echo.Context, path string) error { return c.Redirect(http.StatusSeeOther, path) }
-
-// localPath reports whether s is a path on this site (for ?next= and
-// back= values), never another origin.
-func localPath(s string) bool {
-	return strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") && !strings.HasPrefix(s, `/\`) && !strings.ContainsAny(s, "\r\n")
-}
