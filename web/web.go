@@ -52,7 +52,11 @@ var staticFS embed.FS
 // every read and write goes through one of these.
 type Deps struct {
 	// Center names the issuing center in the page header.
-	Center      string
+	Center string
+	// BaseURL is the site's public address (DAIBAN_BASE_URL): a public
+	// form posted with an Origin must come from it or from the host the
+	// request was sent to.
+	BaseURL     string
 	Cases       *cases.Service
 	Documents   *agreements.Service
 	Users       *users.Service

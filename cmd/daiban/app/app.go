@@ -147,7 +147,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		httpapi.MetricsRoute(gather),
 	)
 	caseHTTP := cases.NewHandler(a.Cases, a.Authz)
-	pages, err := web.New(web.Deps{Center: o.Center.Name, Cases: a.Cases, Documents: a.Documents, Users: a.Users,
+	pages, err := web.New(web.Deps{Center: o.Center.Name, BaseURL: o.Center.BaseURL, Cases: a.Cases, Documents: a.Documents, Users: a.Users,
 		Catalog: a.Catalog, Regions: a.Regions, Authz: a.Authz, Supervision: a.Supervision, CaseScope: caseHTTP.Scope,
 		Ledger: a.Ledger, Logger: o.Logger})
 	if err != nil {
