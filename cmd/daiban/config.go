@@ -3,9 +3,12 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/daiban/daiban/policies/httpapi"
 )
 
 // config is everything daiban reads from its environment. The README's
@@ -19,6 +22,8 @@ type config struct {
 	BaseURL     string   // DAIBAN_BASE_URL: public address printed in QR codes
 	CenterName  string   // DAIBAN_CENTER_NAME: the issuing center on documents
 	FontDirs    []string // DAIBAN_FONT_DIRS: extra font directories (colon-separated)
+	// DAIBAN_METRICS_ALLOW: addresses besides the loopback that may read /metrics
+	MetricsAllow []netip.Prefix
 }
 
 func loadConfig() (config, error) {
@@ -37,6 +42,9 @@ func loadConfig() (config, error) {
 	c.CenterName = os.Getenv("DAIBAN_CENTER_NAME")
 	if v := os.Getenv("DAIBAN_FONT_DIRS"); v != "" {
 		c.FontDirs = filepath.SplitList(v)
+	}
+	if c.MetricsAllow, err = httpapi.ParseAllowList(os.Getenv("DAIBAN_METRICS_ALLOW")); err != nil {
+		return c, fmt.Errorf("DAIBAN_METRICS_ALLOW: %w", err)
 	}
 	switch strings.ToLower(envOr("DAIBAN_LOG_LEVEL", "info")) {
 	case "debug":
