@@ -21,7 +21,6 @@ import (
 	"bytes"
 	"embed"
 	"html/template"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -120,12 +119,11 @@ func actionFormFunc(t *template.Template) func(actionForm) (template.HTML, error
 
 // Routes returns every page, form post and the static files.
 func (p *Pages) Routes() []httpapi.Route {
-	static, _ := fs.Sub(staticFS, "static")
-	files := http.StripPrefix("/static/", http.FileServer(http.FS(static)))
+	files := staticFiles()
 	cs := p.CaseScope
 	get, post := http.MethodGet, http.MethodPost
 	routes := []httpapi.Route{
-		{Method: get, Path: "/static/*", Public: true, Handler: echo.WrapHandler(files)},
+		{Method: get, Path: "/static/*", Public: true, Handler: files},
 
 		// Public: sign-in, verification, tracking, the tablet signing page.
 		{Method: get, Path: "/login", Public: true, Handler: p.loginPage},
