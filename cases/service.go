@@ -16,6 +16,7 @@ import (
 
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/cases/calendar"
+	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/sql/dbsqlc"
 )
 
@@ -32,6 +33,7 @@ type Service struct {
 	cal       func() *calendar.Calendar
 	now       func() time.Time
 	deadlines Deadlines
+	authz     *policies.Authorizer
 }
 
 // Config is what a Service needs; NewService takes it whole.
@@ -50,18 +52,21 @@ type Config struct {
 	Deadlines Deadlines
 	// Now is the clock (time.Now when nil); tests move it.
 	Now func() time.Time
+	// Authz decides who can see a case: an original is handed in custody
+	// only to such a user (or the applicant, or a department). Required.
+	Authz *policies.Authorizer
 }
 
 // NewService returns a Service. It panics without c.Deadlines: every
 // delegated case needs its clock.
 func NewService(c Config) *Service {
-	if c.Deadlines == nil {
-		panic("cases: NewService without Deadlines")
+	if c.Deadlines == nil || c.Authz == nil {
+		panic("cases: NewService without Deadlines or Authz")
 	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return &Service{pool: c.Pool, q: dbsqlc.New(), record: c.Record, encode: c.Encode, cal: c.Calendar, now: c.Now, deadlines: c.Deadlines}
+	return &Service{pool: c.Pool, q: dbsqlc.New(), record: c.Record, encode: c.Encode, cal: c.Calendar, now: c.Now, deadlines: c.Deadlines, authz: c.Authz}
 }
 
 // Now returns the service's current time.

@@ -126,7 +126,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Cases = cases.NewService(cases.Config{Pool: o.Pool, Record: record, Encode: encode, Calendar: a.Calendar.Current,
-		Deadlines: a.Deadlines, Now: o.Now})
+		Deadlines: a.Deadlines, Now: o.Now, Authz: a.Authz})
 	fonts, err := pdf.LoadFonts(o.FontDirs...)
 	if err != nil {
 		return nil, err
