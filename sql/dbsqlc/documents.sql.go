@@ -220,6 +220,29 @@ func (q *Queries) DocumentsOfCase(ctx context.Context, db DBTX, caseID int64) ([
 	return items, nil
 }
 
+const noticeIssuerLock = `-- name: NoticeIssuerLock :exec
+SELECT pg_advisory_xact_lock(hashtextextended('daiban.notice:' || $1::text, 0))
+`
+
+// Takes the user's notice lock until the transaction ends, so concurrent
+// notices of one user count each other.
+func (q *Queries) NoticeIssuerLock(ctx context.Context, db DBTX, username string) error {
+	_, err := db.Exec(ctx, noticeIssuerLock, username)
+	return err
+}
+
+const noticesIssuedSince = `-- name: NoticesIssuedSince :one
+SELECT count(*) FROM documents
+WHERE created_by = $1 AND kind = 'notice' AND created_at > $2
+`
+
+func (q *Queries) NoticesIssuedSince(ctx context.Context, db DBTX, createdBy string, since time.Time) (int64, error) {
+	row := db.QueryRow(ctx, noticesIssuedSince, createdBy, since)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const signLinkFail = `-- name: SignLinkFail :one
 UPDATE sign_links SET failures = failures + 1,
     voided_at = CASE WHEN failures + 1 >= 5 THEN $1::timestamptz ELSE voided_at END

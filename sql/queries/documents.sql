@@ -57,3 +57,12 @@ UPDATE sign_links SET used_at = @now WHERE token_hash = @token_hash;
 -- name: SignLinksVoidForDocument :exec
 UPDATE sign_links SET voided_at = @now
 WHERE document_id = @document_id AND used_at IS NULL AND voided_at IS NULL;
+
+-- name: NoticeIssuerLock :exec
+-- Takes the user's notice lock until the transaction ends, so concurrent
+-- notices of one user count each other.
+SELECT pg_advisory_xact_lock(hashtextextended('daiban.notice:' || @username::text, 0));
+
+-- name: NoticesIssuedSince :one
+SELECT count(*) FROM documents
+WHERE created_by = @created_by AND kind = 'notice' AND created_at > @since;
