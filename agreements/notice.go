@@ -2,6 +2,7 @@ package agreements
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,13 +24,17 @@ const (
 	NoticesPerMinute = 10
 )
 
-// currentNotice locks the case and the user's notice count for the rest
-// of the transaction, so concurrent requests see each other, and returns
-// the case with the notice still in force for it, if any (then nothing
-// is sealed). It refuses a user past the per-minute bound.
+// currentNotice takes the case's and the user's notice locks for the
+// rest of the transaction, so concurrent requests see each other, and
+// returns the case with the notice still in force for it, if any (then
+// nothing is sealed). It refuses a user past the per-minute bound. The
+// locks are tried, never waited for: a request waiting would hold a
+// database connection that the one holding the lock may need, so a
+// flood would stall the pool; a request that finds the lock taken is
+// told to look again in a moment.
 func (s *Service) currentNotice(ctx context.Context, tx pgx.Tx, a cases.Actor, caseID int64) (cases.Case, *Document, error) {
-	if _, err := s.q.CaseGetForUpdate(ctx, tx, caseID); err != nil {
-		return cases.Case{}, nil, daiban.NoRows(err, "案件不存在")
+	if err := s.tryNoticeLock(ctx, tx, "case:"+strconv.FormatInt(caseID, 10), "本案件的一次告知单正在开具，请稍后刷新查看"); err != nil {
+		return cases.Case{}, nil, err
 	}
 	c, err := s.cases.Load(ctx, tx, caseID)
 	if err != nil {
@@ -49,7 +54,7 @@ func (s *Service) currentNotice(ctx context.Context, tx pgx.Tx, a cases.Actor, c
 		}
 		return c, &Document{ID: d.ID, Kind: d.Kind, SHA256: last.SHA256, IssuedAt: last.IssuedAt, VerifyCode: d.VerifyCode}, nil
 	}
-	if err := s.q.NoticeIssuerLock(ctx, tx, a.Username); err != nil {
+	if err := s.tryNoticeLock(ctx, tx, "user:"+a.Username, "您的另一份一次告知单正在开具，请稍后再试"); err != nil {
 		return c, nil, err
 	}
 	n, err := s.q.NoticesIssuedSince(ctx, tx, a.Username, now.Add(-time.Minute))
@@ -60,4 +65,16 @@ func (s *Service) currentNotice(ctx context.Context, tx pgx.Tx, a cases.Actor, c
 		return c, nil, daiban.Errorf(daiban.ETOOMANYREQUESTS, "一分钟内最多开具 %d 份一次告知单，请稍后再试", NoticesPerMinute)
 	}
 	return c, nil, nil
+}
+
+// tryNoticeLock takes a notice lock or refuses with busy.
+func (s *Service) tryNoticeLock(ctx context.Context, tx pgx.Tx, key, busy string) error {
+	ok, err := s.q.NoticeTryLock(ctx, tx, key)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return daiban.Errorf(daiban.ETOOMANYREQUESTS, "%s", busy)
+	}
+	return nil
 }

@@ -220,15 +220,17 @@ func (q *Queries) DocumentsOfCase(ctx context.Context, db DBTX, caseID int64) ([
 	return items, nil
 }
 
-const noticeIssuerLock = `-- name: NoticeIssuerLock :exec
-SELECT pg_advisory_xact_lock(hashtextextended('daiban.notice:' || $1::text, 0))
+const noticeTryLock = `-- name: NoticeTryLock :one
+SELECT pg_try_advisory_xact_lock(hashtextextended('daiban.notice:' || $1::text, 0))
 `
 
-// Takes the user's notice lock until the transaction ends, so concurrent
-// notices of one user count each other.
-func (q *Queries) NoticeIssuerLock(ctx context.Context, db DBTX, username string) error {
-	_, err := db.Exec(ctx, noticeIssuerLock, username)
-	return err
+// Takes a notice lock (of a case, or of a user) until the transaction
+// ends, without waiting: false when another transaction holds it.
+func (q *Queries) NoticeTryLock(ctx context.Context, db DBTX, key string) (bool, error) {
+	row := db.QueryRow(ctx, noticeTryLock, key)
+	var pg_try_advisory_xact_lock bool
+	err := row.Scan(&pg_try_advisory_xact_lock)
+	return pg_try_advisory_xact_lock, err
 }
 
 const noticesIssuedSince = `-- name: NoticesIssuedSince :one

@@ -58,10 +58,10 @@ UPDATE sign_links SET used_at = @now WHERE token_hash = @token_hash;
 UPDATE sign_links SET voided_at = @now
 WHERE document_id = @document_id AND used_at IS NULL AND voided_at IS NULL;
 
--- name: NoticeIssuerLock :exec
--- Takes the user's notice lock until the transaction ends, so concurrent
--- notices of one user count each other.
-SELECT pg_advisory_xact_lock(hashtextextended('daiban.notice:' || @username::text, 0));
+-- name: NoticeTryLock :one
+-- Takes a notice lock (of a case, or of a user) until the transaction
+-- ends, without waiting: false when another transaction holds it.
+SELECT pg_try_advisory_xact_lock(hashtextextended('daiban.notice:' || @key::text, 0));
 
 -- name: NoticesIssuedSince :one
 SELECT count(*) FROM documents
