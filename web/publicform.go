@@ -23,7 +23,8 @@ import (
 //
 // Each public form therefore carries a pre-session token: a random value
 // kept in a short-lived HttpOnly, SameSite=Strict cookie and repeated in
-// the form's hidden field (double submit), compared in constant time.
+// the form's hidden field (or the X-CSRF-Token header, which no other
+// site can set) — double submit, compared in constant time.
 // Over HTTPS the cookie has the __Host- prefix, so a sibling host cannot
 // plant one of its own. When the browser names the Origin of the post, it
 // must be this site: the configured base URL or the host the request was
@@ -91,7 +92,10 @@ func (p *Pages) checkPublicForm(c echo.Context) error {
 	if err != nil || !validFormToken(ck.Value) {
 		return errFormStale
 	}
-	got := c.FormValue(httpapi.CSRFField)
+	got := r.Header.Get(httpapi.CSRFHeader) // as the guard takes it, for scripts
+	if got == "" {
+		got = c.FormValue(httpapi.CSRFField)
+	}
 	if subtle.ConstantTimeCompare([]byte(got), []byte(ck.Value)) != 1 {
 		return errFormStale
 	}
