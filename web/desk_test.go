@@ -18,10 +18,10 @@ import (
 var htmlAccept = map[string]string{"Accept": "text/html,application/xhtml+xml"}
 
 // signIn signs username in on the pages and returns its browser.
-func signIn(t *testing.T, env *apptest.Env, username string) *http.Client {
+func deskSignIn(t *testing.T, env *apptest.Env, username string) *http.Client {
 	t.Helper()
 	c := client(t)
-	a := send(t, c, http.MethodPost, env.Server.URL+"/login", url.Values{"username": {username}, "password": {apptest.Password}}, htmlAccept)
+	a := signIn(t, c, env.Server.URL, url.Values{"username": {username}, "password": {apptest.Password}}, htmlAccept)
 	if a.status != http.StatusSeeOther {
 		t.Fatalf("sign-in %s: %d", username, a.status)
 	}
@@ -167,7 +167,7 @@ func TestDeskListsEveryOpenCaseOnce(t *testing.T) {
 	otherCase, _ := env.CreateCase(t, env.Token(t, "w.other"), "370323101", "YP001")
 	closed, _ := env.CreateCase(t, env.Token(t, "w.town"), "370323001", "YP001")
 	env.Act(t, env.Token(t, "w.town"), closed, env.Version(t, closed), "guide", map[string]any{"note": "当场指导"}).Must(t, http.StatusOK)
-	town := signIn(t, env, "w.town")
+	town := deskSignIn(t, env, "w.town")
 
 	t.Run("mine", func(t *testing.T) {
 		d := openDesk(t, town, env, "", http.StatusOK)
@@ -225,7 +225,7 @@ func TestDeskListsEveryOpenCaseOnce(t *testing.T) {
 		if total(d) != 1 || len(d.where(mateCase)) != 1 {
 			t.Errorf("matter filter: %v", d.queues)
 		}
-		county := signIn(t, env, "w.county")
+		county := deskSignIn(t, env, "w.county")
 		d = openDesk(t, county, env, "?all=1&township=370323101", http.StatusOK)
 		if total(d) != 1 || len(d.where(otherCase)) != 1 {
 			t.Errorf("township filter: %v", d.queues)
@@ -285,7 +285,7 @@ func TestNoticesInbox(t *testing.T) {
 	sup := env.Token(t, "n.super")
 	env.Act(t, sup, id, env.Version(t, id), "supervise", map[string]any{"note": "请今天内联系申请人"}).Must(t, http.StatusOK)
 
-	c := signIn(t, env, "n.town")
+	c := deskSignIn(t, env, "n.town")
 	inbox := send(t, c, http.MethodGet, env.Server.URL+"/notices", nil, htmlAccept)
 	if inbox.status != http.StatusOK || !strings.Contains(inbox.body, "请今天内联系申请人") || !strings.Contains(inbox.body, "督办意见") ||
 		!strings.Contains(inbox.body, fmt.Sprintf(`href="/cases/%d"`, id)) {
@@ -299,7 +299,7 @@ func TestNoticesInbox(t *testing.T) {
 	if a := send(t, c, http.MethodPost, env.Server.URL+"/notices/"+nid+"/read", url.Values{}, htmlAccept); a.status != http.StatusForbidden {
 		t.Fatalf("marking read without the form's token: %d", a.status)
 	}
-	mate := signIn(t, env, "n.mate")
+	mate := deskSignIn(t, env, "n.mate")
 	mateDesk := send(t, mate, http.MethodGet, env.Server.URL+"/desk", nil, htmlAccept)
 	mateToken := between(mateDesk.body, `name="csrf_token" value="`, `"`)
 	if strings.Contains(mateDesk.body, `id="unread-count"`) {
