@@ -341,3 +341,36 @@ func snippet(s string) string {
 	}
 	return s
 }
+
+// TestIntakeWarnsOfDuplicates: the intake form, sent again for an
+// applicant with an open case for the same matter, is not saved; it links
+// to the open case and asks for a reason, and with one it registers.
+func TestIntakeWarnsOfDuplicates(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	env.User(t, "u.town", "township_agent", "370323001")
+	c := client(t)
+	html := map[string]string{"Accept": "text/html"}
+	signIn(t, c, env.Server.URL, url.Values{"username": {"u.town"}, "password": {apptest.Password}}, html)
+	person := apptest.Person(t, 8)
+	post := func(reason string) answer {
+		page := send(t, c, http.MethodGet, env.Server.URL+"/intake", nil, html)
+		form := url.Values{"csrf_token": {between(page.body, `name="csrf_token" value="`, `"`)}, "idem": {between(page.body, `name="idem" value="`, `"`)},
+			"matter": {"SP001"}, "region": {"370323001001"}, "channel": {"counter"}, "kind": {"person"},
+			"name": {person["name"]}, "id_number": {person["id_number"]}, "phone": {person["phone"]}, "duplicate_reason": {reason}}
+		return send(t, c, http.MethodPost, env.Server.URL+"/intake", form, html)
+	}
+	first := post("")
+	if first.status != http.StatusSeeOther {
+		t.Fatalf("first intake: %d", first.status)
+	}
+	again := post("")
+	for _, want := range []string{"未保存：1 处需要修改", `href="#intake-duplicate-reason"`, `id="intake-duplicates"`, "该申请人已有同一事项的在办案件", `href="` + first.location + `"`, `name="duplicate_reason"`} {
+		if again.status != http.StatusUnprocessableEntity || !strings.Contains(again.body, want) {
+			t.Errorf("second intake (%d) lacks %q", again.status, want)
+		}
+	}
+	if withReason := post("申请人另有一处经营场所"); withReason.status != http.StatusSeeOther || withReason.location == first.location {
+		t.Fatalf("intake with a reason: %d → %s", withReason.status, withReason.location)
+	}
+}

@@ -1,0 +1,62 @@
+package app_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/daiban/daiban/cmd/daiban/app/apptest"
+)
+
+// TestDuplicateRegistrationWarns: registering the same applicant for the
+// same matter, or a matter of the same 一件事, while a case is open is
+// refused with the open case's number until the agent gives a reason; the
+// reason and the open case go into the ledger. Another matter, or the
+// same one once the first case is closed, is not a duplicate.
+func TestDuplicateRegistrationWarns(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	env.User(t, "d.town", "township_agent", "370323001")
+	tok := env.Token(t, "d.town")
+	person := apptest.Person(t, 8) // 陈𪚥
+	create := func(matter, reason string) apptest.Response {
+		body := map[string]any{"region": "370323001001", "channel": "counter", "matter": matter, "applicant": person, "summary": "重复登记测试"}
+		if reason != "" {
+			body["duplicate_reason"] = reason
+		}
+		return env.Do(t, tok, http.MethodPost, "/api/v1/cases", body, nil)
+	}
+	first := create("SP001", "").Must(t, http.StatusCreated)
+	number := first.JSON["number"].(string)
+
+	for _, matter := range []string{"SP001", "GT001", "YJS001"} { // the same matter; one of its 一件事; the 一件事 itself
+		r := create(matter, "")
+		if r.Status != http.StatusUnprocessableEntity || r.JSON["error"].(map[string]any)["field"] != "duplicate_reason" || !strings.Contains(string(r.Body), number) {
+			t.Fatalf("%s again: %d %s", matter, r.Status, r.Body)
+		}
+	}
+	if r := create("YP001", ""); r.Status != http.StatusCreated {
+		t.Fatalf("another matter: %d %s", r.Status, r.Body)
+	}
+	second := create("SP001", "申请人另有一处经营场所").Must(t, http.StatusCreated)
+	id := int64(second.JSON["id"].(float64))
+	led := env.Do(t, tok, http.MethodGet, fmt.Sprintf("/api/v1/cases/%d/ledger", id), nil, nil).Must(t, http.StatusOK)
+	var entries struct {
+		Items []struct {
+			Type    string          `json:"type"`
+			Payload json.RawMessage `json:"payload"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(led.Body, &entries); err != nil || len(entries.Items) == 0 || entries.Items[0].Type != "case.created" {
+		t.Fatalf("ledger of the second case: %v %s", err, led.Body)
+	}
+	var created struct {
+		DuplicateOf     []string `json:"duplicate_of"`
+		DuplicateReason string   `json:"duplicate_reason"`
+	}
+	if err := json.Unmarshal(entries.Items[0].Payload, &created); err != nil || created.DuplicateReason != "申请人另有一处经营场所" || len(created.DuplicateOf) != 1 || created.DuplicateOf[0] != number {
+		t.Fatalf("case.created entry: %v %s", err, entries.Items[0].Payload)
+	}
+}
