@@ -81,7 +81,34 @@ func pdfText(t *testing.T, b64 string) string {
 	if err != nil {
 		t.Fatalf("pdftotext: %v %s", err, out)
 	}
+	if fonts, err := exec.Command("pdffonts", f).CombinedOutput(); err == nil {
+		t.Logf("fonts of the PDF:\n%s", fonts)
+	}
 	return strings.Join(strings.Fields(string(out)), "")
+}
+
+// pdfText downloads a PDF link of the page (with the page's cookies) and
+// returns its text, spaces removed.
+func (b *tab) pdfText(href string) string {
+	b.t.Helper()
+	d := b.download(href)
+	if d.Status != http.StatusOK || d.Type != "application/pdf" {
+		b.t.Fatalf("%s: %s answers %d %s", b.name, href, d.Status, d.Type)
+	}
+	return pdfText(b.t, d.Body)
+}
+
+// documentText is the text of the case page's sealed document of a kind
+// (its name in the 文书 list), opened through the page's link.
+func (b *tab) documentText(kind string) string {
+	b.t.Helper()
+	href := eval[string](b, fmt.Sprintf(`(() => { const li = [...document.querySelectorAll("#documents li")].find(li => li.querySelector("b").textContent === %q);
+	  const a = li && li.querySelector('a[href^="/api/v1/documents/"]'); return a ? a.getAttribute("href") : ""; })()`, kind))
+	if href == "" {
+		b.shot("no-document")
+		b.t.Fatalf("%s: no PDF link for %s in the documents", b.name, kind)
+	}
+	return b.pdfText(href)
 }
 
 // TestBrowserEnterpriseSignsOnTablet: an enterprise registered with a

@@ -27,13 +27,22 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // its reply, results, the handover checked item by item and signed on the
 // tablet, and the rating. The supervisor then sees the case in the
 // dashboard and verifies the ledger.
+//
+// The applicant is 陈𪚥, whose given name is outside the Basic
+// Multilingual Plane (U+2A6A5, CJK Extension B): typed into the form, it
+// must come back character for character on the case page and the desk,
+// masked as one character on the tablet and /track, and printed in the
+// sealed agreement and receipt.
 func TestBrowserDelegatedCase(t *testing.T) {
 	browser := startBrowser(t)
 	env := apptest.New(t)
 	env.User(t, "b.town", "township_agent", "370323001")
 	env.User(t, "b.super", "supervisor", "370323001")
 	shots := artifacts(t)
-	person := apptest.Person(t, 3)
+	person := apptest.Person(t, 8)
+	if person["name"] != "陈\U0002A6A5" {
+		t.Fatalf("demo person 8 is %q, this test wants 陈𪚥 (Ext B)", person["name"])
+	}
 	agent := newTab(t, browser, env, "agent", desktop, shots)
 	pad := newTab(t, browser, env, "tablet", tablet, shots)
 	sc := newScenario(t, agent, pad)
@@ -88,6 +97,9 @@ func TestBrowserDelegatedCase(t *testing.T) {
 		agent.submit("#intake-submit")
 		agent.sees("#flash", "已登记")
 		agent.sees("#case-state", "接待咨询")
+		if got := agent.text("#case-applicant"); got != person["name"]+"（个人）" {
+			t.Errorf("the case page shows the applicant as %q (%+q)", got, got)
+		}
 		id = agent.caseIDOf()
 		number = agent.text("#case-number")
 		agent.shot("case-new")
@@ -100,7 +112,7 @@ func TestBrowserDelegatedCase(t *testing.T) {
 		agent.sees("#count-new", "1")
 		agent.fill("#q", person["phone"])
 		agent.submit(`form[role=search] button`)
-		agent.sees("#results", "1 件", number)
+		agent.sees("#results", "1 件", number, person["name"])
 		if strings.Contains(agent.text("#results ul.cases"), person["phone"]) {
 			t.Error("the search results show the full phone number")
 		}
@@ -175,7 +187,7 @@ func TestBrowserDelegatedCase(t *testing.T) {
 		pad.fill("#id_last4", person["id_number"][14:])
 		pad.click("#confirm")
 		pad.waitVisible("#done")
-		pad.sees("#done", "签名已保存")
+		pad.sees("#done", "签名已保存", "申请人 陈*")
 		pad.shot("tablet-done")
 	}) {
 		return
@@ -197,6 +209,9 @@ func TestBrowserDelegatedCase(t *testing.T) {
 		agent.sees("#case-state", "已委托")
 		due = agent.text("#case-due")
 		agent.sees("#documents", "代办服务委托协议书")
+		if text := agent.documentText("代办服务委托协议书"); !strings.Contains(text, "申请人"+person["name"]) && !strings.Contains(text, person["name"]) {
+			t.Errorf("the sealed agreement does not print %s: %s", person["name"], text)
+		}
 	}) {
 		return
 	}
@@ -281,7 +296,10 @@ func TestBrowserDelegatedCase(t *testing.T) {
 		pad.fill("#id_last4", strings.ToLower(person["id_number"][14:]))
 		pad.click("#confirm")
 		pad.waitVisible("#done")
-		pad.sees("#done", "文书已盖章生效")
+		pad.sees("#done", "文书已盖章生效", "申请人 陈*")
+		if strings.Contains(pad.text("#done"), person["name"]) {
+			t.Error("the done page shows the name unmasked")
+		}
 		pad.shot("tablet-receipt-done")
 	}) {
 		return
@@ -293,6 +311,9 @@ func TestBrowserDelegatedCase(t *testing.T) {
 			t.Fatalf("the receipt link answers %s", got)
 		}
 		agent.shot("handed-over")
+		if text := agent.pdfText(eval[string](agent, `document.getElementById("receipt-pdf").getAttribute("href")`)); !strings.Contains(text, person["name"]) {
+			t.Errorf("the sealed receipt does not print %s: %s", person["name"], text)
+		}
 		verify := eval[string](agent, `document.querySelector('a[href^="/verify/"]').getAttribute("href")`)
 		env.App.Ledger.Notify()
 		pad.open(verify)
@@ -324,6 +345,10 @@ func TestBrowserDelegatedCase(t *testing.T) {
 		// The applicant's tracking page: the state only.
 		pad.open("/track/" + tracking)
 		pad.sees("#track-state", "已办结")
+		api := eval[string](pad, fmt.Sprintf(`fetch("/api/v1/track/%s").then(r => r.json()).then(j => j.applicant)`, tracking))
+		if api != "陈*" {
+			t.Errorf("/api/v1/track gives the applicant as %q, want 陈*", api)
+		}
 		body := pad.text("body")
 		for _, secret := range []string{person["id_number"], person["phone"], person["name"]} {
 			if strings.Contains(body, secret) {
