@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -112,7 +113,8 @@ type tab struct {
 	n     int
 
 	mu      sync.Mutex
-	console []string // errors the pages wrote to the console, not yet reported
+	console []string        // errors the pages wrote to the console, not yet reported
+	pages   map[string]bool // the URLs loaded as pages (documents)
 }
 
 type screen struct {
@@ -149,13 +151,24 @@ func newTab(t *testing.T, browser context.Context, env *apptest.Env, name string
 
 // heard keeps the console's errors: a script's console.error, an uncaught
 // exception, and the browser's own error entries (a resource that failed
-// to load, such as a missing favicon). A failed request to the API or to
-// a copy link is the page's business (the signing script shows a refusal
-// in words, a test fetches a spent link on purpose), not an error of the
-// page. It runs on the tab's event loop, so it only records.
+// to load, such as a missing favicon). A page answered with an error
+// status (a refused form is a 422 with the form) is what the user sees
+// and the test asserts; a failed request to the API or to a copy link is
+// the page's business (the signing script shows a refusal in words, a
+// test fetches a spent link on purpose): neither is an error of the page.
+// It runs on the tab's event loop, so it only records.
 func (b *tab) heard(ev any) {
 	var msg string
 	switch e := ev.(type) {
+	case *network.EventResponseReceived:
+		if e.Type == network.ResourceTypeDocument {
+			b.mu.Lock()
+			if b.pages == nil {
+				b.pages = map[string]bool{}
+			}
+			b.pages[e.Response.URL] = true
+			b.mu.Unlock()
+		}
 	case *runtime.EventConsoleAPICalled:
 		if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeAssert {
 			var parts []string
@@ -176,6 +189,12 @@ func (b *tab) heard(ev any) {
 			return
 		}
 		if u, err := url.Parse(en.URL); err == nil && (strings.HasPrefix(u.Path, "/api/") || strings.HasPrefix(u.Path, "/copy/")) {
+			return
+		}
+		b.mu.Lock()
+		page := b.pages[en.URL]
+		b.mu.Unlock()
+		if page && en.Source == cdplog.EntrySourceNetwork {
 			return
 		}
 		msg = string(en.Source) + ": " + en.Text + " " + en.URL
