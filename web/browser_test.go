@@ -547,7 +547,9 @@ func TestBrowserVillageAgent(t *testing.T) {
 
 // TestBrowserSupervisorDashboard: a case past its due date shows in the
 // supervisor's dashboard — the count, the chart, the overdue list — and
-// the 督办 note given there reaches the case.
+// the 督办 note given there reaches the case. The monthly report form
+// then refuses a month still to come, an empty one and a malformed one on
+// the form itself, in Chinese, and a good month brings the PDF.
 func TestBrowserSupervisorDashboard(t *testing.T) {
 	browser := startBrowser(t)
 	clock := apptest.NewClock(time.Now().AddDate(0, 0, -30))
@@ -588,13 +590,79 @@ func TestBrowserSupervisorDashboard(t *testing.T) {
 	}) {
 		return
 	}
-	sc.step("supervision note reaches the case", func(t *testing.T) {
+	if !sc.step("supervision note reaches the case", func(t *testing.T) {
 		sup.open(fmt.Sprintf("/cases/%d", late))
 		sup.sees("#timeline", "督办", "请于 3 个工作日内办结")
 		if n := eval[int](sup, `document.querySelectorAll("#actions details").length`); n != 1 {
 			t.Errorf("the supervisor is offered %d actions, want only 督办", n)
 		}
 		sup.shot("case-supervised")
+	}) {
+		return
+	}
+	reportForm(sc, sup)
+}
+
+// reportForm walks the monthly report form under 督查 with bad months and
+// a good one.
+func reportForm(sc *scenario, sup *tab) {
+	refused := func(t *testing.T, month string, want ...string) {
+		t.Helper()
+		sup.sees("#report-summary", append([]string{"未保存：1 处需要修改"}, want...)...)
+		sup.sees("#month-error", want...)
+		if body := sup.text("body"); strings.Contains(body, `{"error"`) || strings.Contains(body, `"code"`) {
+			t.Errorf("the refused report form shows JSON: %s", body)
+		}
+		if f := eval[string](sup, `document.activeElement.id`); f != "report-summary" {
+			t.Errorf("the focus is on %q, not on the summary", f)
+		}
+		if top := eval[[]float64](sup, `[document.getElementById("report-summary").getBoundingClientRect().top, window.innerHeight]`); top[0] < 0 || top[0] > top[1]-40 {
+			t.Errorf("the summary is at %.0f px on a %.0f px screen: out of sight", top[0], top[1])
+		}
+		if v := eval[string](sup, `document.getElementById("report-month").value`); v != month {
+			t.Errorf("the month field holds %q, want %q kept", v, month)
+		}
+		if h := eval[string](sup, `document.querySelector("#report-summary a").getAttribute("href")`); h != "#report-month" {
+			t.Errorf("the summary links to %q", h)
+		}
+	}
+	if !sc.step("report form refuses a month still to come", func(t *testing.T) {
+		sup.open("/supervision")
+		sup.set("#report-month", "2099-01")
+		if st := sup.submit(`#report-form button[type=submit]`); st != http.StatusUnprocessableEntity {
+			t.Errorf("a month to come answered %d", st)
+		}
+		refused(t, "2099-01", "月份 2099-01 尚未到来，不能生成报告")
+		sup.shot("report-future")
+	}) {
+		return
+	}
+	if !sc.step("report form refuses an empty month", func(t *testing.T) {
+		sup.set("#report-month", "")
+		sup.submit(`#report-form button[type=submit]`)
+		refused(t, "", "请选择月份")
+		sup.shot("report-empty")
+	}) {
+		return
+	}
+	if !sc.step("report form refuses a malformed month", func(t *testing.T) {
+		// A month the picker cannot make: an old bookmark, an edited link.
+		region := eval[string](sup, `document.querySelector("#report-form input[name=region]").value`)
+		sup.open("/supervision/report?region=" + region + "&month=2026-13")
+		sup.sees("#report-summary", "月份“2026-13”格式不对，应为年-月")
+		sup.sees("#report-form", "月份“2026-13”格式不对")
+		sup.shot("report-malformed")
+	}) {
+		return
+	}
+	sc.step("a good month brings the PDF", func(t *testing.T) {
+		month := time.Now().AddDate(0, -1, 0).Format("2006-01")
+		sup.set("#report-month", month)
+		got := eval[string](sup, `(() => { const f = document.getElementById("report-form");
+		  return fetch(f.action + "?" + new URLSearchParams(new FormData(f))).then(r => [r.status, r.headers.get("content-type"), r.redirected, new URL(r.url).pathname].join(" ")); })()`)
+		if got != "200 application/pdf true /api/v1/reports/monthly.pdf" {
+			t.Errorf("the form with %s answers %s", month, got)
+		}
 	})
 }
 
