@@ -403,8 +403,10 @@ func TestBrowserDelegatedCase(t *testing.T) {
 
 // TestBrowserVillageAgent is the village agent's phone (360×740): a new
 // errand whose form is sent three times over a bad connection makes one
-// errand; originals change hands; progress is added once the township
-// has the agreement signed.
+// errand; originals change hands; the township agent, at the desk, finds
+// the original with them and accepts the materials; progress is added from
+// the phone once the agreement is signed. Every page the village agent
+// sees fits the phone's width.
 func TestBrowserVillageAgent(t *testing.T) {
 	browser := startBrowser(t)
 	env := apptest.New(t)
@@ -486,17 +488,31 @@ func TestBrowserVillageAgent(t *testing.T) {
 	}) {
 		return
 	}
+	town := newTab(t, browser, env, "township", desktop, shots)
+	sc.with(town)
+	if !sc.step("township agent accepts the errand", func(t *testing.T) {
+		// At the desk: the errand is new, the ID card in the agent's hands.
+		town.login("v.town")
+		town.open("/desk?all=1")
+		town.sees("#count-new", "1")
+		town.sees("#q-new", person["name"])
+		town.shot("desk")
+		town.open("/cases/" + id)
+		town.sees("#case-applicant", person["name"])
+		town.sees("#mat-ID_CARD .holder", "测试v.town")
+		town.click("#act-review summary")
+		town.tickAll("#act-review")
+		eval[int](town, `document.querySelectorAll("#act-review input[type=number]").forEach(i => i.value = "1"), 0`)
+		town.click(`#act-review input[name=result][value=accept]`)
+		town.submit("#submit-review")
+		town.sees("#case-state", "待签协议")
+		town.shot("accepted")
+	}) {
+		return
+	}
 	if !sc.step("township has the agreement signed", func(t *testing.T) {
-		// It reviews and has the agreement signed through the API.
-		tok := env.Token(t, "v.town")
-		c := env.Do(t, tok, http.MethodGet, "/api/v1/cases/"+id, nil, nil).Must(t, 200).JSON
-		var mats []map[string]any
-		for _, m := range c["materials"].([]any) {
-			mm := m.(map[string]any)
-			mats = append(mats, map[string]any{"code": mm["code"], "received": true, "original": mm["required_original"], "pages": 1})
-		}
+		// The signing itself is walked in TestBrowserDelegatedCase.
 		fmt.Sscan(id, &caseID)
-		env.Act(t, tok, caseID, int(c["version"].(float64)), "review", map[string]any{"result": "accept", "materials": mats}).Must(t, 200)
 		err := pgx.BeginFunc(context.Background(), env.Pool, func(tx pgx.Tx) error {
 			_, err := env.App.Cases.SignedAgreementTx(context.Background(), tx, cases.Actor{Username: "v.town"}, caseID, nil)
 			return err
@@ -519,6 +535,7 @@ func TestBrowserVillageAgent(t *testing.T) {
 		ph.shot("progress")
 		ph.open("/village")
 		ph.sees("#open-errands", number(t, env, caseID))
+		ph.noSideScroll()
 		ph.shot("village-list")
 	}) {
 		return
