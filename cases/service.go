@@ -82,6 +82,10 @@ type NewCase struct {
 	Matter    string    `json:"matter"`
 	Applicant Applicant `json:"applicant"`
 	Summary   string    `json:"summary"`
+	// DuplicateReason is why the applicant is registered again while a
+	// case for the same matter is open (required then; see
+	// OpenDuplicates). It goes into the ledger entry.
+	DuplicateReason string `json:"duplicate_reason,omitempty"`
 }
 
 // Create opens a case in consultation. It runs in tx so an idempotent
@@ -95,6 +99,10 @@ func (s *Service) Create(ctx context.Context, tx pgx.Tx, a Actor, in NewCase) (_
 		return Case{}, invalidIfMissing(err, "region", "地区代码 %q 不存在", in.Region)
 	}
 	title, matterCode, chainCode, codes, err := s.resolveMatter(ctx, tx, in.Matter)
+	if err != nil {
+		return Case{}, err
+	}
+	dupOf, dupReason, err := s.checkDuplicates(ctx, tx, in, codes)
 	if err != nil {
 		return Case{}, err
 	}
@@ -148,11 +156,15 @@ func (s *Service) Create(ctx context.Context, tx pgx.Tx, a Actor, in NewCase) (_
 	}
 	c := fromRow(row)
 	c.Applicant.IDNumber, c.Applicant.Phone = in.Applicant.IDNumber, in.Applicant.Phone
-	err = s.record(ctx, tx, a.Username, c.ID, c.Region, "case.created", map[string]any{
+	entry := map[string]any{
 		"number": c.Number, "state": c.State, "version": c.Version, "channel": c.Channel,
 		"matters": c.Matters, "title": c.Title, "limit_days": c.LimitDays,
 		"applicant": map[string]string{"kind": c.Applicant.Kind, "name": c.Applicant.Name, "id_number": MaskID(c.Applicant.IDNumber), "phone": MaskPhone(c.Applicant.Phone)},
-	})
+	}
+	if len(dupOf) > 0 {
+		entry["duplicate_of"], entry["duplicate_reason"] = dupOf, dupReason
+	}
+	err = s.record(ctx, tx, a.Username, c.ID, c.Region, "case.created", entry)
 	return c, err
 }
 

@@ -36,7 +36,7 @@ var fieldNames = map[string]string{
 	"note": "说明", "reason": "原因", "summary": "事由", "applicant.name": "申请人姓名",
 	"authority": "上级机关", "comment": "评价意见", "step": "办理环节", "result": "整改结果",
 	"to": "接收方", "matter": "事项", "handler": "经办人", "q": "搜索内容",
-	"name": "名称", "number": "编号",
+	"name": "名称", "number": "编号", "duplicate_reason": "另行登记的原因",
 }
 
 // fieldName is the form's word for a field; a row of a list

@@ -225,7 +225,7 @@ func setFlash(c echo.Context, f flash) {
 }
 
 // takeFlash reads and clears the message; links other than a signing
-// link or a document of this site are dropped.
+// link, a document or an intake receipt of this site are dropped.
 func takeFlash(c echo.Context) *flash {
 	ck, err := c.Cookie(flashCookie)
 	if err != nil || ck.Value == "" {
@@ -243,7 +243,7 @@ func takeFlash(c echo.Context) *flash {
 	if f.Kind != "bad" {
 		f.Kind = "ok"
 	}
-	if !strings.HasPrefix(f.Link, "/sign/") && !strings.HasPrefix(f.Link, "/api/v1/documents/") {
+	if !strings.HasPrefix(f.Link, "/sign/") && !strings.HasPrefix(f.Link, "/api/v1/documents/") && !receiptPath.MatchString(f.Link) {
 		f.Link = ""
 	}
 	return &f

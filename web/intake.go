@@ -51,6 +51,11 @@ type intakeData struct {
 	// Chosen is the matter or chain chosen in the form, if any.
 	Chosen *matterOption
 	Form   *form
+	// Duplicates are the applicant's open cases for the same matter that
+	// the user can see; Elsewhere counts those outside the user's region
+	// (shown only as a number).
+	Duplicates []cases.Duplicate
+	Elsewhere  int
 }
 
 func (p *Pages) intakePage(c echo.Context) error {
@@ -92,6 +97,11 @@ func (p *Pages) renderIntake(c echo.Context, status int, page string, f *form) e
 	}
 	if n := len(d.Regions); n == 1 && len(d.Regions[0].Options) == 1 {
 		d.OneRegion = &d.Regions[0].Options[0]
+	}
+	if f.Err(cases.DuplicateReasonField) != "" || f.Value(cases.DuplicateReasonField) != "" {
+		if err := p.intakeDuplicates(c, &d); err != nil {
+			return err
+		}
 	}
 	title := "接待登记"
 	if page == "village_new" {
@@ -194,7 +204,8 @@ func (p *Pages) create(c echo.Context, page string) error {
 	f := postedForm(c, "intake")
 	in := cases.NewCase{
 		Region: f.Value("region"), Channel: cases.Channel(f.Value("channel")), Matter: f.Value("matter"), Summary: f.Value("summary"),
-		Applicant: cases.Applicant{Kind: f.Value("kind"), Name: f.Value("name"), IDNumber: f.Value("id_number"), Phone: f.Value("phone")},
+		Applicant:       cases.Applicant{Kind: f.Value("kind"), Name: f.Value("name"), IDNumber: f.Value("id_number"), Phone: f.Value("phone")},
+		DuplicateReason: f.Value(cases.DuplicateReasonField),
 	}
 	if page == "village_new" {
 		in.Channel = cases.Village
@@ -244,8 +255,27 @@ func (p *Pages) create(c echo.Context, page string) error {
 	if replayed {
 		msg = fmt.Sprintf("该表单已提交过，没有重复登记（办件编号 %s）。", created.Number)
 	}
-	setFlash(c, flash{Message: msg})
+	setFlash(c, flash{Message: msg, Link: fmt.Sprintf("/cases/%d/receipt", created.ID), LinkText: "打印受理回执"})
 	return seeOther(c, fmt.Sprintf("/cases/%d", created.ID))
+}
+
+// intakeDuplicates finds the applicant's open cases for the chosen matter
+// that stopped the registration, for links on the form; those outside the
+// user's region are only counted.
+func (p *Pages) intakeDuplicates(c echo.Context, d *intakeData) error {
+	pr := httpapi.CurrentPrincipal(c)
+	dups, err := p.Cases.OpenDuplicates(c.Request().Context(), d.Form.Value("id_number"), d.Form.Value("matter"))
+	if err != nil {
+		return err
+	}
+	for _, dup := range dups {
+		if policies.RegionContains(pr.Region, dup.Region) {
+			d.Duplicates = append(d.Duplicates, dup)
+		} else {
+			d.Elsewhere++
+		}
+	}
+	return nil
 }
 
 // intakeField maps the service's field names to the form's.
@@ -259,7 +289,7 @@ func intakeField(f string) string {
 		return "id_number"
 	case "applicant.phone":
 		return "phone"
-	case "region", "channel", "matter", "summary":
+	case "region", "channel", "matter", "summary", cases.DuplicateReasonField:
 		return f
 	}
 	return ""

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/daiban/daiban/agreements"
+	"github.com/daiban/daiban/agreements/pdf"
 	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/cases/deadlines"
 )
@@ -119,6 +120,18 @@ func TestTemplates(t *testing.T) {
 			"转报上级", "山东省药品监督管理局", "已逾期", "食品经营许可证", "登记原件移交", "一次告知单", "非常满意", "差评整改", "办理记录", "申请人可见",
 			`name="version" value="7"`, "督办意见", "确认终止", `data-confirm=`}},
 		{"case bare", "case", view{User: village, Data: bare}, []string{"尚无盖章文书", "本事项没有需要收取的材料"}},
+		{"case receipt link", "case", view{User: village, Data: bare}, []string{`href="/cases/2/receipt"`, "受理回执"}},
+		{"receipt", "receipt", view{User: agent, Data: receiptData{CaseID: 1, A5: true, Notice: pdf.IntakeNotice, IntakeReceipt: agreements.IntakeReceipt{
+			IntakeData: pdf.IntakeData{CaseNumber: cs.Number, Title: "开办餐馆一件事", ApplicantName: "欧阳喆", IDNumber: "3703**********1234", Channel: "窗口接待", AgentName: "张喆",
+				Matters:   []pdf.IntakeMatter{{Name: "个体工商户设立登记", Department: "县行政审批服务局"}, {Name: "食品经营许可（新办）", Department: "县市场监管局"}},
+				Materials: []pdf.IntakeMaterial{{Name: "身份证", Original: true, Pages: 1}, {Name: "经营场所证明"}}, RegisteredAt: now, LimitDays: 5, DueDate: "2025-03-17", TrackingCode: "ABCDEFGH2345"},
+			Center: pdf.Center{Name: "沂源县政务服务中心", Address: "沂源县胜利路 17 号", Phone: "0533-3241234"}, TrackURL: "http://127.0.0.1:8080/track/ABCDEFGH2345", Limit: "本案件应于 2025年3月17日 前办结。"}}},
+			[]string{"受理回执", cs.Number, "2025-03-10 17:30（北京时间）", "欧阳喆", "3703**********1234", "个体工商户设立登记（县行政审批服务局）", "食品经营许可（新办）（县市场监管局）",
+				"<td>1</td><td>身份证</td><td>原件</td><td>1</td>", "<td>经营场所证明</td><td>复印件</td><td>—</td>", "2025年3月17日", "ABCDEFGH2345", "data:image/png;base64,",
+				"沂源县胜利路 17 号", "0533-3241234", "本回执为受理凭证", `class="card receipt a5"`, `href="/cases/1/receipt.pdf"`}},
+		{"receipt nothing received", "receipt", view{User: village, Data: receiptData{CaseID: 2, IntakeReceipt: agreements.IntakeReceipt{
+			IntakeData: pdf.IntakeData{CaseNumber: "X-1", Title: "残疾人证办理（新办）", ApplicantName: "王小明", Matters: []pdf.IntakeMatter{{Name: "残疾人证办理（新办）", Department: "县残联"}}, TrackingCode: "T"},
+			TrackURL:   "http://x/track/T"}}}, []string{"尚未收取材料", "<dt>实施部门</dt><dd>县残联</dd>", `id="paper-a5"`}},
 		{"agreement draft with link", "agreement", view{User: agent, CSRF: "tok", Flash: signLink, Base: "http://127.0.0.1:8080",
 			Data: &signingPage{Case: cases.View(pending, true), Draft: &agreements.Status{Signed: []string{"applicant"}}, ApplicantSigned: true, Form: blankForm("agreement", "tok"), CSRF: "tok"}},
 			[]string{"申请人已签名", "代办员待签名", "在平板上打开签署页", "data:image/png;base64,", "http://127.0.0.1:8080/sign/abc", "/static/sign.js", `data-csrf="tok"`}},

@@ -84,7 +84,7 @@ type Pages struct {
 var pageNames = []string{
 	"login", "home", "error", "desk", "intake", "case", "agreement", "handover",
 	"village", "village_new", "supervision", "verify", "track", "sign",
-	"notices",
+	"notices", "receipt",
 }
 
 // New parses every template once at start-up.
@@ -153,6 +153,8 @@ func (p *Pages) Routes() []httpapi.Route {
 		{Method: get, Path: "/village/new", Obj: "case", Act: "create", Handler: p.villageNewPage},
 		{Method: post, Path: "/village/new", Obj: "case", Act: "create", Handler: p.villageNew},
 		{Method: get, Path: "/cases/:id", Obj: "case", Act: "read", Scope: cs, Handler: p.casePage},
+		{Method: get, Path: "/cases/:id/receipt", Obj: "case", Act: "read", Scope: cs, Handler: p.intakeReceiptPage},
+		{Method: get, Path: "/cases/:id/receipt.pdf", Obj: "case", Act: "read", Scope: cs, Handler: p.intakeReceiptPDF},
 		{Method: post, Path: "/cases/:id/act/:action", Obj: "case", ActParam: "action", Scope: cs, Handler: p.act},
 		{Method: post, Path: "/cases/:id/custody", Obj: "case", Act: "custody", Scope: cs, Handler: p.custody},
 		{Method: post, Path: "/cases/:id/notice", Obj: "case", Act: "issue_notice", Scope: cs, Handler: p.notice},

@@ -1,19 +1,19 @@
 // Package pdf is the PDF engine of the documents: it lays out, renders
 // and seals the documents of a case — the one-time notice (一次告知单), the
 // delegation agreement (代办服务委托协议书) and the handover receipt
-// (签收单) — and lays out the monthly dispatch report (每月调度报告) from
-// the figures cases/reports gathers. It does no database or HTTP work of
-// its own; the workflow that issues, signs, seals and verifies documents is
-// package agreements.
+// (签收单) — lays out the unsealed intake receipt (受理回执), and the
+// monthly dispatch report (每月调度报告) from the figures cases/reports
+// gathers. It does no database or HTTP work of its own; the workflow that
+// issues, signs, seals and verifies documents is package agreements.
 //
-// Files by job: agreement.go, notice.go, receipt.go and report.go (with
-// chart.go, its bar charts) lay out one kind of document each; layout.go
-// holds the blocks they are built of (headings, paragraphs, tables,
-// signature and QR boxes, the footer) and canvas.go the page underneath
-// (pages, text runs, shapes, images, the two passes' state); text.go
-// breaks lines; fonts.go and subset.go load the fonts and cut a
-// subset per document; render.go runs the two passes; seal.go and
-// signature.go handle the seal and handwritten signatures; validate.go
+// Files by job: agreement.go, notice.go, receipt.go, intake.go and
+// report.go (with chart.go, its bar charts) lay out one kind of document
+// each; layout.go holds the blocks they are built of (headings,
+// paragraphs, tables, signature and QR boxes, the footer) and canvas.go
+// the page underneath (pages, text runs, shapes, images, the two passes'
+// state); text.go breaks lines; fonts.go and subset.go load the fonts
+// and cut a subset per document; render.go runs the two passes; seal.go
+// and signature.go handle the seal and handwritten signatures; validate.go
 // checks input fields.
 //
 // # Fonts

@@ -537,6 +537,61 @@ func (q *Queries) CaseNextNumber(ctx context.Context, db DBTX, region string, da
 	return n, err
 }
 
+const caseOpenDuplicates = `-- name: CaseOpenDuplicates :many
+WITH related AS (
+    SELECT unnest($2::text[]) AS code
+    UNION
+    SELECT cm2.matter_code
+    FROM chain_matters cm1
+    JOIN chain_matters cm2 ON cm2.chain_code = cm1.chain_code
+    WHERE cm1.matter_code = ANY($2::text[])
+)
+SELECT c.id, c.number, c.title, c.state, c.region
+FROM cases c
+WHERE c.applicant_id_number_bidx = ANY($1::bytea[])
+  AND c.state NOT IN ('closed', 'declined', 'terminated')
+  AND c.matter_codes && ARRAY(SELECT code FROM related)
+ORDER BY c.id
+LIMIT 10
+`
+
+type CaseOpenDuplicatesRow struct {
+	ID     int64
+	Number string
+	Title  string
+	State  string
+	Region string
+}
+
+// Open cases of the same applicant (by the ID number's blind index, under
+// every key version) for any of the matters, or a matter sharing a 一件事
+// with one of them.
+func (q *Queries) CaseOpenDuplicates(ctx context.Context, db DBTX, idx [][]byte, codes []string) ([]CaseOpenDuplicatesRow, error) {
+	rows, err := db.Query(ctx, caseOpenDuplicates, idx, codes)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CaseOpenDuplicatesRow{}
+	for rows.Next() {
+		var i CaseOpenDuplicatesRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Number,
+			&i.Title,
+			&i.State,
+			&i.Region,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const caseRectification = `-- name: CaseRectification :one
 SELECT id, case_id, rating, comment, status, opened_at, due_date, closed_at, result FROM rectifications WHERE case_id = $1
 `

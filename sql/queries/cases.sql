@@ -165,3 +165,23 @@ SELECT EXISTS (SELECT 1 FROM users WHERE username = $1 AND NOT disabled);
 
 -- name: UserRole :one
 SELECT role, region FROM users WHERE username = $1 AND NOT disabled;
+
+-- name: CaseOpenDuplicates :many
+-- Open cases of the same applicant (by the ID number's blind index, under
+-- every key version) for any of the matters, or a matter sharing a 一件事
+-- with one of them.
+WITH related AS (
+    SELECT unnest(@codes::text[]) AS code
+    UNION
+    SELECT cm2.matter_code
+    FROM chain_matters cm1
+    JOIN chain_matters cm2 ON cm2.chain_code = cm1.chain_code
+    WHERE cm1.matter_code = ANY(@codes::text[])
+)
+SELECT c.id, c.number, c.title, c.state, c.region
+FROM cases c
+WHERE c.applicant_id_number_bidx = ANY(@idx::bytea[])
+  AND c.state NOT IN ('closed', 'declined', 'terminated')
+  AND c.matter_codes && ARRAY(SELECT code FROM related)
+ORDER BY c.id
+LIMIT 10;

@@ -412,8 +412,9 @@ func lifecycle(ctx context.Context, c *client, a agent, rec *recorder, key strin
 	p := ps[n%len(ps)]
 	r, err := c.do(ctx, http.MethodPost, "/api/v1/cases", map[string]any{
 		"region": a.region, "channel": "counter", "matter": "GT001",
-		"applicant": map[string]string{"kind": p.Kind, "name": p.Name, "id_number": p.IDNumber, "phone": p.Phone},
-		"summary":   "故障注入测试案件",
+		"applicant":        map[string]string{"kind": p.Kind, "name": p.Name, "id_number": p.IDNumber, "phone": p.Phone},
+		"summary":          "故障注入测试案件",
+		"duplicate_reason": "测试：同一申请人多件",
 	}, map[string]string{"Idempotency-Key": key})
 	if err != nil || r.status != http.StatusCreated {
 		rec.note("create", r, err)

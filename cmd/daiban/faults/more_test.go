@@ -394,8 +394,9 @@ func agreementPending(ctx context.Context, t *testing.T, c *client, a agent, n i
 	}
 	r, err := c.do(ctx, http.MethodPost, "/api/v1/cases", map[string]any{
 		"region": a.region, "channel": "counter", "matter": "SP001",
-		"applicant": map[string]string{"kind": p.Kind, "name": p.Name, "id_number": p.IDNumber, "phone": p.Phone},
-		"summary":   "故障注入：签署协议",
+		"applicant":        map[string]string{"kind": p.Kind, "name": p.Name, "id_number": p.IDNumber, "phone": p.Phone},
+		"summary":          "故障注入：签署协议",
+		"duplicate_reason": "测试：同一申请人多件",
 	}, nil)
 	must("create", r, err, http.StatusCreated)
 	id := r.num("id")

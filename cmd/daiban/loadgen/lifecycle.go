@@ -65,8 +65,9 @@ func (bc *benchCase) create(ctx context.Context, p Applicant) error {
 	key := map[string]string{"Idempotency-Key": fmt.Sprintf("bench-%d-%d-%d", a.runID, a.worker, a.n)}
 	if err := a.do(ctx, ActCreate, http.MethodPost, "/api/v1/cases", map[string]any{
 		"region": a.cred.Region, "channel": "counter", "matter": a.cfg.Matter,
-		"applicant": map[string]string{"kind": p.Kind, "name": p.Name, "id_number": p.IDNumber, "phone": p.Phone},
-		"summary":   "压测案件：个体工商户设立登记代办",
+		"applicant":        map[string]string{"kind": p.Kind, "name": p.Name, "id_number": p.IDNumber, "phone": p.Phone},
+		"summary":          "压测案件：个体工商户设立登记代办",
+		"duplicate_reason": "压测：同一申请人多件",
 	}, key, http.StatusCreated, &bc.c); err != nil {
 		return err
 	}

@@ -344,6 +344,8 @@ func (e *Env) CreateCase(tb testing.TB, token, region, matter string) (id int64,
 	tb.Helper()
 	r := e.Do(tb, token, http.MethodPost, "/api/v1/cases", map[string]any{
 		"region": region, "channel": "counter", "matter": matter, "applicant": Person(tb, int(region[len(region)-1])), "summary": "测试案件",
+		// Tests open many cases for the same few demo people.
+		"duplicate_reason": "测试：同一申请人多件",
 	}, nil).Must(tb, http.StatusCreated)
 	return int64(r.JSON["id"].(float64)), int(r.JSON["version"].(float64))
 }
