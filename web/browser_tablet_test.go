@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/daiban/daiban/cmd/daiban/app/apptest"
-	"github.com/daiban/daiban/cmd/daiban/demo"
 )
 
 // counterTablet is the smallest tablet the counters use: 1024×768,
@@ -130,7 +129,7 @@ func TestBrowserEnterpriseSignsOnTablet(t *testing.T) {
 	env := apptest.New(t)
 	env.User(t, "t.town", "township_agent", "370323001")
 	shots := artifacts(t)
-	company := enterprise(t, "1L17")
+	company := apptest.Enterprise(t, "1L17")
 	tok := env.Token(t, "t.town")
 	agent := newTab(t, browser, env, "agent", desktop, shots)
 	pad := newTab(t, browser, env, "tablet", counterTablet, shots)
@@ -350,22 +349,6 @@ func enterpriseHandover(sc *scenario, agent, pad *tab, id int64, number string, 
 		agent.sees("#case-state", "已办结", "已交付签收")
 		agent.shot("closed")
 	})
-}
-
-// enterprise is the demo enterprise whose credit code ends with suffix.
-func enterprise(t *testing.T, suffix string) map[string]string {
-	t.Helper()
-	people, err := demo.People()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range people {
-		if p.Kind == "enterprise" && strings.HasSuffix(p.IDNumber, suffix) {
-			return map[string]string{"kind": p.Kind, "name": p.Name, "id_number": p.IDNumber, "phone": p.Phone}
-		}
-	}
-	t.Fatalf("no demo enterprise's credit code ends in %s", suffix)
-	return nil
 }
 
 // agentSignature is a hand-like stroke as a base64 PNG, for the API.
