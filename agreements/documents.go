@@ -116,13 +116,19 @@ func (s *Service) CaseOf(ctx context.Context, docID int64) (int64, error) {
 }
 
 // IssueNotice renders and seals the one-time notice (一次告知单) of a case:
-// every required material, the time limit and where to go.
+// every required material, the time limit and where to go. Asked again
+// for a case whose notice still holds, it returns that notice instead of
+// sealing a copy; and one user seals at most NoticesPerMinute notices a
+// minute (notice.go).
 func (s *Service) IssueNotice(ctx context.Context, a cases.Actor, caseID int64) (_ Document, err error) {
 	defer daiban.Wrap(&err, "agreements: issue notice for case %d", caseID)
 	var out Document
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		c, err := s.cases.Load(ctx, tx, caseID)
-		if err != nil {
+		c, found, err := s.currentNotice(ctx, tx, a, caseID)
+		if err != nil || found != nil {
+			if found != nil {
+				out = *found
+			}
 			return err
 		}
 		doc, err := s.newDocument(ctx, tx, a, c.ID, KindNotice)

@@ -313,7 +313,7 @@ func (b *replyBody) prepare(s *Service, st *step) error {
 		_, err := s.q.EscalationReply(st.ctx, tx, dbsqlc.EscalationReplyParams{CaseID: st.c.ID, RepliedAt: &now, Outcome: &outcome, ReplyNote: &t})
 		return err
 	})
-	st.public(replyNames[b.Outcome] + "：" + t)
+	st.public(replyNames[b.Outcome]) // the note is the staff's
 	st.ch.ledger["outcome"], st.ch.ledger["note"] = b.Outcome, t
 	return nil
 }
@@ -333,7 +333,7 @@ func (b *reasonBody) prepare(_ *Service, st *step) error {
 	if err != nil {
 		return err
 	}
-	st.public(st.spec.Label + "：" + t)
+	st.public(pauseNotes[st.spec.Name]) // the reason is the staff's
 	st.ch.ledger["reason"] = t
 	return nil
 }

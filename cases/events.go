@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/daiban/daiban"
+	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/sql/dbsqlc"
 )
 
@@ -186,7 +187,7 @@ func (s *Service) CustodyTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, m
 	if !strings.HasPrefix(m.From, "department:") && m.From != "applicant" && m.From != a.Username {
 		return Case{}, daiban.Errorf(daiban.EFORBIDDEN, "只有材料的当前持有人 %s 才能移交该材料", m.From)
 	}
-	if err := s.checkHolder(ctx, tx, m.To); err != nil {
+	if err := s.checkHolder(ctx, tx, c, m.To); err != nil {
 		return Case{}, err
 	}
 	if m.To == m.From {
@@ -231,7 +232,10 @@ func (s *Service) moveTx(ctx context.Context, tx dbsqlc.DBTX, a Actor, c Case, c
 	return s.record(ctx, tx, a.Username, c.ID, c.Region, "case.custody", entry)
 }
 
-func (s *Service) checkHolder(ctx context.Context, tx pgx.Tx, h string) error {
+// checkHolder checks who may receive an original of case c: the
+// applicant, a department, or a staff user who can see the case — never
+// just anyone of the county.
+func (s *Service) checkHolder(ctx context.Context, tx pgx.Tx, c Case, h string) error {
 	switch {
 	case h == "applicant":
 		return nil
@@ -243,14 +247,31 @@ func (s *Service) checkHolder(ctx context.Context, tx pgx.Tx, h string) error {
 		_, err := text("to", name, 100, true)
 		return err
 	}
-	ok, err := s.q.UserExists(ctx, tx, h)
+	u, err := s.q.UserRole(ctx, tx, h)
 	if err != nil {
-		return err
+		return invalidIfMissing(err, "to", "接收方 %q 不存在或已停用：应为 applicant、工作人员用户名或 department:部门名称", h)
 	}
-	if !ok {
-		return daiban.Invalid("to", "接收方 %q 不存在：应为 applicant、工作人员用户名或 department:部门名称", h)
+	if !s.canSee(policies.Grant{Username: h, Role: policies.Role(u.Role), Region: u.Region}, c) {
+		return daiban.Invalid("to", "接收方 %s 无权查看本案件：原件只能移交给申请人、部门或能查看本案件的工作人员", h)
 	}
 	return nil
+}
+
+// canSee reports whether the user of grant g may read case c, as the
+// guard would decide it. g is read from the users table just now; the
+// authorizer is brought in step with it first (as the guard does for a
+// signed-in user), so a new, moved or demoted user is judged as they are.
+func (s *Service) canSee(g policies.Grant, c Case) bool {
+	if cur, ok := s.authz.Grant(g.Username); !ok || cur != g {
+		if err := s.authz.SetGrant(g); err != nil {
+			return false
+		}
+	}
+	rel := policies.RelAny
+	if c.CreatedBy == g.Username || c.Assignee == g.Username {
+		rel = policies.RelOwn
+	}
+	return s.authz.Allow(g.Username, c.Region, "case", "read", rel)
 }
 
 func holderName(h string) string {

@@ -367,14 +367,15 @@ type TrackNote struct {
 	Note string    `json:"note"`
 }
 
-// Track returns the public view of a case by its tracking code.
+// Track returns the public view of a case by its tracking code: only the
+// notes meant for the applicant (trackNotes).
 func Track(c Case) TrackView {
 	v := TrackView{Number: c.Number, Title: c.Title, State: c.State, StateName: StateNames[c.State], Applicant: MaskName(c.Applicant.Name), CreatedAt: c.CreatedAt, DueDate: c.DueDate, Progress: []TrackNote{}, Rated: c.Rating != 0}
 	v.CanRate = c.State == Closed && c.Rating == 0
 	v.DueProvisional = c.DueProvisional
 	for _, e := range c.Timeline {
-		if e.Public != "" {
-			v.Progress = append(v.Progress, TrackNote{At: e.At, Step: e.Step, Note: e.Public})
+		if note := e.ApplicantNote(); note != "" {
+			v.Progress = append(v.Progress, TrackNote{At: e.At, Step: e.Step, Note: note})
 		}
 	}
 	return v

@@ -16,6 +16,7 @@ import (
 
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/cases/calendar"
+	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/httpapi"
 	"github.com/daiban/daiban/policies/pii"
 	"github.com/daiban/daiban/sql/dbsqlc"
@@ -35,6 +36,7 @@ type Service struct {
 	now       func() time.Time
 	deadlines Deadlines
 	pii       *pii.Keys
+	authz     *policies.Authorizer
 }
 
 // Config is what a Service needs; NewService takes it whole.
@@ -55,13 +57,16 @@ type Config struct {
 	Now func() time.Time
 	// PII seals the applicants' ID numbers and phones. Required.
 	PII *pii.Keys
+	// Authz decides who can see a case: an original is handed in custody
+	// only to such a user (or the applicant, or a department). Required.
+	Authz *policies.Authorizer
 }
 
 // NewService returns a Service. It panics without c.Deadlines: every
 // delegated case needs its clock.
 func NewService(c Config) *Service {
-	if c.Deadlines == nil {
-		panic("cases: NewService without Deadlines")
+	if c.Deadlines == nil || c.Authz == nil {
+		panic("cases: NewService without Deadlines or Authz")
 	}
 	if c.PII == nil {
 		panic("cases: NewService without PII keys")
@@ -69,7 +74,7 @@ func NewService(c Config) *Service {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return &Service{pool: c.Pool, q: dbsqlc.New(), record: c.Record, encode: c.Encode, cal: c.Calendar, now: c.Now, deadlines: c.Deadlines, pii: c.PII}
+	return &Service{pool: c.Pool, q: dbsqlc.New(), record: c.Record, encode: c.Encode, cal: c.Calendar, now: c.Now, deadlines: c.Deadlines, pii: c.PII, authz: c.Authz}
 }
 
 // Now returns the service's current time.

@@ -18,10 +18,10 @@ import (
 var htmlAccept = map[string]string{"Accept": "text/html,application/xhtml+xml"}
 
 // signIn signs username in on the pages and returns its browser.
-func signIn(t *testing.T, env *apptest.Env, username string) *http.Client {
+func deskSignIn(t *testing.T, env *apptest.Env, username string) *http.Client {
 	t.Helper()
 	c := client(t)
-	a := send(t, c, http.MethodPost, env.Server.URL+"/login", url.Values{"username": {username}, "password": {apptest.Password}}, htmlAccept)
+	a := signIn(t, c, env.Server.URL, url.Values{"username": {username}, "password": {apptest.Password}}, htmlAccept)
 	if a.status != http.StatusSeeOther {
 		t.Fatalf("sign-in %s: %d", username, a.status)
 	}
@@ -167,7 +167,7 @@ func TestDeskListsEveryOpenCaseOnce(t *testing.T) {
 	otherCase, _ := env.CreateCase(t, env.Token(t, "w.other"), "370323101", "YP001")
 	closed, _ := env.CreateCase(t, env.Token(t, "w.town"), "370323001", "YP001")
 	env.Act(t, env.Token(t, "w.town"), closed, env.Version(t, closed), "guide", map[string]any{"note": "当场指导"}).Must(t, http.StatusOK)
-	town := signIn(t, env, "w.town")
+	town := deskSignIn(t, env, "w.town")
 
 	t.Run("mine", func(t *testing.T) {
 		d := openDesk(t, town, env, "", http.StatusOK)
@@ -225,7 +225,7 @@ func TestDeskListsEveryOpenCaseOnce(t *testing.T) {
 		if total(d) != 1 || len(d.where(mateCase)) != 1 {
 			t.Errorf("matter filter: %v", d.queues)
 		}
-		county := signIn(t, env, "w.county")
+		county := deskSignIn(t, env, "w.county")
 		d = openDesk(t, county, env, "?all=1&township=370323101", http.StatusOK)
 		if total(d) != 1 || len(d.where(otherCase)) != 1 {
 			t.Errorf("township filter: %v", d.queues)
@@ -238,7 +238,6 @@ func TestDeskListsEveryOpenCaseOnce(t *testing.T) {
 		for q, msg := range map[string]string{
 			"?all=1&township=370323101":                 "所选乡镇不在您的辖区内",
 			"?all=1&township=370323":                    "所选乡镇不在您的辖区内",
-			"?all=1&matter=%FF%FE":                      "事项含有无法识别的字符",
 			"?all=1&handler=" + strings.Repeat("张", 65): "经办人过长",
 			"?sort=random":                              "排序方式无效",
 		} {
@@ -249,6 +248,14 @@ func TestDeskListsEveryOpenCaseOnce(t *testing.T) {
 			if len(d.where(otherCase)) != 0 {
 				t.Errorf("%s: another township's case shown", q)
 			}
+		}
+	})
+	t.Run("unreadable filter text", func(t *testing.T) {
+		// Bytes that are not UTF-8 are refused before the desk is read, by
+		// the server's check of every query value, with a page saying so.
+		a := send(t, town, http.MethodGet, env.Server.URL+"/desk?all=1&matter=%FF%FE", nil, htmlAccept)
+		if a.status != http.StatusUnprocessableEntity || !strings.Contains(a.body, "无法识别的字符") {
+			t.Errorf("/desk?matter=%%FF%%FE: %d", a.status)
 		}
 	})
 	t.Run("a long queue says how many it holds", func(t *testing.T) {
@@ -285,7 +292,7 @@ func TestNoticesInbox(t *testing.T) {
 	sup := env.Token(t, "n.super")
 	env.Act(t, sup, id, env.Version(t, id), "supervise", map[string]any{"note": "请今天内联系申请人"}).Must(t, http.StatusOK)
 
-	c := signIn(t, env, "n.town")
+	c := deskSignIn(t, env, "n.town")
 	inbox := send(t, c, http.MethodGet, env.Server.URL+"/notices", nil, htmlAccept)
 	if inbox.status != http.StatusOK || !strings.Contains(inbox.body, "请今天内联系申请人") || !strings.Contains(inbox.body, "督办意见") ||
 		!strings.Contains(inbox.body, fmt.Sprintf(`href="/cases/%d"`, id)) {
@@ -299,7 +306,7 @@ func TestNoticesInbox(t *testing.T) {
 	if a := send(t, c, http.MethodPost, env.Server.URL+"/notices/"+nid+"/read", url.Values{}, htmlAccept); a.status != http.StatusForbidden {
 		t.Fatalf("marking read without the form's token: %d", a.status)
 	}
-	mate := signIn(t, env, "n.mate")
+	mate := deskSignIn(t, env, "n.mate")
 	mateDesk := send(t, mate, http.MethodGet, env.Server.URL+"/desk", nil, htmlAccept)
 	mateToken := between(mateDesk.body, `name="csrf_token" value="`, `"`)
 	if strings.Contains(mateDesk.body, `id="unread-count"`) {

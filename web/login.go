@@ -17,7 +17,7 @@ type loginData struct {
 }
 
 func (p *Pages) loginPage(c echo.Context) error {
-	f := newForm(c, "login")
+	f := publicForm(c, "login")
 	next := c.QueryParam("next")
 	if !localPath(next) {
 		next = ""
@@ -27,18 +27,18 @@ func (p *Pages) loginPage(c echo.Context) error {
 
 // login signs in from the form and keeps the session in an HttpOnly,
 // SameSite=Lax cookie; the guard then asks for the session's CSRF token
-// on every form post.
+// on every form post. The form itself carries the pre-session token
+// (publicform.go): a sign-in form posted from another page would sign
+// this browser in as someone else (login CSRF).
 func (p *Pages) login(c echo.Context) error {
-	f := postedForm(c, "login")
+	f := postedPublicForm(c, "login")
 	next := f.Value("next")
 	if !localPath(next) {
 		next = ""
 	}
 	data := loginData{Form: f, Next: next}
-	// A sign-in form posted from another site would sign this browser in
-	// as someone else (login CSRF).
-	if c.Request().Header.Get("Sec-Fetch-Site") == "cross-site" {
-		return daiban.Errorf(daiban.EFORBIDDEN, "请从本系统的登录页登录")
+	if err := p.checkPublicForm(c); err != nil {
+		return p.Render(c, refusePublic(f, err), "login", view{Title: "登录", Data: data})
 	}
 	username, password := strings.TrimSpace(f.Value("username")), f.Value("password")
 	var err error

@@ -57,6 +57,19 @@ func send(t *testing.T, c *http.Client, method, u string, form url.Values, heade
 	return answer{resp.StatusCode, resp.Header.Get("Location"), string(b), resp.Header}
 }
 
+// signIn posts the sign-in form as a browser does: the form page first,
+// for its pre-session token.
+func signIn(t *testing.T, c *http.Client, base string, form url.Values, header map[string]string) answer {
+	t.Helper()
+	page := send(t, c, http.MethodGet, base+"/login", nil, nil)
+	tok := between(page.body, `name="csrf_token" value="`, `"`)
+	if tok == "" {
+		t.Fatal("the sign-in form carries no token")
+	}
+	form.Set("csrf_token", tok)
+	return send(t, c, http.MethodPost, base+"/login", form, header)
+}
+
 // TestSignInFormsAndCSRF checks, without a browser, what the pages promise
 // about sessions: signed-out pages send a browser to sign in (API clients
 // keep their 401), the session cookie is HttpOnly and SameSite=Lax, a form
@@ -80,14 +93,14 @@ func TestSignInFormsAndCSRF(t *testing.T) {
 		t.Fatalf("signed-out form post: %d %s", a.status, a.body)
 	}
 
-	bad := send(t, c, http.MethodPost, base+"/login", url.Values{"username": {"p.town"}, "password": {"wrong-password"}}, html)
+	bad := signIn(t, c, base, url.Values{"username": {"p.town"}, "password": {"wrong-password"}}, html)
 	if bad.status != http.StatusUnauthorized || !strings.Contains(bad.body, "用户名或密码错误") || !strings.Contains(bad.body, `value="p.town"`) {
 		t.Fatalf("wrong password: %d", bad.status)
 	}
-	if a := send(t, c, http.MethodPost, base+"/login", url.Values{"username": {"p.town"}, "password": {apptest.Password}}, map[string]string{"Sec-Fetch-Site": "cross-site"}); a.status != http.StatusForbidden {
+	if a := signIn(t, c, base, url.Values{"username": {"p.town"}, "password": {apptest.Password}}, map[string]string{"Sec-Fetch-Site": "cross-site"}); a.status != http.StatusForbidden {
 		t.Fatalf("sign-in posted from another site: %d", a.status)
 	}
-	in := send(t, c, http.MethodPost, base+"/login", url.Values{"username": {"p.town"}, "password": {apptest.Password}, "next": {"/intake"}}, html)
+	in := signIn(t, c, base, url.Values{"username": {"p.town"}, "password": {apptest.Password}, "next": {"/intake"}}, html)
 	if in.status != http.StatusSeeOther || in.location != "/intake" {
 		t.Fatalf("sign-in: %d → %q", in.status, in.location)
 	}
@@ -97,7 +110,7 @@ func TestSignInFormsAndCSRF(t *testing.T) {
 			t.Errorf("session cookie %q lacks %s", ck, want)
 		}
 	}
-	if a := send(t, c, http.MethodPost, base+"/login", url.Values{"username": {"p.town"}, "password": {apptest.Password}, "next": {"//evil.example/"}}, html); a.location != "/desk" {
+	if a := signIn(t, c, base, url.Values{"username": {"p.town"}, "password": {apptest.Password}, "next": {"//evil.example/"}}, html); a.location != "/desk" {
 		t.Errorf("sign-in with an off-site next went to %q", a.location)
 	}
 
@@ -167,7 +180,7 @@ func TestPagesAnswerLikeTheAPI(t *testing.T) {
 		{"q.super", http.MethodGet, "/supervision/report?region=370323001&month=", http.StatusUnprocessableEntity, "请选择月份"},
 	} {
 		c := client(t)
-		send(t, c, http.MethodPost, base+"/login", url.Values{"username": {tc.user}, "password": {apptest.Password}}, html)
+		signIn(t, c, base, url.Values{"username": {tc.user}, "password": {apptest.Password}}, html)
 		path := tc.path
 		if strings.Contains(path, "%d") {
 			path = strings.Replace(path, "%d", itoa(id), 1)
@@ -192,7 +205,7 @@ func TestReportFormGoesOnToThePDF(t *testing.T) {
 	env.User(t, "r.super", "supervisor", "370323001")
 	c := client(t)
 	html := map[string]string{"Accept": "text/html"}
-	send(t, c, http.MethodPost, env.Server.URL+"/login", url.Values{"username": {"r.super"}, "password": {apptest.Password}}, html)
+	signIn(t, c, env.Server.URL, url.Values{"username": {"r.super"}, "password": {apptest.Password}}, html)
 	a := send(t, c, http.MethodGet, env.Server.URL+"/supervision/report?region=370323001&month=2025-01", nil, html)
 	if a.status != http.StatusSeeOther || a.location != "/api/v1/reports/monthly.pdf?month=2025-01&region=370323001" {
 		t.Fatalf("report form: %d → %q", a.status, a.location)
@@ -261,7 +274,7 @@ func TestMissingAndOutOfRegionLookAlike(t *testing.T) {
 	}
 	c := client(t)
 	html := map[string]string{"Accept": "text/html"}
-	send(t, c, http.MethodPost, env.Server.URL+"/login", url.Values{"username": {"m.other"}, "password": {apptest.Password}}, html)
+	signIn(t, c, env.Server.URL, url.Values{"username": {"m.other"}, "password": {apptest.Password}}, html)
 	var pages []string
 	for _, cid := range []int64{id, missing} {
 		a := send(t, c, http.MethodGet, env.Server.URL+"/cases/"+itoa(cid), nil, html)
@@ -273,4 +286,58 @@ func TestMissingAndOutOfRegionLookAlike(t *testing.T) {
 	if pages[0] == "" || pages[0] != pages[1] {
 		t.Errorf("pages differ:\nout of region: %s\nmissing: %s", pages[0], pages[1])
 	}
+}
+
+// TestPublicFormsNeedTheirToken: the sign-in form and the tracking page's
+// rating are refused without the pre-session token of the page they came
+// from, or from a page of another origin — with a page saying so, never a
+// 500 — and a browser that came through the form signs in.
+func TestPublicFormsNeedTheirToken(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	env.User(t, "f.town", "township_agent", "370323001")
+	base := env.Server.URL
+	creds := func() url.Values { return url.Values{"username": {"f.town"}, "password": {apptest.Password}} }
+	stale := func(what string, a answer) {
+		t.Helper()
+		if a.status != http.StatusForbidden || !strings.Contains(a.body, "表单已失效，请刷新页面后重试") || strings.Contains(a.header.Get("Set-Cookie"), "daiban_session=") {
+			t.Errorf("%s: %d %q, want 403 saying the form is stale and no session", what, a.status, snippet(a.body))
+		}
+	}
+
+	c := client(t)
+	page := send(t, c, http.MethodGet, base+"/login", nil, nil)
+	tok := between(page.body, `name="csrf_token" value="`, `"`)
+	ck := page.header.Get("Set-Cookie")
+	for _, want := range []string{"daiban_form=" + tok, "HttpOnly", "SameSite=Strict", "Max-Age="} {
+		if tok == "" || !strings.Contains(ck, want) {
+			t.Errorf("form cookie %q lacks %s", ck, want)
+		}
+	}
+	stale("no token", send(t, c, http.MethodPost, base+"/login", creds(), nil))
+	withTok := creds()
+	withTok.Set("csrf_token", "x"+tok[1:])
+	stale("wrong token", send(t, c, http.MethodPost, base+"/login", withTok, nil))
+	withTok.Set("csrf_token", tok)
+	stale("another origin", send(t, c, http.MethodPost, base+"/login", withTok, map[string]string{"Origin": "http://evil.example"}))
+	stale("a sibling host", send(t, c, http.MethodPost, base+"/login", withTok, map[string]string{"Origin": "http://attacker." + strings.TrimPrefix(base, "http://")}))
+	stale("opaque origin", send(t, c, http.MethodPost, base+"/login", withTok, map[string]string{"Origin": "null"}))
+	// The token of one browser is no good in another (no cookie there).
+	stale("another browser", send(t, client(t), http.MethodPost, base+"/login", withTok, nil))
+	if a := send(t, c, http.MethodPost, base+"/login", withTok, map[string]string{"Origin": base, "Sec-Fetch-Site": "same-origin"}); a.status != http.StatusSeeOther || a.location != "/desk" {
+		t.Fatalf("sign-in from the form: %d → %q %s", a.status, a.location, snippet(a.body))
+	}
+
+	// The rating on the tracking page, from a browser that never saw it.
+	agent := env.Token(t, "f.town")
+	id, _ := env.CreateCase(t, agent, "370323001", "GT001")
+	code := env.Do(t, agent, http.MethodGet, "/api/v1/cases/"+itoa(id), nil, nil).Must(t, 200).JSON["tracking_code"].(string)
+	stale("rating without the page", send(t, client(t), http.MethodPost, base+"/track/"+code, url.Values{"rating": {"1"}, "comment": {"差"}}, nil))
+}
+
+func snippet(s string) string {
+	if len(s) > 300 {
+		return s[:300]
+	}
+	return s
 }

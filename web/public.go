@@ -53,11 +53,11 @@ func (p *Pages) trackLookup(c echo.Context) error {
 	if code != "" {
 		return seeOther(c, "/track/"+url.PathEscape(code))
 	}
-	return p.Render(c, http.StatusOK, "track", view{Title: "办件进度查询", Data: trackData{Form: newForm(c, "evaluate")}})
+	return p.Render(c, http.StatusOK, "track", view{Title: "办件进度查询", Data: trackData{Form: publicForm(c, "evaluate")}})
 }
 
 func (p *Pages) track(c echo.Context) error {
-	return p.renderTrack(c, http.StatusOK, newForm(c, "evaluate"))
+	return p.renderTrack(c, http.StatusOK, publicForm(c, "evaluate"))
 }
 
 func (p *Pages) renderTrack(c echo.Context, status int, f *form) error {
@@ -76,12 +76,14 @@ func (p *Pages) renderTrack(c echo.Context, status int, f *form) error {
 }
 
 // trackEvaluate takes the applicant's one rating from the tracking page
-// (the API's POST /api/v1/track/{code}/evaluation as a form).
+// (the API's POST /api/v1/track/{code}/evaluation as a form). The form
+// carries the pre-session token (publicform.go), so another page cannot
+// rate a case in the applicant's name.
 func (p *Pages) trackEvaluate(c echo.Context) error {
 	ctx := c.Request().Context()
-	f := postedForm(c, "evaluate")
-	if c.Request().Header.Get("Sec-Fetch-Site") == "cross-site" {
-		return daiban.Errorf(daiban.EFORBIDDEN, "请在本系统的查询页评价")
+	f := postedPublicForm(c, "evaluate")
+	if err := p.checkPublicForm(c); err != nil {
+		return p.renderTrack(c, refusePublic(f, err), f)
 	}
 	cs, err := p.Cases.Track(ctx, c.Param("code"))
 	if err != nil {

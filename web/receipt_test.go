@@ -36,7 +36,7 @@ func TestIntakeReceipt(t *testing.T) {
 	html := map[string]string{"Accept": "text/html"}
 	login := func(user string) *http.Client {
 		c := client(t)
-		if a := send(t, c, http.MethodPost, env.Server.URL+"/login", url.Values{"username": {user}, "password": {apptest.Password}}, html); a.status != http.StatusSeeOther {
+		if a := signIn(t, c, env.Server.URL, url.Values{"username": {user}, "password": {apptest.Password}}, html); a.status != http.StatusSeeOther {
 			t.Fatalf("%s signs in: %d", user, a.status)
 		}
 		return c

@@ -21,7 +21,6 @@ import (
 	"bytes"
 	"embed"
 	"html/template"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -52,7 +51,11 @@ var staticFS embed.FS
 // every read and write goes through one of these.
 type Deps struct {
 	// Center names the issuing center in the page header.
-	Center      string
+	Center string
+	// BaseURL is the site's public address (DAIBAN_BASE_URL): a public
+	// form posted with an Origin must come from it or from the host the
+	// request was sent to.
+	BaseURL     string
 	Cases       *cases.Service
 	Documents   *agreements.Service
 	Users       *users.Service
@@ -119,12 +122,11 @@ func actionFormFunc(t *template.Template) func(actionForm) (template.HTML, error
 
 // Routes returns every page, form post and the static files.
 func (p *Pages) Routes() []httpapi.Route {
-	static, _ := fs.Sub(staticFS, "static")
-	files := http.StripPrefix("/static/", http.FileServer(http.FS(static)))
+	files := staticFiles()
 	cs := p.CaseScope
 	get, post := http.MethodGet, http.MethodPost
 	routes := []httpapi.Route{
-		{Method: get, Path: "/static/*", Public: true, Handler: echo.WrapHandler(files)},
+		{Method: get, Path: "/static/*", Public: true, Handler: files},
 		{Method: get, Path: "/favicon.ico", Public: true, Handler: favicon},
 
 		// Public: sign-in, verification, tracking, the tablet signing page.
@@ -347,9 +349,3 @@ func actor(c echo.Context) cases.Actor {
 
 // seeOther is the redirect after a successful post.
 func seeOther(c echo.Context, path string) error { return c.Redirect(http.StatusSeeOther, path) }
-
-// localPath reports whether s is a path on this site (for ?next= and
-// back= values), never another origin.
-func localPath(s string) bool {
-	return strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") && !strings.HasPrefix(s, `/\`) && !strings.ContainsAny(s, "\r\n")
-}

@@ -31,6 +31,8 @@ type config struct {
 	// on DATABASE_URL's PostgreSQL: a role granted daiban_app and nothing
 	// else. Unset, the server logs in as DATABASE_URL's user.
 	AppDatabaseURL string
+	// DAIBAN_METRICS_ALLOW: addresses besides the loopback that may read /metrics
+	MetricsAllow []netip.Prefix
 }
 
 func loadConfig() (config, error) {
@@ -50,6 +52,9 @@ func loadConfig() (config, error) {
 	c.CenterName = os.Getenv("DAIBAN_CENTER_NAME")
 	if v := os.Getenv("DAIBAN_FONT_DIRS"); v != "" {
 		c.FontDirs = filepath.SplitList(v)
+	}
+	if c.MetricsAllow, err = httpapi.ParseAllowList(os.Getenv("DAIBAN_METRICS_ALLOW")); err != nil {
+		return c, fmt.Errorf("DAIBAN_METRICS_ALLOW: %w", err)
 	}
 	switch strings.ToLower(envOr("DAIBAN_LOG_LEVEL", "info")) {
 	case "debug":

@@ -15,7 +15,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/policies"
@@ -126,12 +125,6 @@ func (s *Server) Register(routes ...Route) {
 
 // Routes returns the registered routes.
 func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
-
-// MetricsRoute serves Prometheus metrics from gatherer.
-func MetricsRoute(g prometheus.Gatherer) Route {
-	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{})
-	return Route{Method: http.MethodGet, Path: "/metrics", Public: true, Handler: echo.WrapHandler(h)}
-}
 
 // RequestID returns the id of the current request.
 func RequestID(c echo.Context) string {

@@ -313,6 +313,31 @@ func (q *Queries) DocumentsOfCase(ctx context.Context, db DBTX, caseID int64) ([
 	return items, nil
 }
 
+const noticeTryLock = `-- name: NoticeTryLock :one
+SELECT pg_try_advisory_xact_lock(hashtextextended('daiban.notice:' || $1::text, 0))
+`
+
+// Takes a notice lock (of a case, or of a user) until the transaction
+// ends, without waiting: false when another transaction holds it.
+func (q *Queries) NoticeTryLock(ctx context.Context, db DBTX, key string) (bool, error) {
+	row := db.QueryRow(ctx, noticeTryLock, key)
+	var pg_try_advisory_xact_lock bool
+	err := row.Scan(&pg_try_advisory_xact_lock)
+	return pg_try_advisory_xact_lock, err
+}
+
+const noticesIssuedSince = `-- name: NoticesIssuedSince :one
+SELECT count(*) FROM documents
+WHERE created_by = $1 AND kind = 'notice' AND created_at > $2
+`
+
+func (q *Queries) NoticesIssuedSince(ctx context.Context, db DBTX, createdBy string, since time.Time) (int64, error) {
+	row := db.QueryRow(ctx, noticesIssuedSince, createdBy, since)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const signLinkFail = `-- name: SignLinkFail :one
 UPDATE sign_links SET failures = failures + 1,
     voided_at = CASE WHEN failures + 1 >= 5 THEN $1::timestamptz ELSE voided_at END

@@ -78,3 +78,12 @@ RETURNING d.id, d.kind, d.pdf, d.sha256, l.uses, l.max_uses;
 
 -- name: CopyLinksPurge :exec
 DELETE FROM copy_links WHERE expires_at < @before;
+
+-- name: NoticeTryLock :one
+-- Takes a notice lock (of a case, or of a user) until the transaction
+-- ends, without waiting: false when another transaction holds it.
+SELECT pg_try_advisory_xact_lock(hashtextextended('daiban.notice:' || @key::text, 0));
+
+-- name: NoticesIssuedSince :one
+SELECT count(*) FROM documents
+WHERE created_by = @created_by AND kind = 'notice' AND created_at > @since;

@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -52,6 +53,9 @@ type Options struct {
 	// Registerer and Gatherer expose metrics; nil means a private registry.
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
+	// MetricsAllow are the addresses besides the loopback that may read
+	// /metrics (DAIBAN_METRICS_ALLOW).
+	MetricsAllow []netip.Prefix
 	// Now is the clock of the case service, the deadline scan and the
 	// supervision lists (time.Now when nil); tests move it.
 	Now func() time.Time
@@ -124,7 +128,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Cases = cases.NewService(cases.Config{Pool: o.Pool, Record: record, Encode: encode, Calendar: a.Calendar.Current,
-		Deadlines: a.Deadlines, Now: o.Now, PII: a.PII})
+		Deadlines: a.Deadlines, Now: o.Now, PII: a.PII, Authz: a.Authz})
 	fonts, err := pdf.LoadFonts(o.FontDirs...)
 	if err != nil {
 		return nil, err
@@ -144,12 +148,13 @@ func New(ctx context.Context, o Options) (*App, error) {
 		reg, gather = r, r
 	}
 	a.HTTP = httpapi.New(a.Authz, a.Users.AsAuthenticator(), o.Logger, reg)
+	a.HTTP.Echo.Use(httpapi.Headers(o.Center.BaseURL)) // no-store, nosniff, HSTS over HTTPS
 	a.HTTP.Register(
 		httpapi.Route{Method: http.MethodGet, Path: "/healthz", Public: true, Handler: a.health},
-		httpapi.MetricsRoute(gather),
+		httpapi.MetricsRoute(gather, o.MetricsAllow),
 	)
 	caseHTTP := cases.NewHandler(a.Cases, a.Authz)
-	pages, err := web.New(web.Deps{Center: o.Center.Name, Cases: a.Cases, Documents: a.Documents, Users: a.Users,
+	pages, err := web.New(web.Deps{Center: o.Center.Name, BaseURL: o.Center.BaseURL, Cases: a.Cases, Documents: a.Documents, Users: a.Users,
 		Catalog: a.Catalog, Regions: a.Regions, Authz: a.Authz, Supervision: a.Supervision, Notices: a.Deadlines, CaseScope: caseHTTP.Scope,
 		Ledger: a.Ledger, Logger: o.Logger})
 	if err != nil {

@@ -47,7 +47,11 @@ func page(t *testing.T, env *apptest.Env, username string) func(path string) str
 		return resp.StatusCode, string(b)
 	}
 	if username != "" {
-		if st, _ := get(http.MethodPost, "/login", url.Values{"username": {username}, "password": {apptest.Password}}); st != http.StatusSeeOther {
+		// The sign-in form's pre-session token comes with the page.
+		_, page := get(http.MethodGet, "/login", nil)
+		_, rest, _ := strings.Cut(page, `name="csrf_token" value="`)
+		tok, _, _ := strings.Cut(rest, `"`)
+		if st, _ := get(http.MethodPost, "/login", url.Values{"username": {username}, "password": {apptest.Password}, "csrf_token": {tok}}); st != http.StatusSeeOther {
 			t.Fatalf("sign-in of %s: %d", username, st)
 		}
 	}

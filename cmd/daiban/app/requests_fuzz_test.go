@@ -21,6 +21,7 @@ import (
 type bodyRoute struct {
 	key, method, path string
 	form              bool // a page: an HTML form post in a cookie session
+	public            bool // a public form: it carries the pre-session token
 }
 
 // FuzzRequestBodies sends arbitrary bodies to every route that decodes
@@ -53,6 +54,9 @@ func FuzzRequestBodies(f *testing.F) {
 		}
 		csrf[tok] = sess.CSRFToken
 	}
+	// The public forms' pre-session cookie and token, as the sign-in page
+	// hands them out.
+	formCookie, formToken := publicFormPair(f, env)
 
 	var routes []bodyRoute
 	for _, rt := range env.App.HTTP.Routes() {
@@ -75,7 +79,7 @@ func FuzzRequestBodies(f *testing.F) {
 			p = strings.ReplaceAll(p, ":code", "GT001")
 			p = strings.ReplaceAll(p, ":token", "fuzz-token-not-issued")
 			key := rt.Method + " " + strings.ReplaceAll(rt.Path, ":action", act)
-			routes = append(routes, bodyRoute{key: key, method: rt.Method, path: p, form: !strings.HasPrefix(rt.Path, "/api/")})
+			routes = append(routes, bodyRoute{key: key, method: rt.Method, path: p, form: !strings.HasPrefix(rt.Path, "/api/"), public: rt.Public})
 		}
 	}
 	if len(routes) < 30 {
@@ -164,6 +168,10 @@ func FuzzRequestBodies(f *testing.F) {
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				req.Header.Set("Cookie", httpapi.SessionCookie+"="+tok)
 				req.Header.Set(httpapi.CSRFHeader, csrf[tok])
+				if rt.public {
+					req.Header.Set("Cookie", formCookie)
+					req.Header.Set(httpapi.CSRFHeader, formToken)
+				}
 				req.Header.Set("Accept", "text/html")
 			} else {
 				req.Header.Set("Content-Type", "application/json")
@@ -221,4 +229,27 @@ func FuzzRequestBodies(f *testing.F) {
 			}
 		}
 	})
+}
+
+// publicFormPair opens the sign-in page and returns the pre-session
+// cookie it sets ("name=value") and the form's token.
+func publicFormPair(tb testing.TB, env *apptest.Env) (cookie, token string) {
+	tb.Helper()
+	resp, err := http.Get(env.Server.URL + "/login")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	for _, ck := range resp.Cookies() {
+		if strings.HasSuffix(ck.Name, "daiban_form") {
+			cookie = ck.Name + "=" + ck.Value
+		}
+	}
+	_, rest, _ := strings.Cut(string(page), `name="csrf_token" value="`)
+	token, _, _ = strings.Cut(rest, `"`)
+	if cookie == "" || token == "" {
+		tb.Fatal("the sign-in page hands out no form cookie or token")
+	}
+	return cookie, token
 }

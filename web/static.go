@@ -1,0 +1,28 @@
+package web
+
+import (
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/daiban/daiban"
+)
+
+// staticFiles serves the embedded static files, and nothing else: a
+// directory (/static/, or any path ending in "/") is not found rather
+// than listed, and so is index.html, the file server's stand-in for one.
+func staticFiles() echo.HandlerFunc {
+	static, _ := fs.Sub(staticFS, "static")
+	files := echo.WrapHandler(http.StripPrefix("/static/", http.FileServer(http.FS(static))))
+	return func(c echo.Context) error {
+		p := c.Request().URL.Path
+		name := strings.TrimPrefix(path.Clean("/"+strings.TrimPrefix(p, "/static/")), "/")
+		if st, err := fs.Stat(static, name); err != nil || st.IsDir() || strings.HasSuffix(p, "/") || path.Base(name) == "index.html" {
+			return daiban.Errorf(daiban.ENOTFOUND, "未找到")
+		}
+		return files(c)
+	}
+}
