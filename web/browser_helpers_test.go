@@ -17,6 +17,9 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/daiban/daiban/cmd/daiban/app/apptest"
@@ -108,6 +111,10 @@ type tab struct {
 	base  string
 	shots string
 	n     int
+
+	mu      sync.Mutex
+	console []string        // errors the pages wrote to the console, not yet reported
+	pages   map[string]bool // the URLs loaded as pages (documents)
 }
 
 type screen struct {
@@ -135,7 +142,82 @@ func newTab(t *testing.T, browser context.Context, env *apptest.Env, name string
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(s.w, s.h, opts...)); err != nil {
 		t.Fatal(err)
 	}
-	return &tab{t: t, name: name, ctx: ctx, base: env.Server.URL, shots: shots}
+	b := &tab{t: t, name: name, ctx: ctx, base: env.Server.URL, shots: shots}
+	if err := chromedp.Listen(ctx, b.heard); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// heard keeps the console's errors: a script's console.error, an uncaught
+// exception, and the browser's own error entries (a resource that failed
+// to load, such as a missing favicon). A page answered with an error
+// status (a refused form is a 422 with the form) is what the user sees
+// and the test asserts; a failed request to the API or to a copy link is
+// the page's business (the signing script shows a refusal in words, a
+// test fetches a spent link on purpose): neither is an error of the page.
+// It runs on the tab's event loop, so it only records.
+func (b *tab) heard(ev any) {
+	var msg string
+	switch e := ev.(type) {
+	case *network.EventResponseReceived:
+		if e.Type == network.ResourceTypeDocument {
+			b.mu.Lock()
+			if b.pages == nil {
+				b.pages = map[string]bool{}
+			}
+			b.pages[e.Response.URL] = true
+			b.mu.Unlock()
+		}
+	case *runtime.EventConsoleAPICalled:
+		if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeAssert {
+			var parts []string
+			for _, a := range e.Args {
+				parts = append(parts, strings.Trim(string(a.Value), `"`)+a.Description)
+			}
+			msg = "console." + string(e.Type) + ": " + strings.Join(parts, " ")
+		}
+	case *runtime.EventExceptionThrown:
+		d := e.ExceptionDetails
+		msg = "exception: " + d.Text
+		if d.Exception != nil {
+			msg += " " + d.Exception.Description
+		}
+	case *cdplog.EventEntryAdded:
+		en := e.Entry
+		if en.Level != cdplog.EntryLevelError {
+			return
+		}
+		if u, err := url.Parse(en.URL); err == nil && (strings.HasPrefix(u.Path, "/api/") || strings.HasPrefix(u.Path, "/copy/")) {
+			return
+		}
+		b.mu.Lock()
+		page := b.pages[en.URL]
+		b.mu.Unlock()
+		if page && en.Source == cdplog.EntrySourceNetwork {
+			return
+		}
+		msg = string(en.Source) + ": " + en.Text + " " + en.URL
+	}
+	if msg == "" {
+		return
+	}
+	b.mu.Lock()
+	b.console = append(b.console, msg)
+	b.mu.Unlock()
+}
+
+// consoleErrors reports (as test errors) what the pages wrote to the
+// console since the last call.
+func (b *tab) consoleErrors(t *testing.T) {
+	t.Helper()
+	b.mu.Lock()
+	heard := b.console
+	b.console = nil
+	b.mu.Unlock()
+	for _, m := range heard {
+		t.Errorf("%s: console error: %s", b.name, m)
+	}
 }
 
 // scenario runs the steps of one browser test in order, each a sub-test,
@@ -174,6 +256,9 @@ func (s *scenario) step(name string, f func(t *testing.T)) bool {
 		}()
 		f(t)
 		completed = true
+		for _, b := range s.tabs {
+			b.consoleErrors(t)
+		}
 	})
 	return completed
 }

@@ -81,41 +81,99 @@ func pdfText(t *testing.T, b64 string) string {
 	if err != nil {
 		t.Fatalf("pdftotext: %v %s", err, out)
 	}
+	if fonts, err := exec.Command("pdffonts", f).CombinedOutput(); err == nil {
+		t.Logf("fonts of the PDF:\n%s", fonts)
+	}
 	return strings.Join(strings.Fields(string(out)), "")
 }
 
+// pdfText downloads a PDF link of the page (with the page's cookies) and
+// returns its text, spaces removed.
+func (b *tab) pdfText(href string) string {
+	b.t.Helper()
+	d := b.download(href)
+	if d.Status != http.StatusOK || d.Type != "application/pdf" {
+		b.t.Fatalf("%s: %s answers %d %s", b.name, href, d.Status, d.Type)
+	}
+	return pdfText(b.t, d.Body)
+}
+
+// documentText is the text of the case page's sealed document of a kind
+// (its name in the 文书 list), opened through the page's link.
+func (b *tab) documentText(kind string) string {
+	b.t.Helper()
+	href := eval[string](b, fmt.Sprintf(`(() => { const li = [...document.querySelectorAll("#documents li")].find(li => li.querySelector("b").textContent === %q);
+	  const a = li && li.querySelector('a[href^="/api/v1/documents/"]'); return a ? a.getAttribute("href") : ""; })()`, kind))
+	if href == "" {
+		b.shot("no-document")
+		b.t.Fatalf("%s: no PDF link for %s in the documents", b.name, kind)
+	}
+	return b.pdfText(href)
+}
+
 // TestBrowserEnterpriseSignsOnTablet: an enterprise registered with a
-// credit code ending in letters signs its delegation agreement on a
-// 1024×768 tablet. The page shows the agreement's own pages (tap to
-// zoom) and asks for the credit code's last four characters; the page and
-// the API refuse a character outside the code's alphabet with the same
-// words; lower case is fine. The done page hides the pages, shows the
-// name masked, and offers the sealed PDF by QR code, link and print
-// button; the link serves the sealed agreement five times, then says in
-// Chinese that it is spent.
+// credit code ending in letters (沂源县沂河客运有限公司, …1L17) is walked
+// from intake to handover. The agent registers it on the intake page,
+// reviews the materials and draws up the agreement; the enterprise's
+// representative signs it on a 1024×768 tablet. The page shows the
+// agreement's own pages (tap to zoom) and asks for the credit code's last
+// four characters; the page and the API refuse a character outside the
+// code's alphabet with the same words; lower case is fine. The done page
+// hides the pages, shows the name masked, and offers the sealed PDF by QR
+// code, link and print button; the link serves the sealed agreement five
+// times, then says in Chinese that it is spent. The case is then handled
+// to its results, and the receipt is signed on the tablet the same way,
+// in lower case again.
 func TestBrowserEnterpriseSignsOnTablet(t *testing.T) {
 	browser := startBrowser(t)
 	env := apptest.New(t)
 	env.User(t, "t.town", "township_agent", "370323001")
 	shots := artifacts(t)
-	company := map[string]string{"kind": "enterprise", "name": "沂源县鲁村镇小丁食品有限公司", "id_number": "91370323MA3C6A1L17", "phone": "13853300017"}
+	company := apptest.Enterprise(t, "1L17")
 	tok := env.Token(t, "t.town")
-	r := env.Do(t, tok, http.MethodPost, "/api/v1/cases", map[string]any{
-		"region": "370323001002", "channel": "counter", "matter": "SP001", "applicant": company, "summary": "公司食堂办理食品经营许可",
-	}, nil).Must(t, 201)
-	id, number := int64(r.JSON["id"].(float64)), r.JSON["number"].(string)
-	c := env.Do(t, tok, http.MethodGet, fmt.Sprintf("/api/v1/cases/%d", id), nil, nil).Must(t, 200).JSON
-	var mats []map[string]any
-	for _, m := range c["materials"].([]any) {
-		mm := m.(map[string]any)
-		mats = append(mats, map[string]any{"code": mm["code"], "received": true, "original": mm["required_original"], "pages": 3})
-	}
-	env.Act(t, tok, id, int(c["version"].(float64)), "review", map[string]any{"result": "accept", "materials": mats}).Must(t, 200)
-	link := env.Do(t, tok, http.MethodPost, fmt.Sprintf("/api/v1/cases/%d/agreement", id), nil, nil).Must(t, 201).JSON["signing_url"].(string)
-
+	agent := newTab(t, browser, env, "agent", desktop, shots)
 	pad := newTab(t, browser, env, "tablet", counterTablet, shots)
-	sc := newScenario(t, pad)
-	var copyURL string
+	sc := newScenario(t, agent, pad)
+	var id int64
+	var number, link, copyURL string
+	if !sc.step("the agent registers the enterprise", func(t *testing.T) {
+		agent.login("t.town")
+		agent.follow(`nav a[href="/intake"]`)
+		agent.fill("#matter-q", "客运")
+		agent.submit(`button[form="matter-search"]`)
+		agent.click(`input[name=matter][value=JT001]`)
+		agent.click(`input[name=kind][value=enterprise]`)
+		agent.fill("#intake-name", company["name"])
+		agent.fill("#intake-id-number", company["id_number"])
+		agent.fill("#intake-phone", company["phone"])
+		agent.set("#intake-region", "370323001002")
+		agent.fill("#intake-summary", "新开县际班车线路，申请道路旅客运输经营许可")
+		agent.shot("intake")
+		agent.submit("#intake-submit")
+		agent.sees("#flash", "已登记")
+		agent.sees("#case-applicant", company["name"], "企业")
+		agent.sees("#case", company["id_number"][:2])
+		fmt.Sscan(agent.caseIDOf(), &id)
+		number = agent.text("#case-number")
+		agent.shot("case-new")
+	}) {
+		return
+	}
+	if !sc.step("review and the agreement drawn up", func(t *testing.T) {
+		agent.click("#act-review summary")
+		agent.tickAll("#act-review")
+		eval[int](agent, `document.querySelectorAll("#act-review input[type=number]").forEach(i => i.value = "3"), 0`)
+		agent.click(`#act-review input[name=result][value=accept]`)
+		agent.submit("#submit-review")
+		agent.sees("#case-state", "待签协议")
+		agent.follow("#go-agreement")
+		agent.submit("#draft-agreement")
+		agent.sees(".signlink", "请申请人在平板上签署")
+		link = pathOf(t, eval[string](agent, `document.getElementById("signing-link").href`))
+		agent.shot("agreement-link")
+	}) {
+		return
+	}
 	if !sc.step("the tablet shows the agreement's pages", func(t *testing.T) {
 		pad.open(link)
 		pad.sees("#document h2", "代办服务委托协议书")
@@ -198,7 +256,7 @@ func TestBrowserEnterpriseSignsOnTablet(t *testing.T) {
 	}) {
 		return
 	}
-	sc.step("the download link serves the sealed PDF five times", func(t *testing.T) {
+	if !sc.step("the download link serves the sealed PDF five times", func(t *testing.T) {
 		for i := 1; i <= 5; i++ {
 			d := pad.download(copyURL)
 			if d.Status != 200 || d.Type != "application/pdf" || d.Cache != "no-store" {
@@ -221,6 +279,75 @@ func TestBrowserEnterpriseSignsOnTablet(t *testing.T) {
 		if strings.Contains(pad.text("body"), company["name"]) {
 			t.Error("the used signing link shows the name")
 		}
+	}) {
+		return
+	}
+	enterpriseHandover(sc, agent, pad, id, number, company)
+}
+
+// enterpriseHandover is the second half of the enterprise's journey: the
+// sealed agreement is on the case, the agent records progress and the
+// licence, checks the items and the representative signs the receipt on
+// the tablet, typing the code's letters in lower case.
+func enterpriseHandover(sc *scenario, agent, pad *tab, id int64, number string, company map[string]string) {
+	var link string
+	if !sc.step("the agreement is sealed and the case runs", func(t *testing.T) {
+		agent.open(fmt.Sprintf("/cases/%d", id))
+		agent.sees("#case-state", "已委托")
+		if text := agent.documentText("代办服务委托协议书"); !strings.Contains(text, company["name"]) {
+			t.Errorf("the sealed agreement does not print %s: %s", company["name"], text)
+		}
+		agent.click("#act-progress summary")
+		agent.fill("#progress-step", "报送市交通运输局")
+		agent.fill("#progress-note", "申请材料已报送淄博市交通运输局")
+		agent.submit("#submit-progress")
+		agent.sees("#case-state", "办理中")
+		agent.click("#act-results summary")
+		agent.set(`select[name="kind.0"]`, "licence")
+		agent.fill(`input[name="name.0"]`, "道路运输经营许可证")
+		agent.fill(`input[name="number.0"]`, "鲁交运管许可淄字370323000017号")
+		agent.submit("#submit-results")
+		agent.sees("#case-state", "待交付")
+		agent.shot("ready")
+	}) {
+		return
+	}
+	if !sc.step("the items are checked for handover", func(t *testing.T) {
+		agent.follow("#go-handover")
+		agent.tickAll("#handover-form")
+		agent.submit("#verify-items")
+		agent.sees(".signlink", "请申请人在平板上签署")
+		link = pathOf(t, eval[string](agent, `document.getElementById("signing-link").href`))
+	}) {
+		return
+	}
+	if !sc.step("the enterprise signs the receipt in lower case", func(t *testing.T) {
+		pad.open(link)
+		pad.sees("#document", "签收单", number)
+		pad.pagesShown()
+		pad.sees("label[for=id_last4]", "统一社会信用代码后四位")
+		pad.drawByFinger("#pad")
+		pad.fill("#id_last4", strings.ToLower(company["id_number"][14:]))
+		pad.click("#confirm")
+		pad.waitVisible("#done")
+		pad.sees("#done", "文书已盖章生效", "沂**")
+		pad.noSideScroll()
+		pad.shot("receipt-done")
+	}) {
+		return
+	}
+	sc.step("the receipt is sealed and the case closed", func(t *testing.T) {
+		agent.open(fmt.Sprintf("/cases/%d/handover", id))
+		agent.sees("#receipt-sealed", "申请人已签收")
+		text := agent.pdfText(eval[string](agent, `document.getElementById("receipt-pdf").getAttribute("href")`))
+		for _, want := range []string{company["name"], number, "道路运输经营许可证"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("the sealed receipt lacks %s: %s", want, text)
+			}
+		}
+		agent.open(fmt.Sprintf("/cases/%d", id))
+		agent.sees("#case-state", "已办结", "已交付签收")
+		agent.shot("closed")
 	})
 }
 

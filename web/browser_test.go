@@ -27,13 +27,22 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // its reply, results, the handover checked item by item and signed on the
 // tablet, and the rating. The supervisor then sees the case in the
 // dashboard and verifies the ledger.
+//
+// The applicant is 陈𪚥, whose given name is outside the Basic
+// Multilingual Plane (U+2A6A5, CJK Extension B): typed into the form, it
+// must come back character for character on the case page and the desk,
+// masked as one character on the tablet and /track, and printed in the
+// sealed agreement and receipt.
 func TestBrowserDelegatedCase(t *testing.T) {
 	browser := startBrowser(t)
 	env := apptest.New(t)
 	env.User(t, "b.town", "township_agent", "370323001")
 	env.User(t, "b.super", "supervisor", "370323001")
 	shots := artifacts(t)
-	person := apptest.Person(t, 3)
+	person := apptest.Person(t, 8)
+	if person["name"] != "陈\U0002A6A5" {
+		t.Fatalf("demo person 8 is %q, this test wants 陈𪚥 (Ext B)", person["name"])
+	}
 	agent := newTab(t, browser, env, "agent", desktop, shots)
 	pad := newTab(t, browser, env, "tablet", tablet, shots)
 	sc := newScenario(t, agent, pad)
@@ -88,6 +97,9 @@ func TestBrowserDelegatedCase(t *testing.T) {
 		agent.submit("#intake-submit")
 		agent.sees("#flash", "已登记")
 		agent.sees("#case-state", "接待咨询")
+		if got := agent.text("#case-applicant"); got != person["name"]+"（个人）" {
+			t.Errorf("the case page shows the applicant as %q (%+q)", got, got)
+		}
 		id = agent.caseIDOf()
 		number = agent.text("#case-number")
 		agent.shot("case-new")
@@ -100,7 +112,7 @@ func TestBrowserDelegatedCase(t *testing.T) {
 		agent.sees("#count-new", "1")
 		agent.fill("#q", person["phone"])
 		agent.submit(`form[role=search] button`)
-		agent.sees("#results", "1 件", number)
+		agent.sees("#results", "1 件", number, person["name"])
 		if strings.Contains(agent.text("#results ul.cases"), person["phone"]) {
 			t.Error("the search results show the full phone number")
 		}
@@ -175,7 +187,7 @@ func TestBrowserDelegatedCase(t *testing.T) {
 		pad.fill("#id_last4", person["id_number"][14:])
 		pad.click("#confirm")
 		pad.waitVisible("#done")
-		pad.sees("#done", "签名已保存")
+		pad.sees("#done", "签名已保存", "申请人 陈*")
 		pad.shot("tablet-done")
 	}) {
 		return
@@ -197,6 +209,9 @@ func TestBrowserDelegatedCase(t *testing.T) {
 		agent.sees("#case-state", "已委托")
 		due = agent.text("#case-due")
 		agent.sees("#documents", "代办服务委托协议书")
+		if text := agent.documentText("代办服务委托协议书"); !strings.Contains(text, person["name"]) {
+			t.Errorf("the sealed agreement does not print %s: %s", person["name"], text)
+		}
 	}) {
 		return
 	}
@@ -281,7 +296,10 @@ func TestBrowserDelegatedCase(t *testing.T) {
 		pad.fill("#id_last4", strings.ToLower(person["id_number"][14:]))
 		pad.click("#confirm")
 		pad.waitVisible("#done")
-		pad.sees("#done", "文书已盖章生效")
+		pad.sees("#done", "文书已盖章生效", "申请人 陈*")
+		if strings.Contains(pad.text("#done"), person["name"]) {
+			t.Error("the done page shows the name unmasked")
+		}
 		pad.shot("tablet-receipt-done")
 	}) {
 		return
@@ -293,6 +311,9 @@ func TestBrowserDelegatedCase(t *testing.T) {
 			t.Fatalf("the receipt link answers %s", got)
 		}
 		agent.shot("handed-over")
+		if text := agent.pdfText(eval[string](agent, `document.getElementById("receipt-pdf").getAttribute("href")`)); !strings.Contains(text, person["name"]) {
+			t.Errorf("the sealed receipt does not print %s: %s", person["name"], text)
+		}
 		verify := eval[string](agent, `document.querySelector('a[href^="/verify/"]').getAttribute("href")`)
 		env.App.Ledger.Notify()
 		pad.open(verify)
@@ -324,6 +345,10 @@ func TestBrowserDelegatedCase(t *testing.T) {
 		// The applicant's tracking page: the state only.
 		pad.open("/track/" + tracking)
 		pad.sees("#track-state", "已办结")
+		api := eval[string](pad, fmt.Sprintf(`fetch("/api/v1/track/%s").then(r => r.json()).then(j => j.applicant)`, tracking))
+		if api != "陈*" {
+			t.Errorf("/api/v1/track gives the applicant as %q, want 陈*", api)
+		}
 		body := pad.text("body")
 		for _, secret := range []string{person["id_number"], person["phone"], person["name"]} {
 			if strings.Contains(body, secret) {
@@ -378,8 +403,10 @@ func TestBrowserDelegatedCase(t *testing.T) {
 
 // TestBrowserVillageAgent is the village agent's phone (360×740): a new
 // errand whose form is sent three times over a bad connection makes one
-// errand; originals change hands; progress is added once the township
-// has the agreement signed.
+// errand; originals change hands; the township agent, at the desk, finds
+// the original with them and accepts the materials; progress is added from
+// the phone once the agreement is signed. Every page the village agent
+// sees fits the phone's width.
 func TestBrowserVillageAgent(t *testing.T) {
 	browser := startBrowser(t)
 	env := apptest.New(t)
@@ -461,17 +488,31 @@ func TestBrowserVillageAgent(t *testing.T) {
 	}) {
 		return
 	}
+	town := newTab(t, browser, env, "township", desktop, shots)
+	sc.with(town)
+	if !sc.step("township agent accepts the errand", func(t *testing.T) {
+		// At the desk: the errand is new, the ID card in the agent's hands.
+		town.login("v.town")
+		town.open("/desk?all=1")
+		town.sees("#count-new", "1")
+		town.sees("#q-new", person["name"])
+		town.shot("desk")
+		town.open("/cases/" + id)
+		town.sees("#case-applicant", person["name"])
+		town.sees("#mat-ID_CARD .holder", "测试v.town")
+		town.click("#act-review summary")
+		town.tickAll("#act-review")
+		eval[int](town, `document.querySelectorAll("#act-review input[type=number]").forEach(i => i.value = "1"), 0`)
+		town.click(`#act-review input[name=result][value=accept]`)
+		town.submit("#submit-review")
+		town.sees("#case-state", "待签协议")
+		town.shot("accepted")
+	}) {
+		return
+	}
 	if !sc.step("township has the agreement signed", func(t *testing.T) {
-		// It reviews and has the agreement signed through the API.
-		tok := env.Token(t, "v.town")
-		c := env.Do(t, tok, http.MethodGet, "/api/v1/cases/"+id, nil, nil).Must(t, 200).JSON
-		var mats []map[string]any
-		for _, m := range c["materials"].([]any) {
-			mm := m.(map[string]any)
-			mats = append(mats, map[string]any{"code": mm["code"], "received": true, "original": mm["required_original"], "pages": 1})
-		}
+		// The signing itself is walked in TestBrowserDelegatedCase.
 		fmt.Sscan(id, &caseID)
-		env.Act(t, tok, caseID, int(c["version"].(float64)), "review", map[string]any{"result": "accept", "materials": mats}).Must(t, 200)
 		err := pgx.BeginFunc(context.Background(), env.Pool, func(tx pgx.Tx) error {
 			_, err := env.App.Cases.SignedAgreementTx(context.Background(), tx, cases.Actor{Username: "v.town"}, caseID, nil)
 			return err
@@ -494,6 +535,7 @@ func TestBrowserVillageAgent(t *testing.T) {
 		ph.shot("progress")
 		ph.open("/village")
 		ph.sees("#open-errands", number(t, env, caseID))
+		ph.noSideScroll()
 		ph.shot("village-list")
 	}) {
 		return
@@ -522,7 +564,9 @@ func TestBrowserVillageAgent(t *testing.T) {
 
 // TestBrowserSupervisorDashboard: a case past its due date shows in the
 // supervisor's dashboard — the count, the chart, the overdue list — and
-// the 督办 note given there reaches the case.
+// the 督办 note given there reaches the case. The monthly report form
+// then refuses a month still to come, an empty one and a malformed one on
+// the form itself, in Chinese, and a good month brings the PDF.
 func TestBrowserSupervisorDashboard(t *testing.T) {
 	browser := startBrowser(t)
 	clock := apptest.NewClock(time.Now().AddDate(0, 0, -30))
@@ -563,13 +607,79 @@ func TestBrowserSupervisorDashboard(t *testing.T) {
 	}) {
 		return
 	}
-	sc.step("supervision note reaches the case", func(t *testing.T) {
+	if !sc.step("supervision note reaches the case", func(t *testing.T) {
 		sup.open(fmt.Sprintf("/cases/%d", late))
 		sup.sees("#timeline", "督办", "请于 3 个工作日内办结")
 		if n := eval[int](sup, `document.querySelectorAll("#actions details").length`); n != 1 {
 			t.Errorf("the supervisor is offered %d actions, want only 督办", n)
 		}
 		sup.shot("case-supervised")
+	}) {
+		return
+	}
+	reportForm(sc, sup)
+}
+
+// reportForm walks the monthly report form under 督查 with bad months and
+// a good one.
+func reportForm(sc *scenario, sup *tab) {
+	refused := func(t *testing.T, month string, want ...string) {
+		t.Helper()
+		sup.sees("#report-summary", append([]string{"未保存：1 处需要修改"}, want...)...)
+		sup.sees("#month-error", want...)
+		if body := sup.text("body"); strings.Contains(body, `{"error"`) || strings.Contains(body, `"code"`) {
+			t.Errorf("the refused report form shows JSON: %s", body)
+		}
+		if f := eval[string](sup, `document.activeElement.id`); f != "report-summary" {
+			t.Errorf("the focus is on %q, not on the summary", f)
+		}
+		if top := eval[[]float64](sup, `[document.getElementById("report-summary").getBoundingClientRect().top, window.innerHeight]`); top[0] < 0 || top[0] > top[1]-40 {
+			t.Errorf("the summary is at %.0f px on a %.0f px screen: out of sight", top[0], top[1])
+		}
+		if v := eval[string](sup, `document.getElementById("report-month").value`); v != month {
+			t.Errorf("the month field holds %q, want %q kept", v, month)
+		}
+		if h := eval[string](sup, `document.querySelector("#report-summary a").getAttribute("href")`); h != "#report-month" {
+			t.Errorf("the summary links to %q", h)
+		}
+	}
+	if !sc.step("report form refuses a month still to come", func(t *testing.T) {
+		sup.open("/supervision")
+		sup.set("#report-month", "2099-01")
+		if st := sup.submit(`#report-form button[type=submit]`); st != http.StatusUnprocessableEntity {
+			t.Errorf("a month to come answered %d", st)
+		}
+		refused(t, "2099-01", "月份 2099-01 尚未到来，不能生成报告")
+		sup.shot("report-future")
+	}) {
+		return
+	}
+	if !sc.step("report form refuses an empty month", func(t *testing.T) {
+		sup.set("#report-month", "")
+		sup.submit(`#report-form button[type=submit]`)
+		refused(t, "", "请选择月份")
+		sup.shot("report-empty")
+	}) {
+		return
+	}
+	if !sc.step("report form refuses a malformed month", func(t *testing.T) {
+		// A month the picker cannot make: an old bookmark, an edited link.
+		region := eval[string](sup, `document.querySelector("#report-form input[name=region]").value`)
+		sup.open("/supervision/report?region=" + region + "&month=2026-13")
+		sup.sees("#report-summary", "月份“2026-13”格式不对，应为年-月")
+		sup.sees("#report-form", "月份“2026-13”格式不对")
+		sup.shot("report-malformed")
+	}) {
+		return
+	}
+	sc.step("a good month brings the PDF", func(t *testing.T) {
+		month := time.Now().AddDate(0, -1, 0).Format("2006-01")
+		sup.set("#report-month", month)
+		got := eval[string](sup, `(() => { const f = document.getElementById("report-form");
+		  return fetch(f.action + "?" + new URLSearchParams(new FormData(f))).then(r => [r.status, r.headers.get("content-type"), r.redirected, new URL(r.url).pathname].join(" ")); })()`)
+		if got != "200 application/pdf true /api/v1/reports/monthly.pdf" {
+			t.Errorf("the form with %s answers %s", month, got)
+		}
 	})
 }
 

@@ -339,6 +339,22 @@ func Person(tb testing.TB, i int) map[string]string {
 	return map[string]string{"kind": p.Kind, "name": p.Name, "id_number": p.IDNumber, "phone": p.Phone}
 }
 
+// Enterprise is the demo enterprise whose credit code ends with suffix.
+func Enterprise(tb testing.TB, suffix string) map[string]string {
+	tb.Helper()
+	people, err := demo.People()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, p := range people {
+		if p.Kind == "enterprise" && strings.HasSuffix(p.IDNumber, suffix) {
+			return map[string]string{"kind": p.Kind, "name": p.Name, "id_number": p.IDNumber, "phone": p.Phone}
+		}
+	}
+	tb.Fatalf("no demo enterprise's credit code ends in %s", suffix)
+	return nil
+}
+
 // CreateCase opens a case as token and returns its id and version.
 func (e *Env) CreateCase(tb testing.TB, token, region, matter string) (id int64, version int) {
 	tb.Helper()
