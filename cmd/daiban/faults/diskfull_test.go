@@ -41,7 +41,9 @@ func smallVolume(t *testing.T, name string, sizeMiB int) string {
 	unmountStale(t)
 	srv := pgtest.Server(t)
 	var st syscall.Stat_t
-	if err := syscall.Stat(srv.DataDir(), &st); err != nil {
+	// The cluster's own directory belongs to the server's account (the
+	// data directory around it stays root's).
+	if err := syscall.Stat(filepath.Join(srv.DataDir(), "pg"), &st); err != nil {
 		t.Fatal(err)
 	}
 	// Under /tmp and world-traversable: the server's user must reach it.
