@@ -164,10 +164,42 @@ func (s *Service) checkUpdate(ctx context.Context, by Actor, cur User, u Update)
 	if by.Username == cur.Username && (changesGrant || u.Disabled != nil && *u.Disabled != cur.Disabled) {
 		return errOwnChange
 	}
+	// Taking over an account is as good as holding its role: a signed-in
+	// administrator may not set the password of, disable or enable an
+	// administrator or a county-wide case account (those go through the
+	// command line on the server, recorded as well).
+	takesOver := u.Password != nil && by.Username != cur.Username || u.Disabled != nil && *u.Disabled != cur.Disabled
+	if by.signedIn() && takesOver {
+		if guarded, err := s.guarded(ctx, cur.Role, cur.Region); err != nil {
+			return err
+		} else if guarded {
+			return daiban.Errorf(daiban.EFORBIDDEN,
+				"不能在系统内重置或停用%s账号 %s：持有该账号即可查看全县申请人的完整信息或管理全部账号。请由服务器运维人员在服务器上用命令行办理（同样记入台账）", cur.Role.Label(), cur.Username)
+		}
+	}
 	if !changesGrant {
 		return nil
 	}
 	return s.checkGrant(ctx, by, role, region)
+}
+
+// guarded reports whether an account with role in region is one that only
+// the server's operator may create, reset or disable: an administrator,
+// or a case-acting role over the whole county.
+func (s *Service) guarded(ctx context.Context, role policies.Role, region string) (bool, error) {
+	if role == policies.RoleAdmin {
+		return true, nil
+	}
+	if !role.IsAgent() {
+		return false, nil
+	}
+	r, err := regions.NewStore(s.pool).Get(ctx, region)
+	if daiban.ErrorCode(err) == daiban.ENOTFOUND {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return r.Level == regions.County, nil
 }
 
 // recordUpdate writes one ledger entry for each thing that changed. Names
@@ -229,6 +261,9 @@ func (s *Service) checkGrant(ctx context.Context, by Actor, role policies.Role, 
 	want := map[policies.Role]string{policies.RoleTownshipAgent: regions.Township, policies.RoleVillageAgent: regions.Village, policies.RoleAdmin: regions.County}
 	if lv, ok := want[role]; ok && r.Level != lv {
 		return daiban.Invalid("region", "角色 %s 应属于%s级地区，%s（%s）不是", role, levelName[lv], r.Name, r.Code)
+	}
+	if by.signedIn() && role == policies.RoleAdmin {
+		return daiban.Errorf(daiban.EFORBIDDEN, "不能在系统内授予管理员角色：请由服务器运维人员在服务器上用命令行办理（同样记入台账）")
 	}
 	if by.signedIn() && role.IsAgent() && r.Level == regions.County {
 		return daiban.Errorf(daiban.EFORBIDDEN,

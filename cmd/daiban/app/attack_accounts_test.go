@@ -77,6 +77,8 @@ func findingAdminSelfGrant(t *testing.T, r *attackRun) {
 	env := r.env
 	env.User(t, "xa.admin", "admin", "370323")
 	env.User(t, "xa.super", "supervisor", "370323")
+	env.User(t, "xa.agent", "county_agent", "370323")
+	env.User(t, "xa.admin2", "admin", "370323")
 	admin := env.Token(t, "xa.admin")
 	caseR := env.Do(t, r.county, http.MethodGet, fmt.Sprintf("/api/v1/cases/%d", r.caseID), nil, nil).Must(t, http.StatusOK)
 	idNumber := caseR.JSON["applicant"].(map[string]any)["id_number"].(string)
@@ -92,6 +94,15 @@ func findingAdminSelfGrant(t *testing.T, r *attackRun) {
 		"own role and region":       {http.MethodPatch, "/api/v1/users/xa.admin", map[string]any{"role": "township_agent", "region": "370323001"}},
 		"county supervisor → agent": {http.MethodPatch, "/api/v1/users/xa.super", map[string]any{"role": "county_agent"}},
 		"new county agent":          {http.MethodPost, "/api/v1/users", map[string]any{"username": "xa.puppet", "name": "傀儡", "role": "county_agent", "region": "370323", "password": "puppet-secret-77"}},
+		// Taking over an account the administrator may not grant: a county
+		// agent's password, a second administrator's password or state, a
+		// new administrator.
+		"county agent's password": {http.MethodPatch, "/api/v1/users/xa.agent", map[string]any{"password": "takeover-secret-77"}},
+		"county agent disabled":   {http.MethodPatch, "/api/v1/users/xa.agent", map[string]any{"disabled": true}},
+		"other admin's password":  {http.MethodPatch, "/api/v1/users/xa.admin2", map[string]any{"password": "takeover-secret-77"}},
+		"other admin disabled":    {http.MethodPatch, "/api/v1/users/xa.admin2", map[string]any{"disabled": true}},
+		"new administrator":       {http.MethodPost, "/api/v1/users", map[string]any{"username": "xa.admin3", "name": "管理员三", "role": "admin", "region": "370323", "password": "puppet-secret-77"}},
+		"supervisor → admin":      {http.MethodPatch, "/api/v1/users/xa.super", map[string]any{"role": "admin"}},
 	} {
 		resp, _ := r.a.send(t, "accounts", req.method, req.path, attackJSON(t, req.body), attackAuth(admin))
 		if resp.status != http.StatusForbidden {
