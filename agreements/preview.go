@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/daiban/daiban"
+	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/sql/dbsqlc"
 )
 
@@ -54,47 +55,86 @@ func (s *Service) PreviewPage(ctx context.Context, token string, n int) (_ []byt
 }
 
 func (s *Service) preview(ctx context.Context, token string) ([][]byte, error) {
-	l, err := s.link(ctx, s.pool, token, false)
+	in, err := s.previewInputs(ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	d, err := s.q.DocumentGet(ctx, s.pool, l.DocumentID)
-	if err != nil {
-		return nil, err
-	}
-	if d.Status != "draft" {
-		return nil, errLink
-	}
-	c, err := s.cases.Get(ctx, d.CaseID)
-	if err != nil {
-		return nil, err
-	}
-	sigs, err := s.q.SignaturesOf(ctx, s.pool, d.ID)
-	if err != nil {
-		return nil, err
-	}
-	now := s.Now()
-	// The pages change with the case (its version), the signatures given
-	// and the date printed; the verification code names the document in
-	// every database.
-	key := []string{d.VerifyCode, fmt.Sprint(c.Version), now.In(cst).Format("2006-01-02")}
-	byRole := map[string]dbsqlc.Signature{}
-	for _, sg := range sigs {
-		byRole[sg.Role] = sg
-		key = append(key, sg.Role+"@"+fmt.Sprint(sg.SignedAt.UnixNano()))
-	}
-	sort.Strings(key[3:])
-	if _, ok := byRole["agent"]; !ok && d.Kind == KindAgreement {
-		// Not signed yet: the agent who drafted it is named, the box empty.
-		byRole["agent"] = dbsqlc.Signature{Role: "agent", Signer: d.CreatedBy}
-	}
-	return s.pages.get(ctx, strings.Join(key, "/"), func(ctx context.Context) ([][]byte, error) {
-		doc, err := s.renderSigned(ctx, c, d, byRole, now)
+	return s.pages.get(ctx, in.key, func(ctx context.Context) ([][]byte, error) {
+		doc, err := s.renderSigned(ctx, previewCase(in.c), in.d, in.sigs, in.now)
 		if err != nil {
 			return nil, err
 		}
 		return s.render.Images(ctx, doc, PreviewDPI, maxPreviewPages)
 	})
+}
+
+// previewInput is what a draft's pages are drawn from.
+type previewInput struct {
+	c    cases.Case
+	d    dbsqlc.Document
+	sigs map[string]dbsqlc.Signature
+	now  time.Time
+	key  string // the cache key of the pages
+}
+
+// previewInputs reads the draft a live link signs, with its signatures.
+func (s *Service) previewInputs(ctx context.Context, token string) (previewInput, error) {
+	var in previewInput
+	l, err := s.link(ctx, s.pool, token, false)
+	if err != nil {
+		return in, err
+	}
+	if in.d, err = s.q.DocumentGet(ctx, s.pool, l.DocumentID); err != nil {
+		return in, err
+	}
+	if in.d.Status != "draft" {
+		return in, errLink
+	}
+	if in.c, err = s.cases.Get(ctx, in.d.CaseID); err != nil {
+		return in, err
+	}
+	sigs, err := s.q.SignaturesOf(ctx, s.pool, in.d.ID)
+	if err != nil {
+		return in, err
+	}
+	in.now = s.Now()
+	// The pages change with the case (its version), the signatures given
+	// and the date printed; the verification code names the document in
+	// every database.
+	key := []string{in.d.VerifyCode, fmt.Sprint(in.c.Version), in.now.In(cst).Format("2006-01-02")}
+	in.sigs = map[string]dbsqlc.Signature{}
+	for _, sg := range sigs {
+		in.sigs[sg.Role] = sg
+		key = append(key, sg.Role+"@"+fmt.Sprint(sg.SignedAt.UnixNano()))
+	}
+	sort.Strings(key[3:])
+	in.key = strings.Join(key, "/")
+	if _, ok := in.sigs["agent"]; !ok && in.d.Kind == KindAgreement {
+		// Not signed yet: the agent who drafted it is named, the box empty.
+		in.sigs["agent"] = dbsqlc.Signature{Role: "agent", Signer: in.d.CreatedBy}
+	}
+	return in, nil
+}
+
+// previewCase is the case as the tablet's pages show it: the document to
+// be sealed, except that the ID number's last four characters — what the
+// applicant types to confirm the signature — are hidden too, so that the
+// pages, which anyone holding the link can open, do not give the answer.
+func previewCase(c cases.Case) cases.Case {
+	if id := c.Applicant.IDNumber; len(id) > 8 {
+		c.Applicant.IDNumber = id[:len(id)-4] + "****"
+	}
+	return c
+}
+
+// PreviewPDF is the document the tablet's pages are drawn from, for a
+// live link (tests read its text).
+func (s *Service) PreviewPDF(ctx context.Context, token string) ([]byte, error) {
+	in, err := s.previewInputs(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	return s.renderSigned(ctx, previewCase(in.c), in.d, in.sigs, in.now)
 }
 
 var cst = time.FixedZone("CST", 8*3600)

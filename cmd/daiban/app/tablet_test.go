@@ -132,6 +132,20 @@ func TestTabletPagesAndCopy(t *testing.T) {
 	if err != nil || cfg.Width < 1200 || cfg.Height < cfg.Width {
 		t.Fatalf("page image %dx%d: %v", cfg.Width, cfg.Height, err)
 	}
+	// The pages anyone with the link can open are the document to be
+	// sealed, but without the ID number's last four characters: those are
+	// the answer the tablet asks for.
+	prev, err := env.App.Documents.PreviewPDF(t.Context(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := pdftotext(t, prev)
+	if id := person["id_number"]; !strings.Contains(text, id[:4]+"**************") || strings.Contains(text, id[14:]) {
+		t.Fatalf("the tablet's pages show the ID number as:\n%s", text)
+	}
+	if !strings.Contains(text, person["name"]) || !strings.Contains(text, number) {
+		t.Fatalf("the tablet's pages lack the applicant or the case:\n%s", text)
+	}
 	env.Do(t, "", http.MethodGet, "/sign/"+token+"/pages/9", nil, nil).Must(t, 404)
 	env.Do(t, "", http.MethodGet, "/sign/"+strings.Repeat("A", 32)+"/pages/1", nil, nil).Must(t, 404)
 
