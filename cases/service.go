@@ -37,6 +37,7 @@ type Service struct {
 	deadlines Deadlines
 	pii       *pii.Keys
 	authz     *policies.Authorizer
+	printable func(field, s string) error
 }
 
 // Config is what a Service needs; NewService takes it whole.
@@ -60,6 +61,10 @@ type Config struct {
 	// Authz decides who can see a case: an original is handed in custody
 	// only to such a user (or the applicant, or a department). Required.
 	Authz *policies.Authorizer
+	// Printable refuses text the documents cannot print (a character no
+	// font has, a private-use one); the applicant's name is checked at
+	// intake, not first at the tablet. Nil checks nothing.
+	Printable func(field, s string) error
 }
 
 // NewService returns a Service. It panics without c.Deadlines: every
@@ -74,7 +79,7 @@ func NewService(c Config) *Service {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return &Service{pool: c.Pool, q: dbsqlc.New(), record: c.Record, encode: c.Encode, cal: c.Calendar, now: c.Now, deadlines: c.Deadlines, pii: c.PII, authz: c.Authz}
+	return &Service{pool: c.Pool, q: dbsqlc.New(), record: c.Record, encode: c.Encode, cal: c.Calendar, now: c.Now, deadlines: c.Deadlines, pii: c.PII, authz: c.Authz, printable: c.Printable}
 }
 
 // Now returns the service's current time.
@@ -224,6 +229,11 @@ func (s *Service) validateNew(in *NewCase) error {
 	ap.Phone = strings.TrimSpace(ap.Phone)
 	if ap.Name, err = text("applicant.name", ap.Name, 100, true); err != nil {
 		return err
+	}
+	if s.printable != nil {
+		if err := s.printable("applicant.name", ap.Name); err != nil {
+			return err
+		}
 	}
 	switch ap.Kind {
 	case "person":

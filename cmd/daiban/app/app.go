@@ -127,12 +127,12 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err := a.newDeadlines(o); err != nil {
 		return nil, err
 	}
-	a.Cases = cases.NewService(cases.Config{Pool: o.Pool, Record: record, Encode: encode, Calendar: a.Calendar.Current,
-		Deadlines: a.Deadlines, Now: o.Now, PII: a.PII, Authz: a.Authz})
 	fonts, err := pdf.LoadFonts(o.FontDirs...)
 	if err != nil {
 		return nil, err
 	}
+	a.Cases = cases.NewService(cases.Config{Pool: o.Pool, Record: record, Encode: encode, Calendar: a.Calendar.Current,
+		Deadlines: a.Deadlines, Now: o.Now, PII: a.PII, Authz: a.Authz, Printable: fonts.Check})
 	renderer, err := pdf.NewRenderer(fonts, o.Center)
 	if err != nil {
 		return nil, err

@@ -475,3 +475,28 @@ func TestReceivedMaterialNeedsPages(t *testing.T) {
 		t.Fatalf("refused review changed the case: version %d → %d", v, version(after))
 	}
 }
+
+// TestUnprintableNameRefusedAtIntake: a name the documents cannot print
+// (a private-use character, a bidirectional override, a character no font
+// has) is refused when the case is opened, naming the character — not
+// first at the tablet when the applicant is about to sign. A rare but
+// printable name (Ext B) is registered.
+func TestUnprintableNameRefusedAtIntake(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	env.User(t, "n.town", "township_agent", "370323001")
+	tok := env.Token(t, "n.town")
+	person := apptest.Person(t, 8)
+	for name, want := range map[string]string{"张\ue000": "私用区", "张\u202e三": "U+202E", "张\U00030000": "U+30000"} {
+		p := map[string]string{}
+		for k, v := range person {
+			p[k] = v
+		}
+		p["name"] = name
+		r := env.Do(t, tok, http.MethodPost, "/api/v1/cases", map[string]any{"region": "370323001", "channel": "counter", "matter": "GT001", "applicant": p}, nil)
+		if r.Status != http.StatusUnprocessableEntity || r.JSON["error"].(map[string]any)["field"] != "applicant.name" || !strings.Contains(string(r.Body), want) {
+			t.Errorf("name %+q: %d %s", name, r.Status, r.Body)
+		}
+	}
+	env.Do(t, tok, http.MethodPost, "/api/v1/cases", map[string]any{"region": "370323001", "channel": "counter", "matter": "GT001", "applicant": person}, nil).Must(t, http.StatusCreated)
+}
