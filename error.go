@@ -18,6 +18,7 @@ const (
 	ENOTFOUND             = "not_found"             // 404
 	EVERSIONCONFLICT      = "version_conflict"      // 409
 	EINVALIDTRANSITION    = "invalid_transition"    // 409
+	EDUPLICATE            = "duplicate"             // 409, with the open case's id
 	EPRECONDITIONREQUIRED = "precondition_required" // 428
 	ETOOLARGE             = "too_large"             // 413
 	ETOOMANYREQUESTS      = "too_many_requests"     // 429
@@ -31,6 +32,9 @@ type Error struct {
 	Code    string
 	Message string
 	Field   string
+	// CaseID names the case an error is about, when the client needs it
+	// (EDUPLICATE: the open case of the same applicant and matter).
+	CaseID int64
 }
 
 func (e *Error) Error() string {
@@ -60,6 +64,15 @@ func ErrorCode(err error) string {
 		return e.Code
 	}
 	return EINTERNAL
+}
+
+// ErrorCaseID returns the case an application error names, if any.
+func ErrorCaseID(err error) int64 {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.CaseID
+	}
+	return 0
 }
 
 // ErrorMessage returns the user-facing message of an application error and a

@@ -2,6 +2,7 @@ package cases
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -74,7 +75,8 @@ func (s *Service) checkDuplicates(ctx context.Context, db dbsqlc.DBTX, in NewCas
 		numbers[i] = d.Number
 	}
 	if reason == "" {
-		return nil, "", daiban.Invalid(DuplicateReasonField, "该申请人已有同一事项的在办案件（%s）。请先查看在办案件；如确需另行登记，请填写原因", strings.Join(numbers, "、"))
+		return nil, "", &daiban.Error{Code: daiban.EDUPLICATE, Field: DuplicateReasonField, CaseID: dups[0].ID,
+			Message: fmt.Sprintf("该申请人已有同一事项的在办案件（%s）。请先查看在办案件；如确需另行登记，请填写原因", strings.Join(numbers, "、"))}
 	}
 	return numbers, reason, nil
 }

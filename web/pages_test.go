@@ -366,7 +366,7 @@ func TestIntakeWarnsOfDuplicates(t *testing.T) {
 	}
 	again := post("")
 	for _, want := range []string{"未保存：1 处需要修改", `href="#intake-duplicate-reason"`, `id="intake-duplicates"`, "该申请人已有同一事项的在办案件", `href="` + first.location + `"`, `name="duplicate_reason"`} {
-		if again.status != http.StatusUnprocessableEntity || !strings.Contains(again.body, want) {
+		if again.status != http.StatusConflict || !strings.Contains(again.body, want) {
 			t.Errorf("second intake (%d) lacks %q", again.status, want)
 		}
 	}

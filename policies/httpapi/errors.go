@@ -19,6 +19,7 @@ var statusOf = map[string]int{
 	daiban.ENOTFOUND:             http.StatusNotFound,
 	daiban.EVERSIONCONFLICT:      http.StatusConflict,
 	daiban.EINVALIDTRANSITION:    http.StatusConflict,
+	daiban.EDUPLICATE:            http.StatusConflict,
 	daiban.EPRECONDITIONREQUIRED: http.StatusPreconditionRequired,
 	daiban.ETOOLARGE:             http.StatusRequestEntityTooLarge,
 	daiban.ETOOMANYREQUESTS:      http.StatusTooManyRequests,
@@ -56,6 +57,7 @@ type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	CaseID  int64  `json:"case_id,omitempty"`
 }
 
 // translate turns framework and database errors into application errors.
@@ -131,7 +133,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		// text names the file or setting at fault, never row values).
 		s.logger.Error("request failed", "request_id", RequestID(c), "route", c.Path(), "method", c.Request().Method, "err", orig.Error())
 	}
-	body := errorBody{Error: errorDetail{Code: code, Message: daiban.ErrorMessage(err), Field: daiban.ErrorField(err)}}
+	body := errorBody{Error: errorDetail{Code: code, Message: daiban.ErrorMessage(err), Field: daiban.ErrorField(err), CaseID: daiban.ErrorCaseID(err)}}
 	// A full disk needs an administrator, not a retry in five seconds.
 	if code == daiban.EUNAVAILABLE && err != errDiskFull {
 		c.Response().Header().Set("Retry-After", "5")

@@ -12,7 +12,7 @@ import (
 
 // TestDuplicateRegistrationWarns: registering the same applicant for the
 // same matter, or a matter of the same 一件事, while a case is open is
-// refused with the open case's number until the agent gives a reason; the
+// refused (409 duplicate, naming the open case) until the agent gives a reason; the
 // reason and the open case go into the ledger. Another matter, or the
 // same one once the first case is closed, is not a duplicate.
 func TestDuplicateRegistrationWarns(t *testing.T) {
@@ -31,9 +31,11 @@ func TestDuplicateRegistrationWarns(t *testing.T) {
 	first := create("SP001", "").Must(t, http.StatusCreated)
 	number := first.JSON["number"].(string)
 
+	// The contract: 409 duplicate with the open case's id.
 	for _, matter := range []string{"SP001", "GT001", "YJS001"} { // the same matter; one of its 一件事; the 一件事 itself
 		r := create(matter, "")
-		if r.Status != http.StatusUnprocessableEntity || r.JSON["error"].(map[string]any)["field"] != "duplicate_reason" || !strings.Contains(string(r.Body), number) {
+		e, _ := r.JSON["error"].(map[string]any)
+		if r.Status != http.StatusConflict || e["code"] != "duplicate" || e["case_id"] != first.JSON["id"] || e["field"] != "duplicate_reason" || !strings.Contains(string(r.Body), number) {
 			t.Fatalf("%s again: %d %s", matter, r.Status, r.Body)
 		}
 	}
