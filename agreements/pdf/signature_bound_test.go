@@ -1,11 +1,7 @@
 package pdf_test
 
 import (
-	"bytes"
-	"compress/zlib"
 	"context"
-	"encoding/binary"
-	"hash/crc32"
 	"runtime"
 	"strings"
 	"testing"
@@ -13,47 +9,13 @@ import (
 
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/agreements/pdf"
+	"github.com/daiban/daiban/agreements/pdf/pngtest"
 )
 
-// flatPNG is a w×h PNG of one flat colour at the given bit depth and
-// colour type (2 RGB, 6 RGBA), written row by row so that even a huge one
-// costs the test little memory; the file is small (a flat image
-// compresses about a thousandfold), as in the review's attack.
+// flatPNG is a w×h PNG of one flat colour (see pngtest.Flat).
 func flatPNG(tb testing.TB, w, h int, depth, colorType byte) []byte {
 	tb.Helper()
-	channels := map[byte]int{2: 3, 6: 4}[colorType]
-	row := make([]byte, 1+w*channels*int(depth)/8)
-	for i := 1; i < len(row); i++ {
-		row[i] = 0x20 // dark grey ink everywhere
-	}
-	var z bytes.Buffer
-	zw := zlib.NewWriter(&z)
-	for range h {
-		zw.Write(row)
-	}
-	zw.Close()
-	var out bytes.Buffer
-	out.WriteString("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		var l [4]byte
-		binary.BigEndian.PutUint32(l[:], uint32(len(data)))
-		out.Write(l[:])
-		crc := crc32.NewIEEE()
-		crc.Write([]byte(typ))
-		crc.Write(data)
-		out.WriteString(typ)
-		out.Write(data)
-		binary.BigEndian.PutUint32(l[:], crc.Sum32())
-		out.Write(l[:])
-	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
-	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
-	ihdr[8], ihdr[9] = depth, colorType
-	chunk("IHDR", ihdr)
-	chunk("IDAT", z.Bytes())
-	chunk("IEND", nil)
-	return out.Bytes()
+	return pngtest.Flat(w, h, depth, colorType)
 }
 
 // TestSignatureHeaderDecidesBeforeDecoding: the review's image (16-bit,

@@ -3,8 +3,6 @@ package pdf_test
 import (
 	"bytes"
 	"compress/zlib"
-	"encoding/binary"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/agreements/pdf"
+	"github.com/daiban/daiban/agreements/pdf/pngtest"
 )
 
 // assertNormalized checks the output contract: an 8-bit RGBA, non-interlaced
@@ -213,28 +212,7 @@ func interlacedPNG(t *testing.T, img image.Image) []byte {
 	zw := zlib.NewWriter(&z)
 	zw.Write(raw.Bytes())
 	zw.Close()
-	var out bytes.Buffer
-	out.WriteString("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		var l [4]byte
-		binary.BigEndian.PutUint32(l[:], uint32(len(data)))
-		out.Write(l[:])
-		crc := crc32.NewIEEE()
-		crc.Write([]byte(typ))
-		crc.Write(data)
-		out.WriteString(typ)
-		out.Write(data)
-		binary.BigEndian.PutUint32(l[:], crc.Sum32())
-		out.Write(l[:])
-	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
-	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
-	ihdr[8], ihdr[9], ihdr[12] = 8, 6, 1
-	chunk("IHDR", ihdr)
-	chunk("IDAT", z.Bytes())
-	chunk("IEND", nil)
-	return out.Bytes()
+	return pngtest.Encode(w, h, 8, pngtest.RGBA, true, z.Bytes())
 }
 
 // TestRendererNormalizesOddPNG: a 16-bit signature handed straight to the

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 )
@@ -12,21 +11,9 @@ import (
 // ParseTrustedProxies reads DAIBAN_TRUSTED_PROXIES: comma-separated IP
 // addresses and CIDR ranges of the reverse proxies in front of the server.
 func ParseTrustedProxies(s string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		if p, err := netip.ParsePrefix(f); err == nil {
-			out = append(out, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(f)
-		if err != nil {
-			return nil, fmt.Errorf("DAIBAN_TRUSTED_PROXIES: %q 不是 IP 地址或网段（如 10.0.0.5 或 10.0.0.0/24）", f)
-		}
-		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	out, err := ParseAllowList(s)
+	if err != nil {
+		return nil, fmt.Errorf("DAIBAN_TRUSTED_PROXIES: %w", err)
 	}
 	return out, nil
 }

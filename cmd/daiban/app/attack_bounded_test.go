@@ -3,12 +3,9 @@ package app_test
 import (
 	"bufio"
 	"bytes"
-	"compress/zlib"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"net"
 	"net/http"
@@ -22,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/daiban/daiban/agreements/pdf/pngtest"
 	"github.com/daiban/daiban/cmd/daiban/app/apptest"
 )
 
@@ -36,43 +34,11 @@ func init() {
 	addFinding("8: odd input is a 422 before any work", oddInput)
 }
 
-// attackPNG is a w×h PNG of one flat dark colour at the given bit depth
-// (colour type RGBA), written row by row: the review's 16-bit 3000×3000
-// image is about 75 KB on the wire and 72 MB once decoded.
+// attackPNG is a w×h flat RGBA PNG of the given bit depth, as small on
+// the wire as the review's (see pngtest.Flat).
 func attackPNG(tb testing.TB, w, h int, depth byte) []byte {
 	tb.Helper()
-	row := make([]byte, 1+w*4*int(depth)/8)
-	for i := 1; i < len(row); i++ {
-		row[i] = 0x20
-	}
-	var z bytes.Buffer
-	zw := zlib.NewWriter(&z)
-	for range h {
-		zw.Write(row)
-	}
-	zw.Close()
-	var out bytes.Buffer
-	out.WriteString("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		var l [4]byte
-		binary.BigEndian.PutUint32(l[:], uint32(len(data)))
-		out.Write(l[:])
-		crc := crc32.NewIEEE()
-		crc.Write([]byte(typ))
-		crc.Write(data)
-		out.WriteString(typ)
-		out.Write(data)
-		binary.BigEndian.PutUint32(l[:], crc.Sum32())
-		out.Write(l[:])
-	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
-	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
-	ihdr[8], ihdr[9] = depth, 6
-	chunk("IHDR", ihdr)
-	chunk("IDAT", z.Bytes())
-	chunk("IEND", nil)
-	return out.Bytes()
+	return pngtest.Flat(w, h, depth, pngtest.RGBA)
 }
 
 // signingLink opens a case in the demo county as the county agent,

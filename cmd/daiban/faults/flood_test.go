@@ -2,13 +2,10 @@ package faults_test
 
 import (
 	"bytes"
-	"compress/zlib"
 	"context"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"net/http"
 	"os"
@@ -18,47 +15,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/daiban/daiban/agreements/pdf/pngtest"
 	"github.com/daiban/daiban/cmd/daiban/app/apptest"
 	"github.com/daiban/daiban/sql/pgserver/pgtest"
 )
 
-// flatPNG is a w×h PNG of one flat dark colour (colour type RGBA) at the
-// given bit depth, written row by row: the review's 16-bit 3000×3000
-// image is about 75 KB on the wire and 72 MB once decoded.
+// flatPNG is a w×h flat RGBA PNG of the given bit depth, as small on the
+// wire as the review's (see pngtest.Flat).
 func flatPNG(tb testing.TB, w, h int, depth byte) []byte {
 	tb.Helper()
-	row := make([]byte, 1+w*4*int(depth)/8)
-	for i := 1; i < len(row); i++ {
-		row[i] = 0x20
-	}
-	var z bytes.Buffer
-	zw := zlib.NewWriter(&z)
-	for range h {
-		zw.Write(row)
-	}
-	zw.Close()
-	var out bytes.Buffer
-	out.WriteString("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		var l [4]byte
-		binary.BigEndian.PutUint32(l[:], uint32(len(data)))
-		out.Write(l[:])
-		crc := crc32.NewIEEE()
-		crc.Write([]byte(typ))
-		crc.Write(data)
-		out.WriteString(typ)
-		out.Write(data)
-		binary.BigEndian.PutUint32(l[:], crc.Sum32())
-		out.Write(l[:])
-	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
-	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
-	ihdr[8], ihdr[9] = depth, 6
-	chunk("IHDR", ihdr)
-	chunk("IDAT", z.Bytes())
-	chunk("IEND", nil)
-	return out.Bytes()
+	return pngtest.Flat(w, h, depth, pngtest.RGBA)
 }
 
 // procStatus reads a "VmXXX:  123 kB" line of /proc/pid/status, in bytes.
