@@ -374,3 +374,24 @@ func TestIntakeWarnsOfDuplicates(t *testing.T) {
 		t.Fatalf("intake with a reason: %d → %s", withReason.status, withReason.location)
 	}
 }
+
+// TestUnknownAddressIsAPage: a browser that asks for an address that is no
+// page (a typo, a trailing slash) gets a page saying so, not the API's
+// JSON; an API client still gets JSON.
+func TestUnknownAddressIsAPage(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	env.User(t, "k.town", "township_agent", "370323001")
+	c := client(t)
+	html := map[string]string{"Accept": "text/html"}
+	signIn(t, c, env.Server.URL, url.Values{"username": {"k.town"}, "password": {apptest.Password}}, html)
+	for _, path := range []string{"/nonexistent", "/cases/", "/desk/x"} {
+		a := send(t, c, http.MethodGet, env.Server.URL+path, nil, html)
+		if a.status != http.StatusNotFound || !strings.Contains(a.header.Get("Content-Type"), "text/html") || !strings.Contains(a.body, "页面不存在") || strings.Contains(a.body, `"error"`) {
+			t.Errorf("GET %s in a browser: %d %q", path, a.status, a.header.Get("Content-Type"))
+		}
+	}
+	if r := env.Do(t, env.Token(t, "k.town"), http.MethodGet, "/api/v1/nonexistent", nil, nil); r.Status != http.StatusNotFound || r.ErrorCode() != "not_found" {
+		t.Errorf("API: %d %s", r.Status, r.Body)
+	}
+}

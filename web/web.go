@@ -277,8 +277,19 @@ func homeOf(role policies.Role) string {
 func (p *Pages) Errors(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		err := next(c)
-		if err == nil || c.Response().Committed || !p.routes[c.Request().Method+" "+c.Path()] {
+		if err == nil || c.Response().Committed {
 			return err
+		}
+		page := p.routes[c.Request().Method+" "+c.Path()]
+		// An address that is no page nor API (a typo, a trailing slash)
+		// asked for by a browser is answered with a page too.
+		lost := !page && !strings.HasPrefix(c.Request().URL.Path, "/api/") && strings.Contains(c.Request().Header.Get("Accept"), "text/html") &&
+			httpapi.Status(err) == http.StatusNotFound
+		if !page && !lost {
+			return err
+		}
+		if lost {
+			err = daiban.Errorf(daiban.ENOTFOUND, "页面不存在，请检查地址是否正确")
 		}
 		status := httpapi.Status(err)
 		if status == 0 {
