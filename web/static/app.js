@@ -11,6 +11,17 @@
       failed.scrollIntoView({block: 'start'});
       failed.focus({preventScroll: true});
     }
+    // A field the user changes after a refusal loses its old message: it
+    // may be right now, and the server says again if it is not.
+    document.querySelectorAll('.field.invalid').forEach(function (field) {
+      var clear = function () {
+        field.classList.remove('invalid');
+        field.querySelectorAll('[aria-invalid]').forEach(function (el) { el.removeAttribute('aria-invalid'); });
+        field.querySelectorAll('.err:not([role=status])').forEach(function (el) { el.hidden = true; });
+      };
+      field.addEventListener('input', clear);
+      field.addEventListener('change', clear);
+    });
 
     // Live filter of the matter list at intake (the search button does the
     // same on the server).
