@@ -54,6 +54,10 @@ func timeline(rows []dbsqlc.CaseEventsRow) []Event {
 			Reason     string `json:"reason"`
 			Step       string `json:"step"`
 			PublicNote string `json:"public_note"`
+			// case.created, when the applicant had an open case for the
+			// same matter.
+			DuplicateOf     []string `json:"duplicate_of"`
+			DuplicateReason string   `json:"duplicate_reason"`
 		}
 		_ = json.Unmarshal(r.Payload, &p) // the ledger holds canonical JSON objects
 		name := EventName(r.Type)
@@ -63,6 +67,9 @@ func timeline(rows []dbsqlc.CaseEventsRow) []Event {
 		note := p.Note
 		if note == "" {
 			note = p.Reason
+		}
+		if note == "" && p.DuplicateReason != "" {
+			note = "已有在办案件 " + strings.Join(p.DuplicateOf, "、") + "，另行登记原因：" + p.DuplicateReason
 		}
 		out = append(out, Event{At: r.At, Actor: r.Actor, Type: r.Type, Name: name, Step: p.Step, Note: note, Public: p.PublicNote})
 	}

@@ -61,4 +61,9 @@ func TestDuplicateRegistrationWarns(t *testing.T) {
 	if err := json.Unmarshal(entries.Items[0].Payload, &created); err != nil || created.DuplicateReason != "申请人另有一处经营场所" || len(created.DuplicateOf) != 1 || created.DuplicateOf[0] != number {
 		t.Fatalf("case.created entry: %v %s", err, entries.Items[0].Payload)
 	}
+	// The case's timeline says it too.
+	c := caseJSON(t, env, tok, id)
+	if tl := fmt.Sprint(c["timeline"]); !strings.Contains(tl, "另行登记原因：申请人另有一处经营场所") || !strings.Contains(tl, number) {
+		t.Errorf("timeline: %s", tl)
+	}
 }
