@@ -27,9 +27,19 @@ var trackNotes = map[string]func(e Event) string{
 	"case." + ActTerminate: func(e Event) string { return e.Public },
 }
 
+// fixedTrackNotes are steps the applicant sees in the same words whatever
+// the entry holds.
+var fixedTrackNotes = map[string]string{
+	"case." + EventAgreement:  "已签订委托协议，开始计算办理时限",
+	"case." + EventHandedOver: "办理结果已当面交付并签收，本件办结",
+}
+
 // ApplicantNote is what the applicant's tracking page shows of the entry
 // ("" for nothing).
 func (e Event) ApplicantNote() string {
+	if n, ok := fixedTrackNotes[e.Type]; ok {
+		return n
+	}
 	f, ok := trackNotes[e.Type]
 	if !ok || e.Public == "" {
 		return ""

@@ -21,6 +21,7 @@ func TestTrackShowsOnlyApplicantNotes(t *testing.T) {
 	}
 	c := cases.Case{Timeline: []cases.Event{
 		ev("case.review", "缺身份证", "请补交材料（需补正：身份证）"),
+		ev("case.agreement_signed", secret, ""),
 		ev("case.progress", secret, ""),
 		ev("case.progress", "已报送审批局", "已报送审批局"),
 		ev("case.suspend", secret, "中止："+secret),
@@ -32,6 +33,7 @@ func TestTrackShowsOnlyApplicantNotes(t *testing.T) {
 		ev("case.custody", secret, secret),
 		ev("notice.created", secret, secret),
 		ev("case.results", "", "办理结果已出具，请按通知到窗口签收"),
+		ev("case.handed_over", secret, ""),
 	}}
 	v := cases.Track(c)
 	b, err := json.Marshal(v)
@@ -45,7 +47,7 @@ func TestTrackShowsOnlyApplicantNotes(t *testing.T) {
 	for _, p := range v.Progress {
 		notes = append(notes, p.Note)
 	}
-	want := []string{"请补交材料（需补正：身份证）", "已报送审批局", "案件暂停办理", "案件恢复办理", "上级已批准", "办理结果已出具，请按通知到窗口签收"}
+	want := []string{"请补交材料（需补正：身份证）", "已签订委托协议，开始计算办理时限", "已报送审批局", "案件暂停办理", "案件恢复办理", "上级已批准", "办理结果已出具，请按通知到窗口签收", "办理结果已当面交付并签收，本件办结"}
 	if strings.Join(notes, "|") != strings.Join(want, "|") {
 		t.Errorf("tracking notes\n got %q\nwant %q", notes, want)
 	}
