@@ -182,13 +182,13 @@ func (h *Handler) pdf(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s-%d.pdf"`, d.Kind, d.ID))
+	c.Response().Header().Set("Content-Disposition", httpapi.ContentDisposition("inline", fmt.Sprintf("%s-%d.pdf", d.Kind, d.ID), fmt.Sprintf("%s-%d.pdf", KindNames[d.Kind], d.ID)))
 	c.Response().Header().Set("X-Content-SHA256", d.SHA256)
 	return c.Blob(http.StatusOK, "application/pdf", b)
 }
 
 func (h *Handler) certificate(c echo.Context) error {
-	c.Response().Header().Set("Content-Disposition", `attachment; filename="daiban-root.pem"`)
+	c.Response().Header().Set("Content-Disposition", httpapi.ContentDisposition("attachment", "daiban-root.pem", "政务服务中心根证书.pem"))
 	return c.Blob(http.StatusOK, "application/x-pem-file", h.svc.sealer.RootPEM())
 }
 

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"regexp"
 
@@ -9,6 +8,7 @@ import (
 
 	"github.com/daiban/daiban/agreements"
 	"github.com/daiban/daiban/agreements/pdf"
+	"github.com/daiban/daiban/policies/httpapi"
 )
 
 // receiptPath is the printable receipt of a case, the one link besides
@@ -52,6 +52,6 @@ func (p *Pages) intakeReceiptPDF(c echo.Context) error {
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Disposition", fmt.Sprintf(`inline; filename="receipt-%s.pdf"`, r.CaseNumber))
+	h.Set("Content-Disposition", httpapi.ContentDisposition("inline", "receipt-"+r.CaseNumber+".pdf", "受理回执-"+r.CaseNumber+".pdf"))
 	return c.Blob(http.StatusOK, "application/pdf", b)
 }

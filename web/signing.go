@@ -197,7 +197,7 @@ func (p *Pages) copyPDF(c echo.Context) error {
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s-%d.pdf"`, d.Kind, d.ID))
+	h.Set("Content-Disposition", httpapi.ContentDisposition("inline", fmt.Sprintf("%s-%d.pdf", d.Kind, d.ID), fmt.Sprintf("%s-%d.pdf", agreements.KindNames[d.Kind], d.ID)))
 	h.Set("X-Content-SHA256", d.SHA256)
 	return c.Blob(http.StatusOK, "application/pdf", b)
 }

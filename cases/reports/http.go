@@ -1,9 +1,7 @@
 package reports
 
 import (
-	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -83,26 +81,11 @@ func (s *Service) handlePDF(c echo.Context) error {
 	}
 	h := c.Response().Header()
 	h.Set("Cache-Control", "private, no-store")
-	h.Set("Content-Disposition", `attachment; filename="`+FileName(rep)+`"; filename*=UTF-8''`+extValue(rep.Title+".pdf"))
+	h.Set("Content-Disposition", httpapi.ContentDisposition("attachment", FileName(rep), rep.Title+".pdf"))
 	return c.Blob(http.StatusOK, "application/pdf", pdf)
 }
 
 // FileName is a report's ASCII file name, e.g. report-370323-2026-10.pdf.
 func FileName(rep Report) string {
 	return "report-" + rep.Region.Code + "-" + rep.Month + ".pdf"
-}
-
-// extValue percent-encodes s as an RFC 8187 ext-value (the Chinese file
-// name of filename*): every byte but the attr-chars.
-func extValue(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
 }

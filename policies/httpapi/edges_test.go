@@ -127,3 +127,11 @@ func TestParseAllowList(t *testing.T) {
 		t.Errorf("ParseAllowList: %v %v", got, err)
 	}
 }
+
+func TestContentDisposition(t *testing.T) {
+	got := ContentDisposition("inline", "agreement-2.pdf", "代办服务委托协议书-2.pdf")
+	want := `inline; filename="agreement-2.pdf"; filename*=UTF-8''%E4%BB%A3%E5%8A%9E%E6%9C%8D%E5%8A%A1%E5%A7%94%E6%89%98%E5%8D%8F%E8%AE%AE%E4%B9%A6-2.pdf`
+	if got != want {
+		t.Errorf("got %s\nwant %s", got, want)
+	}
+}
