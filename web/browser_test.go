@@ -625,7 +625,7 @@ func TestBrowserSupervisorDashboard(t *testing.T) {
 func reportForm(sc *scenario, sup *tab) {
 	refused := func(t *testing.T, month string, want ...string) {
 		t.Helper()
-		sup.sees("#report-summary", append([]string{"未保存：1 处需要修改"}, want...)...)
+		sup.sees("#report-summary", append([]string{"未生成报告：1 处需要修改"}, want...)...)
 		sup.sees("#month-error", want...)
 		if body := sup.text("body"); strings.Contains(body, `{"error"`) || strings.Contains(body, `"code"`) {
 			t.Errorf("the refused report form shows JSON: %s", body)

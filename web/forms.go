@@ -32,6 +32,7 @@ type form struct {
 	// case version the form was shown with.
 	CSRF    string
 	Version int
+	lead    string // see Lead
 }
 
 // newForm is a fresh form for the signed-in user (none on public pages).
@@ -72,6 +73,15 @@ func (f *form) Has(field, value string) bool {
 // fieldError is one field to fix, for the summary at the top of a form.
 type fieldError struct {
 	ID, Msg string
+}
+
+// Lead opens the summary of a refused form: 未保存 for a form that saves,
+// or what did not happen (a report form: 未生成).
+func (f *form) Lead() string {
+	if f.lead != "" {
+		return f.lead
+	}
+	return "未保存"
 }
 
 // FieldErrors lists the fields to fix, each with the id of its input (as

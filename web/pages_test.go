@@ -176,6 +176,7 @@ func TestPagesAnswerLikeTheAPI(t *testing.T) {
 		{"q.super", http.MethodGet, "/intake", http.StatusForbidden, "无权"},
 		// The report form answers on the form, not with the API's JSON.
 		{"q.super", http.MethodGet, "/supervision/report?region=370323001&month=2099-01", http.StatusUnprocessableEntity, `id="month-error" role="alert">月份 2099-01 尚未到来`},
+		{"q.super", http.MethodGet, "/supervision/report?region=370323001&month=2099-01", http.StatusUnprocessableEntity, "未生成报告：1 处需要修改"},
 		{"q.super", http.MethodGet, "/supervision/report?region=370323001&month=2026%E5%B9%B4", http.StatusUnprocessableEntity, `value="2026年"`},
 		{"q.super", http.MethodGet, "/supervision/report?region=370323001&month=", http.StatusUnprocessableEntity, "请选择月份"},
 	} {

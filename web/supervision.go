@@ -95,6 +95,7 @@ func (p *Pages) supervisionReport(c echo.Context) error {
 	month := c.QueryParam("month")
 	if _, err := reports.ParseMonth(month, p.now()); err != nil {
 		f := d.Form("report")
+		f.lead = "未生成报告"
 		f.Values.Set("month", month)
 		status, err := f.fail(err, func(string) string { return "month" })
 		if err != nil {
