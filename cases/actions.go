@@ -13,7 +13,7 @@ import (
 )
 
 var (
-	errMissingVersion = daiban.Errorf(daiban.EPRECONDITIONREQUIRED, "缺少 If-Match 请求头（案件版本号）")
+	errMissingVersion = daiban.Errorf(daiban.EPRECONDITIONREQUIRED, "缺少案件版本号：请带上页面或上次读取时的版本号后重试")
 	errVersion        = daiban.Errorf(daiban.EVERSIONCONFLICT, "案件已被他人更新，请刷新后重试")
 )
 

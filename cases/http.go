@@ -75,7 +75,7 @@ func (h *Handler) fullID(c echo.Context) bool {
 // readBody reads the raw body (for the idempotency hash) within the limit.
 func readBody(c echo.Context) ([]byte, error) {
 	if ct := c.Request().Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return nil, daiban.Invalid("body", "提交的内容格式不对，应为 JSON")
+		return nil, daiban.Invalid("body", "提交的内容格式不对，无法识别")
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, httpapi.MaxBody))
 	if err != nil {

@@ -129,7 +129,7 @@ func (f *Fonts) FacePaths() []string {
 // point. Line breaks and tabs are allowed (they are layout, not glyphs).
 func (f *Fonts) Check(field, s string) error {
 	if !utf8.ValidString(s) {
-		return daiban.Invalid(field, "内容含有无效的文字编码（不是合法的 UTF-8），无法打印到文书上")
+		return daiban.Invalid(field, "内容含有无法识别的文字编码，无法打印到文书上")
 	}
 	pos := 0
 	for _, r := range s {

@@ -109,7 +109,7 @@ func Parse(b []byte) (*Calendar, error) {
 		}
 		d, err := time.ParseInLocation("2006-01-02", rec[0], Shanghai)
 		if err != nil || d.Format("2006-01-02") != rec[0] {
-			return nil, daiban.Invalid("file", "第 %d 行日期 %q 无效：应为存在的日期，格式 YYYY-MM-DD", line, rec[0])
+			return nil, daiban.Invalid("file", "第 %d 行日期 %q 无效：应为存在的日期，格式如 2027-01-01", line, rec[0])
 		}
 		if d.Year() < MinYear || d.Year() > MaxYear {
 			return nil, daiban.Invalid("file", "第 %d 行日期 %s 超出 %d–%d 年的范围", line, rec[0], MinYear, MaxYear)

@@ -25,7 +25,7 @@ func Bind(c echo.Context, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
-			return daiban.Invalid("body", "请求体应为 JSON（Content-Type: application/json）")
+			return daiban.Invalid("body", "提交的内容格式不对，无法识别")
 		}
 	}
 	body := http.MaxBytesReader(c.Response(), r.Body, MaxBody)
@@ -39,7 +39,7 @@ func Bind(c echo.Context, v any) error {
 		if errors.As(err, &mbe) {
 			return decodeError(err)
 		}
-		return daiban.Invalid("body", "请求体只能包含一个 JSON 对象")
+		return daiban.Invalid("body", "提交的内容只能是一个数据对象")
 	}
 	return nil
 }
@@ -55,7 +55,7 @@ func DecodeJSON(data []byte, v any) error {
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return daiban.Invalid("body", "请求体只能包含一个 JSON 对象")
+		return daiban.Invalid("body", "提交的内容只能是一个数据对象")
 	}
 	return nil
 }
@@ -68,7 +68,7 @@ func decodeError(err error) error {
 	case errors.As(err, &mbe):
 		return errTooLarge
 	case errors.Is(err, io.EOF):
-		return daiban.Invalid("body", "请求体为空，应为 JSON 对象")
+		return daiban.Invalid("body", "提交的内容为空")
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return daiban.Invalid("body", "JSON 不完整")
 	case errors.As(err, &se):
@@ -76,7 +76,7 @@ func decodeError(err error) error {
 	case errors.As(err, &te):
 		field := te.Field
 		if field == "" {
-			return daiban.Invalid("body", "请求体应为 JSON 对象")
+			return daiban.Invalid("body", "提交的内容应为一个数据对象")
 		}
 		return daiban.Invalid(field, "字段 %s 的类型错误，应为%s", field, typeName(te.Type.Kind().String()))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):

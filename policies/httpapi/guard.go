@@ -101,7 +101,7 @@ func (s *Server) authenticate(c echo.Context) (Principal, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, rest, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return Principal{}, daiban.Errorf(daiban.EUNAUTHENTICATED, "Authorization 应为 Bearer 令牌")
+			return Principal{}, daiban.Errorf(daiban.EUNAUTHENTICATED, "登录凭据格式不对，请重新登录")
 		}
 		token = strings.TrimSpace(rest)
 	} else if ck, err := r.Cookie(SessionCookie); err == nil {
