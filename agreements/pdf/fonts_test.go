@@ -87,7 +87,7 @@ func TestCheck(t *testing.T) {
 		{"王\u0378", "U+0378"},      // unassigned
 		{"赵\U0001FA70", "U+1FA70"}, // emoji newer than every font
 		{"钱\a", "U+0007"},          // control character
-		{"孙\xff", "UTF-8"},         // invalid encoding
+		{"孙\xff", "无法识别的文字编码"},     // invalid encoding
 		{"周\U0002EBF0", "U+2EBF0"}, // CJK Extension I: in no font
 	}
 	for _, b := range bad {
@@ -99,7 +99,7 @@ func TestCheck(t *testing.T) {
 		if daiban.ErrorCode(err) != daiban.EINVALID || daiban.ErrorField(err) != "applicant.name" {
 			t.Errorf("Check(%q): code %q field %q", b.s, daiban.ErrorCode(err), daiban.ErrorField(err))
 		}
-		if msg := daiban.ErrorMessage(err); !strings.Contains(msg, b.want) || !strings.Contains(msg, "第 2 个字符") && b.want != "UTF-8" {
+		if msg := daiban.ErrorMessage(err); !strings.Contains(msg, b.want) || !strings.Contains(msg, "第 2 个字符") && b.want != "无法识别的文字编码" {
 			t.Errorf("Check(%q) message %q lacks %q / position", b.s, msg, b.want)
 		}
 	}
