@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies/httpapi"
+	"github.com/daiban/daiban/policies/pii"
 	"github.com/daiban/daiban/policies/users"
 	"github.com/daiban/daiban/sql/dbsqlc"
 )
@@ -68,6 +70,7 @@ type Service struct {
 	sealer  *pdf.Sealer
 	ledger  *ledger.Log
 	center  pdf.Center
+	keys    *pii.Keys // seal the signing links' tokens (LiveLink)
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 	// pages are the drafts' pages rendered for the tablet (preview.go).
@@ -75,8 +78,8 @@ type Service struct {
 }
 
 // NewService returns a Service.
-func NewService(pool *pgxpool.Pool, cs *cases.Service, cat *catalog.Store, us *users.Service, r *pdf.Renderer, s *pdf.Sealer, l *ledger.Log, center pdf.Center) *Service {
-	return &Service{pool: pool, q: dbsqlc.New(), cases: cs, catalog: cat, users: us, render: r, sealer: s, ledger: l, center: center, Now: time.Now}
+func NewService(pool *pgxpool.Pool, cs *cases.Service, cat *catalog.Store, us *users.Service, r *pdf.Renderer, s *pdf.Sealer, l *ledger.Log, center pdf.Center, keys *pii.Keys) *Service {
+	return &Service{pool: pool, q: dbsqlc.New(), cases: cs, catalog: cat, users: us, render: r, sealer: s, ledger: l, center: center, keys: keys, Now: time.Now}
 }
 
 // Sealer returns the center's sealer (its root certificate is public).
@@ -447,7 +450,24 @@ func (s *Service) newLink(ctx context.Context, tx pgx.Tx, a cases.Actor, docID i
 	token := base64.RawURLEncoding.EncodeToString(b)
 	h := sha256.Sum256([]byte(token))
 	now := s.Now()
-	return token, s.q.SignLinkInsert(ctx, tx, dbsqlc.SignLinkInsertParams{TokenHash: h[:], DocumentID: docID, CreatedBy: a.Username, CreatedAt: now, ExpiresAt: now.Add(LinkTTL)})
+	enc := s.keys.SealString(pii.SignLinkToken, strconv.FormatInt(docID, 10), token)
+	return token, s.q.SignLinkInsert(ctx, tx, dbsqlc.SignLinkInsertParams{TokenHash: h[:], DocumentID: docID, CreatedBy: a.Username, CreatedAt: now, ExpiresAt: now.Add(LinkTTL), TokenEnc: enc})
+}
+
+// LiveLink returns the signing page of a draft's live link ("" when none),
+// so the agent's page can show it again after a reload without voiding
+// it. Only the case's agents see that page.
+func (s *Service) LiveLink(ctx context.Context, docID int64) (_ string, err error) {
+	defer daiban.Wrap(&err, "agreements: live signing link of document %d", docID)
+	rows, err := s.q.SignLinkLive(ctx, s.pool, docID, s.Now())
+	if err != nil || len(rows) == 0 {
+		return "", err
+	}
+	token, err := s.keys.OpenString(pii.SignLinkToken, strconv.FormatInt(docID, 10), rows[0].TokenEnc)
+	if err != nil {
+		return "", nil // sealed under a retired key: the agent makes a new link
+	}
+	return "/sign/" + token, nil
 }
 
 func (s *Service) matterInfo(ctx context.Context, c cases.Case) ([]pdf.MatterInfo, error) {

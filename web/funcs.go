@@ -69,14 +69,15 @@ var funcs = template.FuncMap{
 		}
 		return s
 	},
-	"add":     func(a, b int) int { return a + b },
-	"add1":    func(a, b float64) float64 { return a + b },
-	"sub1":    func(a, b float64) float64 { return a - b },
-	"pct":     func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
-	"f1":      func(f float64) string { return fmt.Sprintf("%.1f", f) },
-	"join":    strings.Join,
-	"field":   field,
-	"fieldID": fieldID,
+	"add":      func(a, b int) int { return a + b },
+	"add1":     func(a, b float64) float64 { return a + b },
+	"sub1":     func(a, b float64) float64 { return a - b },
+	"pct":      func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
+	"f1":       func(f float64) string { return fmt.Sprintf("%.1f", f) },
+	"join":     strings.Join,
+	"field":    field,
+	"fieldID":  fieldID,
+	"linkCard": func(base, link string) linkCard { return linkCard{Base: base, Link: link} },
 }
 
 // str is the text of a string or of a value of a string type (a typed
@@ -125,3 +126,7 @@ func stateClass(s cases.State) string {
 	}
 	return "s-open"
 }
+
+// linkCard is a signing link with the address it is reached at, for the
+// template "signlinkcard".
+type linkCard struct{ Base, Link string }

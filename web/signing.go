@@ -27,6 +27,9 @@ type signingPage struct {
 	Sealed *cases.DocumentRef
 	Form   *form
 	CSRF   string
+	// LiveLink is the draft's live signing link, shown again after a
+	// reload (a new link would void it).
+	LiveLink string
 }
 
 func (p *Pages) signingData(c echo.Context, kind string) (*signingPage, error) {
@@ -49,6 +52,11 @@ func (p *Pages) signingData(c echo.Context, kind string) (*signingPage, error) {
 		for _, r := range st.Signed {
 			sp.ApplicantSigned = sp.ApplicantSigned || r == "applicant"
 			sp.AgentSigned = sp.AgentSigned || r == "agent"
+		}
+		if !sp.ApplicantSigned {
+			if sp.LiveLink, err = p.Documents.LiveLink(ctx, st.DocumentID); err != nil {
+				return nil, err
+			}
 		}
 	case daiban.ErrorCode(err) != daiban.ENOTFOUND:
 		return nil, err

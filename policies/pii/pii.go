@@ -39,6 +39,8 @@ const (
 	// IdempotentResponse is a stored API response (it may show a case
 	// with its applicant's numbers in full).
 	IdempotentResponse Field = "idempotency_keys.response"
+	// SignLinkToken is a signing link's token (row: the document id).
+	SignLinkToken Field = "sign_links.token"
 )
 
 const (

@@ -353,7 +353,7 @@ func (q *Queries) SignLinkFail(ctx context.Context, db DBTX, now time.Time, toke
 }
 
 const signLinkGet = `-- name: SignLinkGet :one
-SELECT token_hash, document_id, created_by, created_at, expires_at, used_at, failures, voided_at FROM sign_links WHERE token_hash = $1
+SELECT token_hash, document_id, created_by, created_at, expires_at, used_at, failures, voided_at, token_enc FROM sign_links WHERE token_hash = $1
 `
 
 func (q *Queries) SignLinkGet(ctx context.Context, db DBTX, tokenHash []byte) (SignLink, error) {
@@ -368,12 +368,13 @@ func (q *Queries) SignLinkGet(ctx context.Context, db DBTX, tokenHash []byte) (S
 		&i.UsedAt,
 		&i.Failures,
 		&i.VoidedAt,
+		&i.TokenEnc,
 	)
 	return i, err
 }
 
 const signLinkGetForUpdate = `-- name: SignLinkGetForUpdate :one
-SELECT token_hash, document_id, created_by, created_at, expires_at, used_at, failures, voided_at FROM sign_links WHERE token_hash = $1 FOR UPDATE
+SELECT token_hash, document_id, created_by, created_at, expires_at, used_at, failures, voided_at, token_enc FROM sign_links WHERE token_hash = $1 FOR UPDATE
 `
 
 func (q *Queries) SignLinkGetForUpdate(ctx context.Context, db DBTX, tokenHash []byte) (SignLink, error) {
@@ -388,13 +389,14 @@ func (q *Queries) SignLinkGetForUpdate(ctx context.Context, db DBTX, tokenHash [
 		&i.UsedAt,
 		&i.Failures,
 		&i.VoidedAt,
+		&i.TokenEnc,
 	)
 	return i, err
 }
 
 const signLinkInsert = `-- name: SignLinkInsert :exec
-INSERT INTO sign_links (token_hash, document_id, created_by, created_at, expires_at)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO sign_links (token_hash, document_id, created_by, created_at, expires_at, token_enc)
+VALUES ($1, $2, $3, $4, $5, $6)
 `
 
 type SignLinkInsertParams struct {
@@ -403,6 +405,7 @@ type SignLinkInsertParams struct {
 	CreatedBy  string
 	CreatedAt  time.Time
 	ExpiresAt  time.Time
+	TokenEnc   []byte
 }
 
 func (q *Queries) SignLinkInsert(ctx context.Context, db DBTX, arg SignLinkInsertParams) error {
@@ -412,8 +415,43 @@ func (q *Queries) SignLinkInsert(ctx context.Context, db DBTX, arg SignLinkInser
 		arg.CreatedBy,
 		arg.CreatedAt,
 		arg.ExpiresAt,
+		arg.TokenEnc,
 	)
 	return err
+}
+
+const signLinkLive = `-- name: SignLinkLive :many
+SELECT token_enc, expires_at FROM sign_links
+WHERE document_id = $1 AND used_at IS NULL AND voided_at IS NULL
+  AND expires_at > $2 AND token_enc IS NOT NULL
+ORDER BY created_at DESC
+LIMIT 1
+`
+
+type SignLinkLiveRow struct {
+	TokenEnc  []byte
+	ExpiresAt time.Time
+}
+
+// The live links of a document, newest first.
+func (q *Queries) SignLinkLive(ctx context.Context, db DBTX, documentID int64, now time.Time) ([]SignLinkLiveRow, error) {
+	rows, err := db.Query(ctx, signLinkLive, documentID, now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SignLinkLiveRow{}
+	for rows.Next() {
+		var i SignLinkLiveRow
+		if err := rows.Scan(&i.TokenEnc, &i.ExpiresAt); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const signLinkUse = `-- name: SignLinkUse :exec

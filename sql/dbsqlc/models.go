@@ -302,6 +302,7 @@ type SignLink struct {
 	UsedAt     *time.Time
 	Failures   int32
 	VoidedAt   *time.Time
+	TokenEnc   []byte
 }
 
 type Signature struct {

@@ -36,8 +36,16 @@ ON CONFLICT (document_id, role) DO UPDATE SET signer = EXCLUDED.signer, image_pn
 SELECT * FROM signatures WHERE document_id = $1;
 
 -- name: SignLinkInsert :exec
-INSERT INTO sign_links (token_hash, document_id, created_by, created_at, expires_at)
-VALUES (@token_hash, @document_id, @created_by, @created_at, @expires_at);
+INSERT INTO sign_links (token_hash, document_id, created_by, created_at, expires_at, token_enc)
+VALUES (@token_hash, @document_id, @created_by, @created_at, @expires_at, @token_enc);
+
+-- name: SignLinkLive :many
+-- The live links of a document, newest first.
+SELECT token_enc, expires_at FROM sign_links
+WHERE document_id = @document_id AND used_at IS NULL AND voided_at IS NULL
+  AND expires_at > @now AND token_enc IS NOT NULL
+ORDER BY created_at DESC
+LIMIT 1;
 
 -- name: SignLinkGetForUpdate :one
 SELECT * FROM sign_links WHERE token_hash = $1 FOR UPDATE;

@@ -187,3 +187,38 @@ func TestTabletPagesAndCopy(t *testing.T) {
 	env.Do(t, "", http.MethodGet, link+"/qr", nil, nil).Must(t, 404)
 	env.Do(t, "", http.MethodGet, "/copy/short", nil, nil).Must(t, 404)
 }
+
+// TestLiveLinkShownAgain: the agent's agreement page shows the live
+// signing link again when it is opened later (a reload, back from the
+// case page) instead of making the agent void it for a new one; once the
+// applicant has signed, or the link is replaced, the old one is gone. The
+// token is stored sealed, never in clear.
+func TestLiveLinkShownAgain(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	env.User(t, "l.town", "township_agent", "370323001")
+	tok := env.Token(t, "l.town")
+	person := apptest.Person(t, 2)
+	id, token := draftFor(t, env, tok, person)
+	page := func() string {
+		return string(env.Do(t, "", http.MethodGet, fmt.Sprintf("/cases/%d/agreement", id), nil,
+			map[string]string{"Cookie": "daiban_session=" + tok, "Accept": "text/html"}).Must(t, http.StatusOK).Body)
+	}
+	if p := page(); !strings.Contains(p, `href="/sign/`+token+`"`) {
+		t.Fatalf("the agreement page does not show the live link again")
+	}
+	var clear int
+	if err := env.Pool.QueryRow(t.Context(), "SELECT count(*) FROM sign_links WHERE position($1::bytea IN token_enc) > 0", []byte(token)).Scan(&clear); err != nil || clear != 0 {
+		t.Fatalf("the token is stored in clear (%d rows, %v)", clear, err)
+	}
+	// A new link voids the old one; the page shows the new one.
+	n := env.Do(t, tok, http.MethodPost, fmt.Sprintf("/api/v1/cases/%d/agreement/link", id), nil, nil).Must(t, http.StatusCreated)
+	fresh := strings.TrimPrefix(n.JSON["signing_url"].(string), "/sign/")
+	if p := page(); strings.Contains(p, token) || !strings.Contains(p, `href="/sign/`+fresh+`"`) {
+		t.Fatalf("after a new link the page shows the old one or not the new one")
+	}
+	env.Do(t, "", http.MethodPost, "/api/v1/sign/"+fresh, map[string]any{"image_png": signaturePNG(t, 3), "id_last4": person["id_number"][14:]}, nil).Must(t, http.StatusOK)
+	if p := page(); strings.Contains(p, "/sign/") {
+		t.Fatalf("the used link is still shown")
+	}
+}
