@@ -47,8 +47,6 @@ func (p *Pages) login(c echo.Context) error {
 		err = daiban.Invalid("username", "请输入用户名")
 	case password == "":
 		err = daiban.Invalid("password", "请输入密码")
-	default:
-		err = users.CheckSignIn(username, password)
 	}
 	if err == nil {
 		token, sess, lerr := p.Users.Login(c.Request().Context(), username, password, c.RealIP())

@@ -68,9 +68,6 @@ func (s *Service) handleLogin(c echo.Context) error {
 	if req.Password == "" {
 		return daiban.Invalid("password", "请输入密码")
 	}
-	if err := CheckSignIn(req.Username, req.Password); err != nil {
-		return err
-	}
 	token, sess, err := s.Login(c.Request().Context(), req.Username, req.Password, c.RealIP())
 	if err != nil {
 		SetRetryAfter(c, err)

@@ -9,12 +9,11 @@ import (
 // would be work for nothing.
 const maxPassword = 1024
 
-// CheckSignIn checks a sign-in's username and password before anything
+// checkSignIn checks a sign-in's username and password before anything
 // is looked up or hashed: a username no account can have (longer than 64
 // characters, invalid UTF-8, a NUL byte) would cost a full password hash
-// and then a query the database refuses. Both sign-in routes, the API's
-// and the page's, call it first.
-func CheckSignIn(username, password string) error {
+// and then a query the database refuses. Login calls it first.
+func checkSignIn(username, password string) error {
 	if err := httpapi.Text("username", username, 0); err != nil {
 		return err
 	}

@@ -101,8 +101,12 @@ func (s *Service) Grants(ctx context.Context) ([]policies.Grant, error) {
 // attempt passes the throttle (see admit) before the password is checked.
 func (s *Service) Login(ctx context.Context, username, password, address string) (token string, sess Session, err error) {
 	defer daiban.Wrap(&err, "users: sign in")
-	// No account has such a name: answer at once, before any lock or hash
-	// (and before an oversized name reaches an index).
+	// Input nobody could have typed is said so (422); a name no account
+	// has is a failed sign-in (401). Both answer at once, before any lock
+	// or hash (and before an oversized name reaches an index).
+	if err := checkSignIn(username, password); err != nil {
+		return "", Session{}, err
+	}
 	if validateUsername(username) != nil || len(password) > maxPasswordBytes || len(address) > 64 {
 		return "", Session{}, errBadLogin
 	}
