@@ -74,6 +74,40 @@ type agent struct{ username, region string }
 // makeAgents creates n township agents on the database at url.
 func makeAgents(t *testing.T, url string, n int) []agent {
 	t.Helper()
+	towns := demoRegions(t, "township")
+	var out []agent
+	var us []users.NewUser
+	for i := range n {
+		a := agent{username: fmt.Sprintf("fault.agent%d", i+1), region: towns[i%len(towns)]}
+		us = append(us, users.NewUser{Username: a.username, Name: fmt.Sprintf("故障代办员%d", i+1), Role: "township_agent", Region: a.region, Password: password})
+		out = append(out, a)
+	}
+	createUsers(t, url, us...)
+	return out
+}
+
+// demoRegions lists the demo county's region codes at level.
+func demoRegions(t *testing.T, level string) []string {
+	t.Helper()
+	rs, err := demo.Regions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range rs {
+		if r.Level == level {
+			out = append(out, r.Code)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("no %s in the demo regions", level)
+	}
+	return out
+}
+
+// createUsers creates us on the database at url, as the fault tests.
+func createUsers(t *testing.T, url string, us ...users.NewUser) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	pool, err := migrations.OpenOwnerPool(ctx, url)
@@ -81,29 +115,12 @@ func makeAgents(t *testing.T, url string, n int) []agent {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	rs, err := demo.Regions()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var towns []string
-	for _, r := range rs {
-		if r.Level == "township" {
-			towns = append(towns, r.Code)
-		}
-	}
-	if len(towns) == 0 {
-		t.Fatal("no township in the demo regions")
-	}
 	svc := users.NewService(pool, ledger.RecordAccount)
-	var out []agent
-	for i := range n {
-		a := agent{username: fmt.Sprintf("fault.agent%d", i+1), region: towns[i%len(towns)]}
-		if _, err := svc.Create(ctx, users.Actor{Username: "system:faults"}, users.NewUser{Username: a.username, Name: fmt.Sprintf("故障代办员%d", i+1), Role: "township_agent", Region: a.region, Password: password}); err != nil {
-			t.Fatalf("create %s: %v", a.username, err)
+	for _, u := range us {
+		if _, err := svc.Create(ctx, users.Actor{Username: "system:faults"}, u); err != nil {
+			t.Fatalf("create %s: %v", u.Username, err)
 		}
-		out = append(out, a)
 	}
-	return out
 }
 
 // daiban is one "daiban serve" subprocess (and the env for one-shot

@@ -22,9 +22,7 @@ import (
 
 	"github.com/daiban/daiban/cmd/daiban/app/apptest"
 	"github.com/daiban/daiban/cmd/daiban/demo"
-	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies/users"
-	"github.com/daiban/daiban/sql/migrations"
 	"github.com/daiban/daiban/sql/pgserver/pgtest"
 )
 
@@ -52,31 +50,8 @@ func envOf(env []string, key string) string {
 // makeSupervisor creates a county-level supervisor on the database at url.
 func makeSupervisor(t *testing.T, url, username string) agent {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	pool, err := migrations.OpenOwnerPool(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	rs, err := demo.Regions()
-	if err != nil {
-		t.Fatal(err)
-	}
-	region := ""
-	for _, r := range rs {
-		if r.Level == "county" {
-			region = r.Code
-			break
-		}
-	}
-	if region == "" {
-		t.Fatal("no county in the demo regions")
-	}
-	a := agent{username: username, region: region}
-	if _, err := users.NewService(pool, ledger.RecordAccount).Create(ctx, users.Actor{Username: "system:faults"}, users.NewUser{Username: username, Name: "督查人员", Role: "supervisor", Region: region, Password: password}); err != nil {
-		t.Fatalf("create %s: %v", username, err)
-	}
+	a := agent{username: username, region: demoRegions(t, "county")[0]}
+	createUsers(t, url, users.NewUser{Username: username, Name: "督查人员", Role: "supervisor", Region: a.region, Password: password})
 	return a
 }
 
