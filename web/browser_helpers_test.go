@@ -433,6 +433,16 @@ func (b *tab) login(username string) string {
 
 // tickAll ticks every checkbox inside sel that is not ticked yet, one
 // click each.
+// signingLink submits the button sel that makes a signing link (drafting
+// the agreement, verifying the handover) and returns the link's path from
+// the card the page then shows.
+func (b *tab) signingLink(t *testing.T, sel string) string {
+	t.Helper()
+	b.submit(sel)
+	b.sees(".signlink", "请申请人在平板上签署")
+	return pathOf(t, eval[string](b, `document.getElementById("signing-link").href`))
+}
+
 func (b *tab) tickAll(sel string) {
 	b.t.Helper()
 	unticked := sel + " input[type=checkbox]:not(:checked)"

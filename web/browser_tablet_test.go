@@ -167,9 +167,7 @@ func TestBrowserEnterpriseSignsOnTablet(t *testing.T) {
 		agent.submit("#submit-review")
 		agent.sees("#case-state", "待签协议")
 		agent.follow("#go-agreement")
-		agent.submit("#draft-agreement")
-		agent.sees(".signlink", "请申请人在平板上签署")
-		link = pathOf(t, eval[string](agent, `document.getElementById("signing-link").href`))
+		link = agent.signingLink(t, "#draft-agreement")
 		agent.shot("agreement-link")
 	}) {
 		return
@@ -315,9 +313,7 @@ func enterpriseHandover(sc *scenario, agent, pad *tab, id int64, number string, 
 	if !sc.step("the items are checked for handover", func(t *testing.T) {
 		agent.follow("#go-handover")
 		agent.tickAll("#handover-form")
-		agent.submit("#verify-items")
-		agent.sees(".signlink", "请申请人在平板上签署")
-		link = pathOf(t, eval[string](agent, `document.getElementById("signing-link").href`))
+		link = agent.signingLink(t, "#verify-items")
 	}) {
 		return
 	}

@@ -164,9 +164,7 @@ func TestBrowserDelegatedCase(t *testing.T) {
 	}
 	if !sc.step("applicant signs the agreement on the tablet", func(t *testing.T) {
 		agent.follow("#go-agreement")
-		agent.submit("#draft-agreement")
-		agent.sees(".signlink", "请申请人在平板上签署")
-		link = pathOf(t, eval[string](agent, `document.getElementById("signing-link").href`))
+		link = agent.signingLink(t, "#draft-agreement")
 		agent.shot("agreement-link")
 
 		pad.open(link)
@@ -282,9 +280,7 @@ func TestBrowserDelegatedCase(t *testing.T) {
 	}
 	if !sc.step("handover verified", func(t *testing.T) {
 		agent.tickAll("#handover-form")
-		agent.submit("#verify-items")
-		agent.sees(".signlink", "请申请人在平板上签署")
-		link = pathOf(t, eval[string](agent, `document.getElementById("signing-link").href`))
+		link = agent.signingLink(t, "#verify-items")
 	}) {
 		return
 	}
