@@ -88,23 +88,42 @@ func (p *Pages) supervision(c echo.Context) error {
 // malformed, too early or still to come is shown on the form, in place;
 // a good one goes on to the PDF.
 func (p *Pages) supervisionReport(c echo.Context) error {
-	d, err := p.supervisionData(c)
+	scope, err := supervisionScope(c)
 	if err != nil {
 		return err
 	}
 	month := c.QueryParam("month")
-	if _, err := reports.ParseMonth(month, p.now()); err != nil {
+	if _, merr := reports.ParseMonth(month, p.now()); merr != nil {
+		// Only a refused month needs the dashboard, to show the form in it.
+		d, err := p.supervisionData(c)
+		if err != nil {
+			return err
+		}
 		f := d.Form("report")
 		f.lead = "未生成报告"
 		f.Values.Set("month", month)
-		status, err := f.fail(err, func(string) string { return "month" })
+		status, err := f.fail(merr, func(string) string { return "month" })
 		if err != nil {
 			return err
 		}
 		return p.Render(c, status, "supervision", view{Title: "督查", Data: d})
 	}
-	q := url.Values{"region": {d.Region}, "month": {month}}
+	q := url.Values{"region": {scope}, "month": {month}}
 	return c.Redirect(http.StatusSeeOther, "/api/v1/reports/monthly.pdf?"+q.Encode())
+}
+
+// supervisionScope is the region the dashboard is about: the user's, or
+// a township inside it asked for with region=.
+func supervisionScope(c echo.Context) (string, error) {
+	home := httpapi.CurrentPrincipal(c).Region
+	r := c.QueryParam("region")
+	if r == "" {
+		return home, nil
+	}
+	if strings.Trim(r, "0123456789") != "" || !policies.RegionContains(home, r) {
+		return "", daiban.Errorf(daiban.ENOTFOUND, "地区 %s 不在您的管辖范围内", r)
+	}
+	return r, nil
 }
 
 // supervisionData gathers the dashboard of the user's region (or of the
@@ -112,19 +131,15 @@ func (p *Pages) supervisionReport(c echo.Context) error {
 func (p *Pages) supervisionData(c echo.Context) (*supervisionData, error) {
 	ctx := c.Request().Context()
 	pr := httpapi.CurrentPrincipal(c)
-	scope := pr.Region
-	if r := c.QueryParam("region"); r != "" {
-		if strings.Trim(r, "0123456789") != "" || !policies.RegionContains(pr.Region, r) {
-			return nil, daiban.Errorf(daiban.ENOTFOUND, "地区 %s 不在您的管辖范围内", r)
-		}
-		scope = r
+	scope, err := supervisionScope(c)
+	if err != nil {
+		return nil, err
 	}
 	may := func(obj, act string) bool { return p.Authz.RoleMay(pr.Username, obj, act) }
 	today := calendar.Date(p.now())
 	d := &supervisionData{Region: scope, Today: today.Format("2006-01-02"), Month: today.AddDate(0, 0, -today.Day()).Format("2006-01"),
 		CanSupervise: may("case", "supervise"), CanVerify: may("ledger", "verify"), CanExport: may("ledger", "export"),
 		CSRF: pr.CSRFToken, forms: map[string]*form{}}
-	var err error
 	if d.Rows, d.RegionName, err = p.townRows(ctx, scope); err != nil {
 		return nil, err
 	}
