@@ -587,17 +587,15 @@ func (s *Service) CheckLink(ctx context.Context, token string) error {
 // four characters of the applicant's ID number must match; every wrong try
 // is counted, the fifth voids the link. The work is ordered cheapest
 // first, so nobody without a live link and the right ID number can make
-// the server decode an image: the link, the image's header, the ID check
-// (counted under the link's row lock), and only then the decoding, under
-// the renderer's bound.
+// the server decode an image: the image's header (the handler has looked
+// the link up before reading the body, CheckLink), the link and the ID
+// check (counted under the link's row lock), and only then the decoding,
+// under the renderer's bound.
 func (s *Service) Sign(ctx context.Context, token string, png []byte, idLast4 string) (_ Status, err error) {
 	defer daiban.Wrap(&err, "agreements: applicant signs through a link")
 	idLast4 = strings.ToUpper(strings.TrimSpace(idLast4))
 	if len(idLast4) != 4 {
 		return Status{}, daiban.Invalid("id_last4", "请输入身份证号码（或统一社会信用代码）的后四位")
-	}
-	if err := s.CheckLink(ctx, token); err != nil {
-		return Status{}, err
 	}
 	if err := pdf.CheckSignature(png); err != nil {
 		return Status{}, err
