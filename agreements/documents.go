@@ -241,16 +241,22 @@ func (s *Service) NewSigningLink(ctx context.Context, a cases.Actor, caseID int6
 const draftQuery = "SELECT id FROM documents WHERE case_id = $1 AND kind = $2 AND status = 'draft' ORDER BY id DESC LIMIT 1"
 
 func (s *Service) currentDraft(ctx context.Context, tx pgx.Tx, caseID int64, kind string) (dbsqlc.Document, error) {
-	var d dbsqlc.Document
-	row := tx.QueryRow(ctx, draftQuery, caseID, kind)
-	var id int64
-	if err := row.Scan(&id); err != nil {
-		if errors.Is(err, pgx.ErrNoRows) {
-			return d, daiban.Errorf(daiban.EINVALIDTRANSITION, "没有待签署的%s，请先生成", KindNames[kind])
-		}
-		return d, err
+	id, err := draftID(ctx, tx, caseID, kind)
+	if err != nil {
+		return dbsqlc.Document{}, err
 	}
 	return s.q.DocumentGetForUpdate(ctx, tx, id)
+}
+
+// draftID finds the case's newest draft of kind; none is an invalid
+// transition (the document must be drawn up first).
+func draftID(ctx context.Context, db dbsqlc.DBTX, caseID int64, kind string) (int64, error) {
+	var id int64
+	err := db.QueryRow(ctx, draftQuery, caseID, kind).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, daiban.Errorf(daiban.EINVALIDTRANSITION, "没有待签署的%s，请先生成", KindNames[kind])
+	}
+	return id, err
 }
 
 // Draft tells where the case's current draft of a kind stands: which
@@ -282,10 +288,7 @@ func (s *Service) AgentSign(ctx context.Context, a cases.Actor, caseID int64, pn
 	if err := pdf.CheckSignature(png); err != nil {
 		return Status{}, err
 	}
-	var id int64
-	if err := s.pool.QueryRow(ctx, draftQuery, caseID, KindAgreement).Scan(&id); errors.Is(err, pgx.ErrNoRows) {
-		return Status{}, daiban.Errorf(daiban.EINVALIDTRANSITION, "没有待签署的%s，请先生成", KindNames[KindAgreement])
-	} else if err != nil {
+	if _, err := draftID(ctx, s.pool, caseID, KindAgreement); err != nil {
 		return Status{}, err
 	}
 	img, err := s.render.Signature(ctx, png)
