@@ -20,9 +20,9 @@ import (
 // commit is acknowledged once it is on both machines.
 func (c *Cluster) baseSettings() map[string]string {
 	return map[string]string{
-		"shared_buffers":          "'128MB'",
-		"max_connections":         "200",
-		"wal_keep_size":           "'256MB'",
+		"shared_buffers":  "'128MB'",
+		"max_connections": "200",
+		"wal_keep_size":   "'256MB'",
 	}
 }
 

@@ -59,12 +59,12 @@ var Fast = Timing{time.Second, time.Second, 1, 500 * time.Millisecond, 4 * time.
 func (t Timing) settings() map[string]string {
 	ms := func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
 	return map[string]string{
-		"pgautofailover.health_check_period":              ms(t.HealthCheckPeriod),
-		"pgautofailover.health_check_timeout":             ms(t.HealthCheckTimeout),
-		"pgautofailover.health_check_max_retries":         strconv.Itoa(t.HealthCheckRetries),
-		"pgautofailover.health_check_retry_delay":         ms(t.RetryDelay),
+		"pgautofailover.health_check_period":               ms(t.HealthCheckPeriod),
+		"pgautofailover.health_check_timeout":              ms(t.HealthCheckTimeout),
+		"pgautofailover.health_check_max_retries":          strconv.Itoa(t.HealthCheckRetries),
+		"pgautofailover.health_check_retry_delay":          ms(t.RetryDelay),
 		"pgautofailover.node_considered_unhealthy_timeout": ms(t.UnhealthyTimeout),
-		"pgautofailover.primary_demote_timeout":           ms(t.DemoteTimeout),
+		"pgautofailover.primary_demote_timeout":            ms(t.DemoteTimeout),
 	}
 }
 
