@@ -60,6 +60,8 @@ type supervisionData struct {
 	CanExport          bool
 	CSRF               string
 	forms              map[string]*form
+	// Backup is the database's backup status (nil: not shown).
+	Backup *backupView
 }
 
 // Form is a fresh form (the 督办 forms, the ledger verification).
@@ -147,6 +149,9 @@ func (p *Pages) supervisionData(c echo.Context) (*supervisionData, error) {
 	d.Charts = dashboardCharts(d.Rows, d.Total)
 	if d.Report, err = p.Supervision.Build(ctx, scope); err != nil {
 		return nil, err
+	}
+	if p.Backups != nil {
+		d.Backup = newBackupView(p.Backups.Status(ctx))
 	}
 	return d, nil
 }

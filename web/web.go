@@ -37,6 +37,7 @@ import (
 	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/httpapi"
+	"github.com/daiban/daiban/sql/backup"
 	"github.com/daiban/daiban/policies/regions"
 	"github.com/daiban/daiban/policies/users"
 )
@@ -71,6 +72,9 @@ type Deps struct {
 	// API's own, so a page and its API twin are decided alike.
 	CaseScope httpapi.ScopeFunc
 	Logger    *slog.Logger
+	// Backups reports the database's backups on the supervisor's
+	// dashboard (nil: not shown).
+	Backups *backup.Monitor
 }
 
 // Pages renders the pages.

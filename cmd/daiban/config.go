@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/daiban/daiban/policies/httpapi"
+	"github.com/daiban/daiban/sql/backup"
 )
 
 // config is everything daiban reads from its environment. The README's
@@ -33,6 +34,10 @@ type config struct {
 	AppDatabaseURL string
 	// DAIBAN_METRICS_ALLOW: addresses besides the loopback that may read /metrics
 	MetricsAllow []netip.Prefix
+
+	// Backup is where pgBackRest keeps the database's backups
+	// (DAIBAN_PGBACKREST_STANZA, DAIBAN_PGBACKREST_CONFIG).
+	Backup backup.Config
 }
 
 func loadConfig() (config, error) {
@@ -47,6 +52,7 @@ func loadConfig() (config, error) {
 	}
 	c.DataDir = abs
 	c.AppDatabaseURL = os.Getenv("DAIBAN_APP_DATABASE_URL")
+	c.Backup = backup.Config{Stanza: os.Getenv("DAIBAN_PGBACKREST_STANZA"), ConfigFile: os.Getenv("DAIBAN_PGBACKREST_CONFIG")}
 	c.KeyDir = envOr("DAIBAN_KEYS", filepath.Join(c.DataDir, "keys"))
 	c.BaseURL = strings.TrimRight(envOr("DAIBAN_BASE_URL", "http://"+c.Addr), "/")
 	c.CenterName = os.Getenv("DAIBAN_CENTER_NAME")

@@ -41,7 +41,7 @@ func cmdServe(ctx context.Context, cfg config, args []string) error {
 	if cfg.CenterName != "" {
 		center.Name = cfg.CenterName
 	}
-	a, err := app.New(ctx, app.Options{Center: center, FontDirs: cfg.FontDirs, Pool: db.Pool, Logger: logger, KeyDir: cfg.KeyDir, Origin: origin, Registerer: prometheus.DefaultRegisterer, Gatherer: prometheus.DefaultGatherer, MetricsAllow: cfg.MetricsAllow})
+	a, err := app.New(ctx, app.Options{Center: center, FontDirs: cfg.FontDirs, Pool: db.Pool, Logger: logger, KeyDir: cfg.KeyDir, Origin: origin, Registerer: prometheus.DefaultRegisterer, Gatherer: prometheus.DefaultGatherer, MetricsAllow: cfg.MetricsAllow, Backup: cfg.Backup})
 	if err != nil {
 		return err
 	}
@@ -49,6 +49,7 @@ func cmdServe(ctx context.Context, cfg config, args []string) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	done := a.Start(runCtx)
 	defer func() { cancel(); <-done }()
+	warnBackups(runCtx, cfg, db.Pool, logger)
 	srv := a.HTTP
 	fmt.Fprintf(os.Stdout, "daiban 已启动: http://%s/ （Ctrl-C 停止）\n", cfg.Addr)
 	logger.Info("listening", "addr", cfg.Addr)

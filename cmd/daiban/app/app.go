@@ -28,6 +28,7 @@ import (
 	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/httpapi"
+	"github.com/daiban/daiban/sql/backup"
 	"github.com/daiban/daiban/policies/pii"
 	"github.com/daiban/daiban/policies/regions"
 	"github.com/daiban/daiban/policies/users"
@@ -66,6 +67,9 @@ type Options struct {
 	Sender deadlines.Sender
 	// JobsID names this server's River client (generated when empty).
 	JobsID string
+	// Backup says where pgBackRest keeps the database's backups, for the
+	// supervisor's dashboard (zero: none configured, which it shows).
+	Backup backup.Config
 }
 
 // App is a wired service.
@@ -156,7 +160,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	caseHTTP := cases.NewHandler(a.Cases, a.Authz)
 	pages, err := web.New(web.Deps{Center: o.Center.Name, BaseURL: o.Center.BaseURL, Cases: a.Cases, Documents: a.Documents, Users: a.Users,
 		Catalog: a.Catalog, Regions: a.Regions, Authz: a.Authz, Supervision: a.Supervision, Notices: a.Deadlines, CaseScope: caseHTTP.Scope,
-		Ledger: a.Ledger, Logger: o.Logger})
+		Ledger: a.Ledger, Logger: o.Logger, Backups: &backup.Monitor{DB: o.Pool, Cfg: o.Backup}})
 	if err != nil {
 		return nil, err
 	}

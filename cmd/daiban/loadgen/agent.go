@@ -98,8 +98,10 @@ func (a *agent) do(ctx context.Context, action, method, path string, body any, h
 	}
 	t0 := time.Now()
 	resp, err := a.cfg.Client.Do(req)
+	status := 0
+	var data []byte
 	if err == nil {
-		var data []byte
+		status = resp.StatusCode
 		data, err = io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if err == nil && resp.StatusCode != want {
@@ -113,6 +115,9 @@ func (a *agent) do(ctx context.Context, action, method, path string, body any, h
 		return errStop
 	}
 	a.rec.add(action, time.Since(t0), err)
+	if err != nil {
+		a.observe(Answer{Action: action, Sent: t0, At: time.Now(), Status: status, Err: err}, data)
+	}
 	return err
 }
 
@@ -137,6 +142,9 @@ func (a *agent) loop(ctx context.Context) {
 		var he *httpError
 		if errors.As(err, &he) && he.status == http.StatusUnauthorized {
 			a.token = ""
+		}
+		if unavailable(err) {
+			sleep(ctx, unavailablePause)
 		}
 	}
 }

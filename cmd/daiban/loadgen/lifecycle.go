@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 type caseView struct {
@@ -63,6 +64,7 @@ func (a *agent) lifecycle(ctx context.Context) error {
 func (bc *benchCase) create(ctx context.Context, p Applicant) error {
 	a := bc.a
 	key := map[string]string{"Idempotency-Key": fmt.Sprintf("bench-%d-%d-%d", a.runID, a.worker, a.n)}
+	sent := time.Now()
 	if err := a.do(ctx, ActCreate, http.MethodPost, "/api/v1/cases", map[string]any{
 		"region": a.cred.Region, "channel": "counter", "matter": a.cfg.Matter,
 		"applicant":        map[string]string{"kind": p.Kind, "name": p.Name, "id_number": p.IDNumber, "phone": p.Phone},
@@ -71,13 +73,19 @@ func (bc *benchCase) create(ctx context.Context, p Applicant) error {
 	}, key, http.StatusCreated, &bc.c); err != nil {
 		return err
 	}
+	bc.acknowledged(ActCreate, sent)
 	bc.path = fmt.Sprintf("/api/v1/cases/%d", bc.c.ID)
 	return nil
 }
 
 // act posts one state-machine action at the case's current version.
 func (bc *benchCase) act(ctx context.Context, action string, body any) error {
-	return bc.a.do(ctx, action, http.MethodPost, bc.path+"/actions/"+action, body, ifMatch(bc.c.Version), http.StatusOK, &bc.c)
+	sent := time.Now()
+	if err := bc.a.do(ctx, action, http.MethodPost, bc.path+"/actions/"+action, body, ifMatch(bc.c.Version), http.StatusOK, &bc.c); err != nil {
+		return err
+	}
+	bc.acknowledged(action, sent)
+	return nil
 }
 
 // get reads the case back, as the agent's screen does.

@@ -83,6 +83,9 @@ type Config struct {
 	// burst (password hashing) from the steady lifecycle load.
 	ResetPeak func() error
 	Client    *http.Client
+	// Observe, when set, is told every answer (from any worker, so it
+	// must be safe for concurrent use).
+	Observe func(Answer)
 }
 
 // withDefaults fills in what the caller left zero.

@@ -238,3 +238,66 @@ func (c *Cluster) ShowState(ctx context.Context) (string, error) {
 	out, err := c.Command(ctx, c.autoctl, "show", "state", "--pgdata", c.Monitor.PGData).CombinedOutput()
 	return string(out), err
 }
+
+// Rejoin starts a lost node's keeper again and waits until it follows
+// the new primary as its secondary. pg_auto_failover rewinds it with
+// pg_rewind or, when that fails (as pg_autoctl 2.0 does with
+// PostgreSQL 15: "standby mode is not supported by single-user
+// servers"), copies it afresh with pg_basebackup, which waits for a
+// checkpoint on the primary: a CHECKPOINT every two seconds keeps that
+// wait short, as an administrator would run one by hand.
+func (c *Cluster) Rejoin(ctx context.Context, n *Node, timeout time.Duration) error {
+	if err := c.Run(n); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		states, err := c.States(ctx)
+		if err == nil && states[n.Name] == "secondary/secondary" {
+			primaries := 0
+			for name, st := range states {
+				if name != n.Name && st == "primary/primary" {
+					primaries++
+				}
+			}
+			if primaries == 1 {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("%s 内 %s 未能作为备节点重新加入：%v %v", timeout, n.Name, states, err)
+		}
+		if p, err := c.Primary(ctx); err == nil && p != n {
+			c.checkpoint(ctx, p)
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
+func (c *Cluster) checkpoint(ctx context.Context, n *Node) {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(cctx, c.NodeURL(n, "postgres", "postgres"))
+	if err != nil {
+		return
+	}
+	defer conn.Close(context.Background())
+	_, _ = conn.Exec(cctx, "CHECKPOINT")
+}
+
+// SyncStandbys counts the primary's standbys that commits wait for
+// (pg_stat_replication's sync_state sync or quorum).
+func (c *Cluster) SyncStandbys(ctx context.Context) (int, error) {
+	p, err := c.Primary(ctx)
+	if err != nil {
+		return 0, err
+	}
+	conn, err := pgx.Connect(ctx, c.NodeURL(p, "postgres", "postgres"))
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(context.Background())
+	var n int
+	err = conn.QueryRow(ctx, "SELECT count(*) FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum')").Scan(&n)
+	return n, err
+}
