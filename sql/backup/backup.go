@@ -81,7 +81,8 @@ func Check(ctx context.Context, db Querier, cfg Config, now time.Time) Status {
 	s := Status{CheckedAt: now, Configured: cfg.Stanza != ""}
 	s.archiver(ctx, db)
 	if !s.Configured {
-		s.Problems = append(s.Problems, "未配置数据库备份（没有设置 DAIBAN_PGBACKREST_STANZA）：数据库没有任何备份，机器损坏即丢失全部案件与台账。请按 docs/ops.md 配置 pgBackRest")
+		// Without a repository the archiver's state says nothing more.
+		s.Problems = append(s.Problems[:0], "未配置数据库备份（没有设置 DAIBAN_PGBACKREST_STANZA）：数据库没有任何备份，机器损坏即丢失全部案件与台账。请按 docs/ops.md 配置 pgBackRest")
 		return s
 	}
 	s.repository(ctx, cfg, now)
@@ -189,7 +190,7 @@ var shanghai = func() *time.Location {
 }()
 
 // beijing formats t as the administrator reads it.
-func beijing(t time.Time) string { return t.In(shanghai).Format("2006-01-02 15:04:05") }
+func beijing(t time.Time) string { return t.In(shanghai).Format("2006-01-02 15:04:05") + "（北京时间）" }
 
 // Monitor caches the status for the dashboard: pgbackrest info reads
 // the repository, too slow for every page view.

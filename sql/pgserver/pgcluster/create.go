@@ -49,7 +49,7 @@ func (c *Cluster) startMonitor(ctx context.Context) error {
 		return err
 	}
 	if err := c.runQuiet(ctx, m.log, c.autoctl, "create", "monitor", "--pgdata", m.PGData, "--pgctl", c.pgctl(),
-		"--pgport", strconv.Itoa(m.Port), "--hostname", "127.0.0.1", "--auth", "trust", "--no-ssl"); err != nil {
+		"--pgport", strconv.Itoa(m.Port), "--hostname", "127.0.0.1", "--listen", "127.0.0.1", "--auth", "trust", "--no-ssl"); err != nil {
 		return err
 	}
 	settings := c.baseSettings()
