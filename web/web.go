@@ -37,9 +37,9 @@ import (
 	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/httpapi"
-	"github.com/daiban/daiban/sql/backup"
 	"github.com/daiban/daiban/policies/regions"
 	"github.com/daiban/daiban/policies/users"
+	"github.com/daiban/daiban/sql/backup"
 )
 
 //go:embed templates/*.html

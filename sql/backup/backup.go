@@ -190,7 +190,9 @@ var shanghai = func() *time.Location {
 }()
 
 // beijing formats t as the administrator reads it.
-func beijing(t time.Time) string { return t.In(shanghai).Format("2006-01-02 15:04:05") + "（北京时间）" }
+func beijing(t time.Time) string {
+	return t.In(shanghai).Format("2006-01-02 15:04:05") + "（北京时间）"
+}
 
 // Monitor caches the status for the dashboard: pgbackrest info reads
 // the repository, too slow for every page view.
