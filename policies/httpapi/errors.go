@@ -112,7 +112,9 @@ func unavailable(err error) bool {
 		// admin_shutdown, crash_shutdown, cannot_connect_now. (Too many
 		// connections arrives as a ConnectError; out of memory is not
 		// retried: it also means exhausted lock tables, a setting to fix.)
-		return pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+		// read_only_sql_transaction: a connection still open to a server
+		// that a failover or switchover turned into a standby.
+		return pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code == "25006"
 	}
 	return pgconn.SafeToRetry(err)
 }

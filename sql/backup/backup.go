@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // MaxAge is how old the last good backup may be before it is a problem:
@@ -226,4 +227,37 @@ func (m *Monitor) Status(ctx context.Context) Status {
 		m.last = &s
 	}
 	return *m.last
+}
+
+// Register exposes the status on /metrics: the newest good backup's end
+// (Unix seconds, 0 when there is none) and the number of problems, so a
+// monitoring system can alert on either. A second Register on the same
+// registry (another service in the same process) keeps the first.
+func (m *Monitor) Register(reg prometheus.Registerer) error {
+	status := func() Status {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return m.Status(ctx)
+	}
+	for _, c := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "daiban_backup_last_good_timestamp_seconds",
+			Help: "End of the newest good pgBackRest backup (Unix seconds; 0: none)."}, func() float64 {
+			if s := status(); s.LastBackup != nil {
+				return float64(s.LastBackup.Unix())
+			}
+			return 0
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "daiban_backup_problems",
+			Help: "Problems daiban backup check reports (0: WAL archiving works and a good backup is at most 26 h old)."}, func() float64 {
+			return float64(len(status().Problems))
+		}),
+	} {
+		if err := reg.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -152,6 +152,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		reg, gather = r, r
 	}
 	a.HTTP = httpapi.New(a.Authz, a.Users.AsAuthenticator(), o.Logger, reg)
+	backups := newBackups(o, reg)
 	a.HTTP.Echo.Use(httpapi.Headers(o.Center.BaseURL)) // no-store, nosniff, HSTS over HTTPS
 	a.HTTP.Register(
 		httpapi.Route{Method: http.MethodGet, Path: "/healthz", Public: true, Handler: a.health},
@@ -160,7 +161,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	caseHTTP := cases.NewHandler(a.Cases, a.Authz)
 	pages, err := web.New(web.Deps{Center: o.Center.Name, BaseURL: o.Center.BaseURL, Cases: a.Cases, Documents: a.Documents, Users: a.Users,
 		Catalog: a.Catalog, Regions: a.Regions, Authz: a.Authz, Supervision: a.Supervision, Notices: a.Deadlines, CaseScope: caseHTTP.Scope,
-		Ledger: a.Ledger, Logger: o.Logger, Backups: &backup.Monitor{DB: o.Pool, Cfg: o.Backup}})
+		Ledger: a.Ledger, Logger: o.Logger, Backups: backups})
 	if err != nil {
 		return nil, err
 	}

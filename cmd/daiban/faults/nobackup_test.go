@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestEmbeddedWarnsNoBackup: the single-machine default — its own
@@ -36,14 +37,21 @@ func TestEmbeddedWarnsNoBackup(t *testing.T) {
 		t.Fatalf("daiban backup check without backups: %v (want exit 1)\n%s", err, out)
 	}
 	t.Logf("daiban backup check (exit 1):\n%s", out)
-	b, err := os.ReadFile(d.log)
-	if err != nil {
-		t.Fatal(err)
+	// The warning is logged beside the starting server: wait for it.
+	var b []byte
+	for i := 0; i < 50; i++ {
+		if b, err = os.ReadFile(d.log); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "未配置数据库备份") {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	if n := strings.Count(string(b), "未配置数据库备份"); n != 1 {
 		t.Fatalf("serve log mentions the missing backup %d times, want once:\n%s", n, b)
 	}
-	if st, _, err := d.get("/healthz", 5*1e9); err != nil || st != 200 {
+	if st, _, err := d.get("/healthz", 5*time.Second); err != nil || st != 200 {
 		t.Fatalf("/healthz: %d %v", st, err)
 	}
 }
