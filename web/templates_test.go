@@ -121,7 +121,7 @@ func TestTemplates(t *testing.T) {
 			[]string{`data-matter="SP001" hidden`, "身份证（原件 1 份）", `rel="manifest"`, `id="outbox"`}},
 		{"village custody", "village_custody", view{User: village, Data: villageCustodyData{User: "lishan.cun1", CSRF: "tok",
 			Errands: []custodyErrand{{ID: 3, Number: cs.Number, Title: "食品经营许可", Applicant: "王**", Materials: []custodyMaterial{{Code: "ID_CARD", Name: "身份证", Holder: "applicant", HolderName: "申请人", Count: 1, Idem: "k"}}}},
-			Agents: []agentOption{{"lishan.daiban", "张喆（镇街帮办代办员）"}}}},
+			Agents:  []agentOption{{"lishan.daiban", "张喆（镇街帮办代办员）"}}}},
 			[]string{"原件移交", cs.Number, `action="/cases/3/custody"`, `data-outbox="custody"`, `<option value="lishan.cun1">我本人</option>`, "张喆（镇街帮办代办员）", `name="csrf_token" value="tok"`}},
 		{"case full", "case", view{User: agent, CSRF: "tok", Data: full}, []string{cs.Number, "王小明", "材料初审", "说明 不能为空", "未收到的材料不能登记原件或页数",
 			// The summary at the top of the refused form links to each field.
