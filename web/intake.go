@@ -72,6 +72,7 @@ func (p *Pages) intakePage(c echo.Context) error {
 func (p *Pages) villageNewPage(c echo.Context) error {
 	f := newForm(c, "intake")
 	f.Values.Set("kind", "person")
+	offlinePage(c)
 	return p.renderIntake(c, http.StatusOK, "village_new", f)
 }
 

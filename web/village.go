@@ -79,16 +79,26 @@ func (p *Pages) villageList(c echo.Context, done bool) error {
 	} else {
 		d.Done = nil
 		v.Data = d
-		p.offlinePage(c, &v)
+		offlinePage(c)
 	}
 	return p.Render(c, http.StatusOK, "village", v)
 }
 
-// offlinePage takes the page's one-time message now and, when there is
-// none, lets the service worker keep the page.
-func (p *Pages) offlinePage(c echo.Context, v *view) {
-	v.Flash = takeFlash(c)
-	if v.Flash == nil {
+// offlinePage lets the service worker keep the page when it shows no
+// one-time message. The worker's own fetch of
+// a page to keep (X-Daiban-Keep) leaves the message for the page the agent
+// opens.
+func offlinePage(c echo.Context) {
+	if r := c.Request(); r.Header.Get("X-Daiban-Keep") == "1" {
+		cks := r.Cookies()
+		r.Header.Del("Cookie")
+		for _, ck := range cks {
+			if ck.Name != flashCookie {
+				r.AddCookie(ck)
+			}
+		}
+	}
+	if ck, err := c.Request().Cookie(flashCookie); err != nil || ck.Value == "" {
 		c.Response().Header().Set(offlineHeader, "keep")
 	}
 }
@@ -153,7 +163,7 @@ func (p *Pages) villageCustody(c echo.Context) error {
 		}
 	}
 	v := view{Title: "原件移交", Data: d}
-	p.offlinePage(c, &v)
+	offlinePage(c)
 	return p.Render(c, http.StatusOK, "village_custody", v)
 }
 

@@ -14,7 +14,7 @@
 
 var SHELL = 'daiban-shell-' + BUILD;
 var PAGES = 'daiban-village-pages';
-var SHELL_FILES = ['/static/style.css', '/static/app.js', '/static/village.js', '/static/favicon.svg',
+var SHELL_FILES = ['/static/style.css', '/static/app.js', '/static/village.js', '/static/favicon.svg', '/favicon.ico',
   '/village/manifest.webmanifest', '/village/icon-192.png', '/village/icon-512.png'];
 var PAGE_PATHS = ['/village', '/village/new', '/village/custody'];
 
@@ -30,6 +30,33 @@ self.addEventListener('activate', function (event) {
       .map(function (k) { return caches.delete(k); }));
   }).then(function () { return self.clients.claim(); }));
 });
+
+// keep-pages, from a village page with signal: fetch the three pages and
+// keep them, so one visit is enough for the app to open without signal
+// (the page the agent opened is kept by the fetch handler too). The
+// answer says whether all three are kept.
+self.addEventListener('message', function (event) {
+  if (!event.data || event.data.type !== 'keep-pages') return;
+  var port = event.ports && event.ports[0];
+  event.waitUntil(keepPages().then(function (ok) { if (port) port.postMessage({ok: ok}); }));
+});
+
+function keepPages() {
+  return caches.open(PAGES).then(function (c) {
+    return Promise.all(PAGE_PATHS.map(function (path) {
+      return fetch(path, {credentials: 'same-origin', cache: 'no-store', headers: {'X-Daiban-Keep': '1'}}).then(function (res) {
+        if (!kept(res, '')) return false;
+        return c.put(path, res).then(function () { return true; });
+      }, function () { return false; });
+    }));
+  }).then(function (r) { return r.every(Boolean); });
+}
+
+// kept: the server's answer for the page itself (not the sign-in page it
+// redirects to once the session ends), marked for keeping.
+function kept(res, search) {
+  return res.ok && !res.redirected && search === '' && res.headers.get('X-Daiban-Offline') === 'keep';
+}
 
 self.addEventListener('fetch', function (event) {
   var req = event.request;
@@ -54,7 +81,7 @@ self.addEventListener('fetch', function (event) {
 // (kept when the server allows), or without network the kept copy.
 function page(req, url) {
   return fetch(req).then(function (res) {
-    if (res.ok && !res.redirected && url.search === '' && res.headers.get('X-Daiban-Offline') === 'keep') {
+    if (kept(res, url.search)) {
       var copy = res.clone();
       caches.open(PAGES).then(function (c) { return c.put(url.pathname, copy); });
     }

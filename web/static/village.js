@@ -20,6 +20,26 @@
     });
   }
 
+  // keepPages asks the service worker to keep the three pages for use
+  // without signal; the page then says it is ready.
+  function keepPages() {
+    if (!('serviceWorker' in navigator) || !navigator.onLine) return;
+    navigator.serviceWorker.ready.then(function (reg) {
+      var ch = new MessageChannel();
+      ch.port1.onmessage = function (e) {
+        if (!e.data || !e.data.ok) return;
+        document.documentElement.setAttribute('data-offline-ready', '1');
+        var s = document.getElementById('synced');
+        if (s && !document.getElementById('offline-ready')) {
+          var r = el('span', 'offline-ready', ' · 已保存到本机，没有信号也能打开');
+          r.id = 'offline-ready';
+          s.appendChild(r);
+        }
+      };
+      reg.active.postMessage({type: 'keep-pages'}, [ch.port2]);
+    });
+  }
+
   // --- IndexedDB -------------------------------------------------------
   function open() {
     return new Promise(function (resolve, reject) {
@@ -142,6 +162,7 @@
     return res.json().catch(function () { return {}; }).then(function (e) {
       var msg = (e && e.error && e.error.message) || ('服务器拒绝了此项（' + res.status + '）。');
       it.status = 'problem';
+      if (e && e.error && e.error.case_id && !it.link) it.link = '/cases/' + e.error.case_id;
       it.problem = res.status === 401 ? expired() : {status: res.status, message: msg, advice: advice(it, res.status, e)};
       return put(it).then(function () { return res.status === 401 ? 'stop' : ''; });
     });
@@ -157,10 +178,11 @@
   }
 
   // --- what the agent sees ---------------------------------------------
-  function hm(ms) {
-    var d = new Date(ms), p = function (n) { return (n < 10 ? '0' : '') + n; };
-    return (d.getMonth() + 1) + '月' + d.getDate() + '日 ' + p(d.getHours()) + ':' + p(d.getMinutes());
-  }
+  // hm shows a time in Beijing time, as the server's pages do, whatever
+  // zone the phone is set to.
+  var beijing = new Intl.DateTimeFormat('zh-CN', {timeZone: 'Asia/Shanghai', month: 'numeric', day: 'numeric',
+    hour: '2-digit', minute: '2-digit', hour12: false});
+  function hm(ms) { return beijing.format(new Date(ms)); }
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -181,7 +203,7 @@
       box.textContent = '';
       box.hidden = items.length === 0;
       if (!items.length) return;
-      var waiting = items.filter(function (it) { return it.status !== 'sent'; }).length;
+      var waiting = items.filter(due).length;
       var head = el('div', 'row between');
       head.appendChild(el('h3', null, '本机提交记录'));
       if (waiting && navigator.onLine) {
@@ -278,8 +300,13 @@
   // The copy of a page shown without signal says when it was synced.
   function connectivity() {
     var s = document.getElementById('synced');
-    if (s && !s.getAttribute('data-text')) s.setAttribute('data-text', s.textContent);
-    if (s) s.textContent = s.getAttribute('data-text') + (navigator.onLine ? '' : '（现在没有网络，显示的是上次同步时的内容）');
+    var off = document.getElementById('offline-now');
+    if (s && !off) {
+      off = el('span', 'offline-now', '（现在没有网络，显示的是上次同步时的内容）');
+      off.id = 'offline-now';
+      s.appendChild(off);
+    }
+    if (off) off.hidden = navigator.onLine;
     document.documentElement.classList.toggle('offline', !navigator.onLine);
   }
 
@@ -401,6 +428,7 @@
 
   document.addEventListener('DOMContentLoaded', function () {
     connectivity();
+    keepPages();
     var errand = document.getElementById('errand-form');
     if (errand) errandForm(errand);
     document.querySelectorAll('form[data-outbox=custody]').forEach(custodyForm);
