@@ -154,6 +154,7 @@
         it.sent = Date.now();
         it.result = {id: out.id, number: out.number};
         delete it.body; // the applicant's details leave the phone with the answer
+        delete it.details;
         delete it.problem;
         return put(it);
       });
@@ -432,6 +433,15 @@
     var errand = document.getElementById('errand-form');
     if (errand) errandForm(errand);
     document.querySelectorAll('form[data-outbox=custody]').forEach(custodyForm);
+    // A case page needs signal: say so rather than let the browser show
+    // its own error page.
+    document.addEventListener('click', function (e) {
+      var a = e.target.closest && e.target.closest('a[href^="/cases/"]');
+      if (!a || navigator.onLine) return;
+      e.preventDefault();
+      note('现在没有网络：案件详情需要有信号才能打开。本页的列表和表单没有信号也能用。', true);
+      window.scrollTo(0, 0);
+    });
     var out = document.querySelector('form[action="/logout"]');
     if (out) signOut(out);
     flush();
