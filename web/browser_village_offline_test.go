@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/daiban/daiban/cmd/daiban/app/apptest"
@@ -81,6 +82,31 @@ func (b *tab) offline(l *link, off bool) {
 		_, err = cdp.Call(ctx, t, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: off, DownloadThroughput: -1, UploadThroughput: -1})
 		return err
 	}))
+}
+
+// reopen closes the tab and opens another in the same browser context
+// (cookies, service worker, IndexedDB: the installed app closed and opened
+// again), with the network as it was: off. The new tab lives as long as
+// the whole test (parent), not the step.
+func (b *tab) reopen(parent *testing.T, l *link, browser context.Context) *tab {
+	t := b.t
+	t.Helper()
+	id := chromedp.FromContext(b.ctx).BrowserContextID
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithExistingBrowserContext(id))
+	parent.Cleanup(cancel)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(phone.w, phone.h, chromedp.EmulateTouch, chromedp.EmulateMobile, chromedp.EmulateScale(2))); err != nil {
+		t.Fatal(err)
+	}
+	nb := &tab{t: t, name: b.name + "-reopened", ctx: ctx, base: b.base, shots: b.shots}
+	if err := chromedp.Listen(ctx, nb.heard); err != nil {
+		t.Fatal(err)
+	}
+	b.run("close the app", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.Close, cdp.Empty{})
+		return err
+	}))
+	nb.offline(l, true)
+	return nb
 }
 
 // outboxStates returns the statuses the outbox shows, in its order.
@@ -225,7 +251,9 @@ func TestBrowserVillageOffline(t *testing.T) {
 	}) {
 		return
 	}
-	if !sc.step("reload without signal: still there", func(t *testing.T) {
+	if !sc.step("app closed and opened again without signal: still there", func(t *testing.T) {
+		ph = ph.reopen(sc.t, net, browser)
+		sc.with(ph)
 		ph.open("/village")
 		ph.sees("#synced", "没有网络")
 		ph.sees("#open-errands .n", "2")
