@@ -350,7 +350,7 @@ func TestBrowserVillageOffline(t *testing.T) {
 	}) {
 		return
 	}
-	sc.step("signing out keeps what is unsent", func(t *testing.T) {
+	if !sc.step("signing out keeps what is unsent", func(t *testing.T) {
 		ph.open("/village")
 		ph.click(`form[action="/logout"] button`)
 		ph.sees("#signout-warn", "还有 1 项没有上传")
@@ -369,6 +369,23 @@ func TestBrowserVillageOffline(t *testing.T) {
 		}
 		if strings.Contains(ph.text("body"), people[0]["name"]) {
 			t.Error("the sign-in page shows an applicant's name")
+		}
+	}) {
+		return
+	}
+	sc.step("outbox dealt with: signing out clears the phone", func(t *testing.T) {
+		ph.login("o.cun")
+		ph.waitOutbox("需处理")
+		ph.click("#outbox .ob-delete")
+		ph.sees("#outbox .ob-delete", "确认删除")
+		ph.click("#outbox .ob-delete")
+		ph.waitOutbox()
+		if st := ph.submit(`form[action="/logout"] button`); st != http.StatusOK {
+			t.Fatalf("signing out answered %d", st)
+		}
+		left := eval[[]any](ph, `Promise.all([indexedDB.databases().then(ds => ds.map(d => d.name).join(",")), caches.has("daiban-village-pages")])`)
+		if fmt.Sprint(left) != "[ false]" {
+			t.Errorf("after signing out with nothing unsent the phone keeps: databases %q, kept pages %v", left[0], left[1])
 		}
 	})
 }
