@@ -340,12 +340,36 @@ func TestBrowserVillageOffline(t *testing.T) {
 		ph.sees("#outbox .ob-item:last-child", "登录已过期", "重新登录")
 		ph.fitsPhone("session-ended")
 		ph.follow("#outbox .ob-item:last-child a.button")
+		ph.sees("#login-outbox", "本机还有 2 项", "登录后会自动上传")
+		ph.shot("sign-in-again")
 		ph.fill("#login-username", "o.cun")
 		ph.fill("#login-password", apptest.Password)
 		ph.submit("#login-submit")
 		ph.waitOutbox("已上传", "已上传", "已上传", "已上传", "需处理", "已上传", "已上传")
 		if n := errands(t); n != 7 {
 			t.Errorf("%d errands after signing in again, want 7", n)
+		}
+	}) {
+		return
+	}
+	if !sc.step("refused errand corrected and sent again", func(t *testing.T) {
+		// The first villager already has an open errand for this matter:
+		// the service refuses a second without a reason.
+		ph.open("/village/new")
+		fileErrand(people[0], "再次登记")
+		ph.waitOutbox("已上传", "已上传", "已上传", "已上传", "需处理", "已上传", "已上传", "需处理")
+		ph.sees("#outbox .ob-item:last-child", "在办案件", "修改后重新提交")
+		ph.fitsPhone("duplicate-refused")
+		ph.follow("#outbox .ob-item:last-child a.ob-redo")
+		ph.sees("#village-note", "请按提示改正后重新提交", "在办案件")
+		if got := eval[string](ph, `document.getElementById("intake-name").value`); got != people[0]["name"] {
+			t.Fatalf("the form comes back with name %q", got)
+		}
+		ph.fill("#intake-duplicate-reason", "村民要为另一处门店再办一份")
+		ph.click("#errand-submit")
+		ph.waitOutbox("已上传", "已上传", "已上传", "已上传", "需处理", "已上传", "已上传", "已上传")
+		if n := errands(t); n != 8 {
+			t.Errorf("%d errands, want 8: the refused one once, with its reason", n)
 		}
 	}) {
 		return

@@ -8,16 +8,36 @@
 // stays as 需处理 with its message until the agent deals with it.
 (function () {
   'use strict';
-  var app = document.getElementById('village-app');
-  if (!app) return;
-  var me = app.getAttribute('data-user') || '';
   var DB = 'daiban-village', STORE = 'outbox', PAGES = 'daiban-village-pages';
+  var app = document.getElementById('village-app');
+  if (!app) {
+    document.addEventListener('DOMContentLoaded', loginNote);
+    return;
+  }
+  var me = app.getAttribute('data-user') || '';
   var SENT_KEEP = 24 * 3600 * 1000; // 已上传 shows for a day, then goes
 
   if ('serviceWorker' in navigator) {
     navigator.serviceWorker.register('/village/sw.js', {scope: '/village'}).catch(function () {
       note('本机浏览器未能启用离线功能，没有信号时请勿关闭页面。', true);
     });
+  }
+
+  // loginNote tells a village agent signing in again that what waits on
+  // the phone is safe and goes out after the sign-in. It opens the outbox
+  // only when the phone has one (opening would make an empty one).
+  function loginNote() {
+    var p = document.getElementById('login-outbox');
+    if (!p || !indexedDB.databases) return;
+    indexedDB.databases().then(function (dbs) {
+      if (!dbs.some(function (d) { return d.name === DB; })) return;
+      return all().then(function (items) {
+        var n = items.filter(function (it) { return it.status !== 'sent'; }).length;
+        if (!n) return;
+        p.textContent = '本机还有 ' + n + ' 项代办记录没有上传，仍完好保存；登录后会自动上传。';
+        p.hidden = false;
+      });
+    }).catch(function () {});
   }
 
   // keepPages asks the service worker to keep the three pages for use
@@ -69,6 +89,15 @@
           db.close();
           resolve(r.result.sort(function (a, b) { return a.seq - b.seq; }));
         };
+        r.onerror = function () { db.close(); reject(r.error); };
+      });
+    });
+  }
+  function get(key) {
+    return open().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var r = db.transaction(STORE).objectStore(STORE).get(key);
+        r.onsuccess = function () { db.close(); resolve(r.result); };
         r.onerror = function () { db.close(); reject(r.error); };
       });
     });
@@ -164,7 +193,8 @@
       var msg = (e && e.error && e.error.message) || ('服务器拒绝了此项（' + res.status + '）。');
       it.status = 'problem';
       if (e && e.error && e.error.case_id && !it.link) it.link = '/cases/' + e.error.case_id;
-      it.problem = res.status === 401 ? expired() : {status: res.status, message: msg, advice: advice(it, res.status, e)};
+      it.problem = res.status === 401 ? expired() : {status: res.status, message: msg, advice: advice(it, res.status, e),
+        field: (e && e.error && e.error.field) || ''};
       return put(it).then(function () { return res.status === 401 ? 'stop' : ''; });
     });
   }
@@ -174,8 +204,8 @@
     if (status === 404) return '案件不存在或已不在您的管辖范围内，请与镇街代办员核对；核对后可删除此项。';
     if (status === 403) return '您没有权限做这件事，请与镇街代办员联系；核对后可删除此项。';
     if (it.kind === 'custody') return '案件已有变化（材料可能已由他人移交），请打开案件核对原件现由谁保管；如仍需移交，请重新登记，然后删除此项。';
-    if (code === 'duplicate' || (e && e.error && e.error.case_id)) return '该申请人已有同一事项的在办案件，请先打开查看；确需另行登记，请在「新建代办」中填写原因后重新提交，然后删除此项。';
-    return '请按提示核对后在「新建代办」中重新填写提交，然后删除此项（下面列出了原来填写的内容）。';
+    if (code === 'duplicate' || (e && e.error && e.error.case_id)) return '该申请人已有同一事项的在办案件，请先打开查看；确需另行登记，请点「修改后重新提交」并填写原因；不需要了就删除此项。';
+    return '请点「修改后重新提交」，按提示改正后再提交；不需要了就删除此项。';
   }
 
   // --- what the agent sees ---------------------------------------------
@@ -255,6 +285,11 @@
       a.href = '/login?next=' + encodeURIComponent(location.pathname);
       tools.appendChild(a);
     }
+    if (it.kind === 'errand' && it.body && !it.problem.auth) {
+      var redo = el('a', 'button small ob-redo', '修改后重新提交');
+      redo.href = '/village/new?redo=' + encodeURIComponent(it.key);
+      tools.appendChild(redo);
+    }
     if (it.link) {
       var c = el('a', 'button small secondary', '打开案件');
       c.href = it.link;
@@ -328,6 +363,8 @@
     };
     matter.addEventListener('change', showMats);
     showMats();
+    var redo = new URLSearchParams(location.search).get('redo');
+    if (redo) get(redo).then(function (it) { if (it && it.body) refill(form, it, showMats); });
     form.addEventListener('submit', function (e) {
       e.preventDefault();
       var bad = form.querySelector('.err[role=status]:not([hidden])');
@@ -339,7 +376,14 @@
       var label = '新建代办：' + optionText(matter) + ' · 申请人 ' + maskName(body.applicant.name);
       var item = {kind: 'errand', url: '/api/v1/cases', body: JSON.stringify(body), label: label,
         details: '原填写：' + body.applicant.name + '，' + body.applicant.id_number + '，' + body.applicant.phone + (body.summary ? '，' + body.summary : '')};
+      var replaces = form.getAttribute('data-replaces');
       add(item).then(function () {
+        // The corrected errand takes the refused one's place.
+        if (replaces) {
+          form.removeAttribute('data-replaces');
+          return remove(replaces);
+        }
+      }).then(function () {
         form.reset();
         showMats();
         note(navigator.onLine ? '已保存在本机，正在上传……' : '已保存在本机（待上传）：有信号后自动上传。可以接着登记下一件。');
@@ -347,6 +391,37 @@
         return flush();
       }).catch(function () { note('未能保存到本机，请不要离开此页，稍后再点「提交代办」。', true); });
     });
+  }
+
+  // refill puts a refused errand back into the form, with the reason
+  // field when the refusal asks for one.
+  function refill(form, it, showMats) {
+    var b = JSON.parse(it.body), ap = b.applicant || {};
+    var set = function (n, v) { var f = form.querySelector('[name=' + n + ']:not([type=radio])'); if (f) f.value = v || ''; };
+    set('matter', b.matter);
+    set('name', ap.name);
+    set('id_number', ap.id_number);
+    set('phone', ap.phone);
+    set('summary', b.summary);
+    var kind = form.querySelector('input[name=kind][value="' + (ap.kind || 'person') + '"]');
+    if (kind) kind.checked = true;
+    if (it.problem && it.problem.field === 'duplicate_reason' && !form.querySelector('[name=duplicate_reason]')) {
+      var div = el('div', 'field');
+      var label = el('label', null, '如确需另行登记，请填写原因（将记入台账）');
+      label.htmlFor = 'intake-duplicate-reason';
+      var ta = el('textarea');
+      ta.id = 'intake-duplicate-reason';
+      ta.name = 'duplicate_reason';
+      ta.rows = 2;
+      ta.required = true;
+      div.appendChild(label);
+      div.appendChild(ta);
+      form.querySelector('#intake-summary').closest('.field').before(div);
+    }
+    set('duplicate_reason', b.duplicate_reason);
+    showMats();
+    form.setAttribute('data-replaces', it.key);
+    note('请按提示改正后重新提交：' + it.problem.message, true);
   }
 
   function custodyForm(form) {
