@@ -278,14 +278,17 @@
     var div = el('div', 'ob-problem');
     div.appendChild(el('p', 'ob-message', it.problem.message));
     div.appendChild(el('p', 'small ob-advice', it.problem.advice));
-    if (it.details) div.appendChild(el('p', 'small muted ob-details', it.details));
+    // Another agent's items (signed in on this phone before) show no
+    // applicant's details and cannot be changed here.
+    var mine = it.user === me;
+    if (it.details && mine) div.appendChild(el('p', 'small muted ob-details', it.details));
     var tools = el('div', 'row');
     if (it.problem.login) {
       var a = el('a', 'button small', '重新登录');
       a.href = '/login?next=' + encodeURIComponent(location.pathname);
       tools.appendChild(a);
     }
-    if (it.kind === 'errand' && it.body && !it.problem.auth) {
+    if (it.kind === 'errand' && it.body && !it.problem.auth && mine) {
       var redo = el('a', 'button small ob-redo', '修改后重新提交');
       redo.href = '/village/new?redo=' + encodeURIComponent(it.key);
       tools.appendChild(redo);
@@ -295,7 +298,7 @@
       c.href = it.link;
       tools.appendChild(c);
     }
-    if (!it.problem.auth) {
+    if (!it.problem.auth && mine) {
       var retry = el('button', 'small secondary', '重试');
       retry.type = 'button';
       retry.addEventListener('click', function () { it.status = 'pending'; delete it.problem; put(it).then(flush); });
@@ -389,7 +392,13 @@
         note(navigator.onLine ? '已保存在本机，正在上传……' : '已保存在本机（待上传）：有信号后自动上传。可以接着登记下一件。');
         window.scrollTo(0, 0);
         return flush();
-      }).catch(function () { note('未能保存到本机，请不要离开此页，稍后再点「提交代办」。', true); });
+      }).catch(function () {
+        // No storage on this phone (a private window, a full disk): with
+        // signal the form goes as a plain post, which the server also
+        // takes once only (its own key); without, nothing is lost yet.
+        if (navigator.onLine) { form.submit(); return; }
+        note('未能保存到本机：请不要离开此页，有信号后再点「提交代办」。', true);
+      });
     });
   }
 
@@ -445,7 +454,10 @@
         note(navigator.onLine ? '已保存在本机，正在上传……' : '已保存在本机（待上传）：有信号后自动上传。');
         window.scrollTo(0, 0);
         return flush();
-      }).catch(function () { note('未能保存到本机，请稍后再试。', true); });
+      }).catch(function () {
+        if (navigator.onLine) { form.submit(); return; }
+        note('未能保存到本机：请不要离开此页，有信号后再点「确认移交」。', true);
+      });
     });
   }
 
