@@ -85,6 +85,22 @@ func TestVillageAppFiles(t *testing.T) {
 		}
 	}
 
+	// Without the script the hand-over form posts to the case's custody
+	// route, once per form.
+	cust := send(t, c, http.MethodGet, base+"/village/custody", nil, html)
+	form := between(cust.body, fmt.Sprintf(`action="/cases/%d/custody"`, open), "</form>")
+	vals := url.Values{"csrf_token": {between(form, `name="csrf_token" value="`, `"`)}, "idem": {between(form, `name="idem" value="`, `"`)},
+		"material": {between(form, `name="material" value="`, `"`)}, "from": {"applicant"}, "to": {"f.cun"}, "count": {"1"}}
+	for i := 0; i < 2; i++ {
+		if a := send(t, c, http.MethodPost, fmt.Sprintf("%s/cases/%d/custody", base, open), vals, html); a.status != http.StatusSeeOther {
+			t.Fatalf("hand-over without the script: %d", a.status)
+		}
+	}
+	var moves int
+	if err := env.Pool.QueryRow(t.Context(), `SELECT count(*) FROM custody_moves WHERE case_id = $1`, open).Scan(&moves); err != nil || moves != 1 {
+		t.Errorf("%d hand-overs recorded, want 1 (%v)", moves, err)
+	}
+
 	// A page with a one-time message is not kept; the worker's own fetch
 	// leaves the message for the page the agent opens.
 	msg, _ := json.Marshal(map[string]string{"k": "ok", "m": "已登记，办件编号 X。"})
