@@ -141,8 +141,11 @@ func (b *tab) waitOutbox(want ...string) {
 // message. Then an errand whose acknowledgement is lost (committed, the
 // connection cut before the answer) is resent after a reload and is still
 // there once; an errand filed after the session ended waits for the
-// sign-in and goes out after it; and signing out with an unsent item
-// warns, keeps it and clears the rest. The database is counted at each
+// sign-in and goes out after it (with the new session's CSRF token); an
+// errand refused as a duplicate comes back into the form and goes once
+// with a reason, one for a withdrawn matter shows the service's words;
+// signing out with an unsent item warns, keeps it and clears the rest, and
+// with nothing unsent clears the phone. The database is counted at each
 // step, not only the page.
 func TestBrowserVillageOffline(t *testing.T) {
 	browser := startBrowser(t)
@@ -370,6 +373,23 @@ func TestBrowserVillageOffline(t *testing.T) {
 		ph.waitOutbox("已上传", "已上传", "已上传", "已上传", "需处理", "已上传", "已上传", "已上传")
 		if n := errands(t); n != 8 {
 			t.Errorf("%d errands, want 8: the refused one once, with its reason", n)
+		}
+		// A matter the kept form still offers but the catalog no longer
+		// has: refused with the service's words, removed by the agent.
+		ph.open("/village/new")
+		ph.run("a withdrawn matter", chromedp.Evaluate[chromedp.Void](`document.getElementById("intake-matter").add(new Option("已撤销的事项", "WD001"))`))
+		ph.set("#intake-matter", "WD001")
+		ph.fill("#intake-name", people[1]["name"])
+		ph.fill("#intake-id-number", people[1]["id_number"])
+		ph.fill("#intake-phone", people[1]["phone"])
+		ph.click("#errand-submit")
+		ph.waitOutbox("已上传", "已上传", "已上传", "已上传", "需处理", "已上传", "已上传", "已上传", "需处理")
+		ph.sees("#outbox .ob-item:last-child", "没有找到事项“WD001”", "修改后重新提交", "删除此项")
+		ph.click("#outbox .ob-item:last-child .ob-delete")
+		ph.click("#outbox .ob-item:last-child .ob-delete")
+		ph.waitOutbox("已上传", "已上传", "已上传", "已上传", "需处理", "已上传", "已上传", "已上传")
+		if n := errands(t); n != 8 {
+			t.Errorf("%d errands after the refused matter, want 8", n)
 		}
 	}) {
 		return
