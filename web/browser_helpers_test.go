@@ -188,7 +188,9 @@ func (b *tab) heard(ev any) {
 		if en.Level != cdplog.EntryLevelError {
 			return
 		}
-		if u, err := url.Parse(en.URL); err == nil && (strings.HasPrefix(u.Path, "/api/") || strings.HasPrefix(u.Path, "/copy/")) {
+		// The village outbox asks /village/session.json who is signed in
+		// and shows a refusal (session ended) as 需处理 itself.
+		if u, err := url.Parse(en.URL); err == nil && (strings.HasPrefix(u.Path, "/api/") || strings.HasPrefix(u.Path, "/copy/") || u.Path == "/village/session.json") {
 			return
 		}
 		b.mu.Lock()

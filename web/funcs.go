@@ -34,6 +34,11 @@ var funcs = template.FuncMap{
 		}
 		return t.In(calendar.Shanghai).Format("2006年1月2日")
 	},
+	// matsOf pairs a matter of the errand form with whether it is the
+	// one chosen (its materials show without a script).
+	"matsOf": func(o matterOption, chosen string) map[string]any {
+		return map[string]any{"O": o, "Shown": o.Code == chosen}
+	},
 	"stateName":      func(s any) string { return cases.StateNames[toState(s)] },
 	"actionName":     func(a string) string { return cases.ActionNames[a] },
 	"docName":        func(k string) string { return agreements.KindNames[k] },

@@ -29,7 +29,9 @@ type matterOption struct {
 	LimitDays  int
 	Members    []string // a chain's matters
 	Materials  int
-	search     string // what the search matches, lower case
+	// Mats are the materials to bring, as the errand form lists them.
+	Mats   []catalog.Material
+	search string // what the search matches, lower case
 }
 
 type regionOption struct{ Code, Name string }
@@ -70,6 +72,7 @@ func (p *Pages) intakePage(c echo.Context) error {
 func (p *Pages) villageNewPage(c echo.Context) error {
 	f := newForm(c, "intake")
 	f.Values.Set("kind", "person")
+	offlinePage(c)
 	return p.renderIntake(c, http.StatusOK, "village_new", f)
 }
 
@@ -124,7 +127,7 @@ func (p *Pages) matterOptions(ctx context.Context) (matters, chains []matterOpti
 	for _, m := range all {
 		byCode[m.Code] = m
 		matters = append(matters, matterOption{Code: m.Code, Name: m.Name, Department: m.Department, Level: m.Level, Complexity: m.Complexity,
-			LimitDays: m.LimitDays, Materials: len(m.Materials), search: strings.ToLower(m.Code + " " + m.Name + " " + m.Department)})
+			LimitDays: m.LimitDays, Materials: len(m.Materials), Mats: m.Materials, search: strings.ToLower(m.Code + " " + m.Name + " " + m.Department)})
 	}
 	rank := map[string]int{"simple": 0, "general": 1, "complex": 2}
 	for _, ch := range chs {
@@ -134,6 +137,7 @@ func (p *Pages) matterOptions(ctx context.Context) (matters, chains []matterOpti
 			m := byCode[mc]
 			o.Members = append(o.Members, m.Name)
 			o.search += " " + strings.ToLower(m.Name)
+			o.Mats = appendNew(o.Mats, m.Materials)
 			// A chain promises what its longest matter does, and is as
 			// hard as its hardest.
 			o.LimitDays = max(o.LimitDays, m.LimitDays)
@@ -144,6 +148,21 @@ func (p *Pages) matterOptions(ctx context.Context) (matters, chains []matterOpti
 		chains = append(chains, o)
 	}
 	return matters, chains, nil
+}
+
+// appendNew adds the materials of one matter of a chain that an earlier
+// one did not already ask for.
+func appendNew(have, more []catalog.Material) []catalog.Material {
+	for _, m := range more {
+		dup := false
+		for _, h := range have {
+			dup = dup || h.Code == m.Code
+		}
+		if !dup {
+			have = append(have, m)
+		}
+	}
+	return have
 }
 
 // filterOptions keeps the options whose code, name, department or (for a

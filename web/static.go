@@ -23,6 +23,12 @@ func staticFiles() echo.HandlerFunc {
 		if st, err := fs.Stat(static, name); err != nil || st.IsDir() || strings.HasSuffix(p, "/") || path.Base(name) == "index.html" {
 			return daiban.Errorf(daiban.ENOTFOUND, "未找到")
 		}
+		if name == "favicon.svg" {
+			// Browsers fetch a page's icon outside its service worker: a
+			// day in the HTTP cache spares the village app an error without
+			// signal.
+			c.Response().Header().Set("Cache-Control", "public, max-age=86400")
+		}
 		return files(c)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/daiban/daiban/agreements"
 	"github.com/daiban/daiban/agreements/pdf"
 	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/cases/deadlines"
 )
 
@@ -112,7 +113,16 @@ func TestTemplates(t *testing.T) {
 		{"intake nothing found", "intake", view{User: agent, Data: intakeData{Q: "火星", Form: blankForm("intake", "tok")}}, []string{"没有找到与“火星”匹配的事项"}},
 		{"village new", "village_new", view{User: village, Data: intakeData{Form: failed, OneRegion: &regionOption{"370323001001", "城关村"},
 			Matters: []matterOption{{Code: "SP001", Name: "食品经营许可（新办）"}}}}, []string{"新建代办", "城关村", `name="idem"`, "校验位不符"}},
-		{"village", "village", view{User: village, Data: villageData{Open: []deskItem{item}}}, []string{"新建代办", "办理中", cs.Number, "暂无。"}},
+		{"village", "village", view{User: village, Data: villageData{User: "lishan.cun1", Open: []deskItem{item}, DoneCount: 2}},
+			[]string{"新建代办", "原件移交", "办理中", cs.Number, "已结束的代办（2 件）", `rel="manifest"`, "/static/village.js", `data-user="lishan.cun1"`, "列表更新于"}},
+		{"village done", "village", view{User: village, Data: villageData{DonePage: true}}, []string{"已结束", "暂无。", "返回我的代办"}},
+		{"village new materials", "village_new", view{User: village, Data: intakeData{Form: blankForm("intake", "tok"), OneRegion: &regionOption{"370323001001", "城关村"},
+			Matters: []matterOption{{Code: "SP001", Name: "食品经营许可（新办）", Mats: []catalog.Material{{Code: "ID_CARD", Name: "身份证", Original: true, Count: 1}}}}}},
+			[]string{`data-matter="SP001" hidden`, "身份证（原件 1 份）", `rel="manifest"`, `id="outbox"`}},
+		{"village custody", "village_custody", view{User: village, Data: villageCustodyData{User: "lishan.cun1", CSRF: "tok",
+			Errands: []custodyErrand{{ID: 3, Number: cs.Number, Title: "食品经营许可", Applicant: "王**", Materials: []custodyMaterial{{Code: "ID_CARD", Name: "身份证", Holder: "applicant", HolderName: "申请人", Count: 1, Idem: "k"}}}},
+			Agents:  []agentOption{{"lishan.daiban", "张喆（镇街帮办代办员）"}}}},
+			[]string{"原件移交", cs.Number, `action="/cases/3/custody"`, `data-outbox="custody"`, `<option value="lishan.cun1">我本人</option>`, "张喆（镇街帮办代办员）", `name="csrf_token" value="tok"`}},
 		{"case full", "case", view{User: agent, CSRF: "tok", Data: full}, []string{cs.Number, "王小明", "材料初审", "说明 不能为空", "未收到的材料不能登记原件或页数",
 			// The summary at the top of the refused form links to each field.
 			`id="review-summary" role="alert" tabindex="-1">`, "未保存：2 处需要修改", `<a href="#review-note">说明 不能为空</a>`,

@@ -92,6 +92,7 @@ var pageNames = []string{
 	"login", "home", "error", "desk", "intake", "case", "agreement", "handover",
 	"village", "village_new", "supervision", "verify", "track", "sign",
 	"notices", "receipt",
+	"village_custody",
 }
 
 // New parses every template once at start-up.
@@ -158,6 +159,14 @@ func (p *Pages) Routes() []httpapi.Route {
 		{Method: get, Path: "/village", Obj: "case", Act: "create", Handler: p.village},
 		{Method: get, Path: "/village/new", Obj: "case", Act: "create", Handler: p.villageNewPage},
 		{Method: post, Path: "/village/new", Obj: "case", Act: "create", Handler: p.villageNew},
+		// The village app for use without signal (village.go).
+		{Method: get, Path: "/village/done", Obj: "case", Act: "create", Handler: p.villageDone},
+		{Method: get, Path: "/village/custody", Obj: "case", Act: "create", Handler: p.villageCustody},
+		{Method: get, Path: "/village/session.json", Obj: "session", Act: "me", Handler: p.villageSession},
+		{Method: get, Path: "/village/manifest.webmanifest", Public: true, Handler: villageManifest},
+		{Method: get, Path: "/village/sw.js", Public: true, Handler: villageWorker},
+		{Method: get, Path: "/village/icon-192.png", Public: true, Handler: villageIcon(icon192)},
+		{Method: get, Path: "/village/icon-512.png", Public: true, Handler: villageIcon(icon512)},
 		{Method: get, Path: "/cases/:id", Obj: "case", Act: "read", Scope: cs, Handler: p.casePage},
 		{Method: get, Path: "/cases/:id/receipt", Obj: "case", Act: "read", Scope: cs, Handler: p.intakeReceiptPage},
 		{Method: get, Path: "/cases/:id/receipt.pdf", Obj: "case", Act: "read", Scope: cs, Handler: p.intakeReceiptPDF},
