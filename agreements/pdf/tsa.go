@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"encoding/asn1"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -177,4 +178,13 @@ func (s *Sealer) LocalTSAHandler() http.Handler {
 
 func (s *Sealer) logTSAFailure(err error) {
 	slog.Warn("时间戳服务无应答：文书已盖章，待时间戳服务恢复后补加文档时间戳", "tsa", s.tsa.Name(), "err", err)
+}
+
+// LocalTSAPEM is the local TSA's certificate (PEM); nil when another TSA
+// is in use.
+func (s *Sealer) LocalTSAPEM() []byte {
+	if s.local == nil || s.tsa != TSA(s.local) {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.local.cert.Raw})
 }
