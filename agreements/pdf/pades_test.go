@@ -1,11 +1,14 @@
 package pdf_test
 
 import (
+	"time"
+
 	"bytes"
 	"crypto/sha256"
 	"encoding/asn1"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/daiban/daiban/agreements/pdf"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -283,4 +286,78 @@ func checkStructure(t *testing.T, doc []byte) {
 		}
 	}
 	_ = sha256.Sum256
+}
+
+// TestRotationKeepsOldDocumentsValid: a document sealed before `keys
+// rotate` still passes every tool afterwards, next to one sealed with the
+// new key; revoking the old certificate later is recorded in the CRL the
+// new seals carry.
+func TestRotationKeepsOldDocumentsValid(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	opts := pdf.KeyOptions{Center: "沂源县政务服务中心", CRLURL: "http://127.0.0.1:8080/pki/root.crl"}
+	if err := pdf.InitKeysWith(dir, opts); err != nil {
+		t.Fatal(err)
+	}
+	old, err := pdf.LoadSealer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := testRenderer(t)
+	unsealed, err := r.Receipt(sampleReceipt(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := old.SealDocument(t.Context(), unsealed, time.Now())
+	if err != nil || before.AwaitingTimestamp() {
+		t.Fatalf("seal before rotation: %v %+v", err, before.Timestamp)
+	}
+	oldSerial, newSerial, err := pdf.RotateSeal(dir, opts)
+	if err != nil || oldSerial != before.Serial || newSerial == oldSerial {
+		t.Fatalf("rotate: %v %s %s", err, oldSerial, newSerial)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "seal-"+oldSerial+".pem")); err != nil {
+		t.Errorf("old certificate not kept: %v", err)
+	}
+	cur, err := pdf.LoadSealer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := cur.SealDocument(t.Context(), unsealed, time.Now())
+	if err != nil || after.Serial != newSerial {
+		t.Fatalf("seal after rotation: %v %s", err, after.Serial)
+	}
+	if !cur.KnownSeal(oldSerial) || !cur.KnownSeal(newSerial) {
+		t.Error("the rotated sealer does not know both seal certificates")
+	}
+	tsaPEM, _ := os.ReadFile(filepath.Join(dir, "tsa.pem"))
+	k := newToolkit(t, cur.RootPEM(), tsaPEM)
+	for name, doc := range map[string][]byte{"sealed before rotation": before.PDF, "sealed after rotation": after.PDF} {
+		for tool, bad := range k.verdicts(doc) {
+			if bad != "" {
+				t.Errorf("%s: %s refuses it:\n%s", name, tool, bad)
+			}
+		}
+	}
+	time.Sleep(1100 * time.Millisecond) // timestamps and revocations have whole seconds
+	rev, err := pdf.RevokeCert(dir, oldSerial, "superseded", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pdf.RevokeCert(dir, oldSerial, "superseded", time.Time{}); err == nil {
+		t.Error("revoked twice")
+	}
+	if _, err := pdf.RevokeCert(dir, "ABCDEF", "superseded", time.Time{}); err == nil {
+		t.Error("revoked a certificate this center never issued")
+	}
+	if _, err := pdf.RevokeCert(dir, newSerial, "because", time.Time{}); err == nil {
+		t.Error("accepted an unknown reason")
+	}
+	time.Sleep(1100 * time.Millisecond)
+	got, ok := cur.Revocation(oldSerial)
+	if !ok || !got.At.Equal(rev.At) || !before.Timestamp.Before(got.At) {
+		t.Errorf("revocation %v %+v; sealed at %v", ok, got, before.Timestamp)
+	}
+	if _, ok := cur.Revocation(newSerial); ok {
+		t.Error("the new certificate is reported revoked")
+	}
 }
