@@ -17,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf16"
 
 	"github.com/daiban/daiban"
 )
@@ -104,8 +103,9 @@ func makeKeyDir(dir string) error {
 
 // keySubject returns the certificates' common name and organization: the
 // center's own (Chinese) name, which PDF readers show as the signer. The
-// names are UTF8String in the certificates; only the signature
-// dictionary's Name must stay ASCII (see LoadSealer).
+// names are UTF8String in the certificates; the signature dictionary
+// writes the name as a UTF-16 hex string (pdfText), so any character is
+// safe there too.
 func keySubject(centerName string) (cn string, org []string) {
 	cn = strings.TrimSpace(centerName)
 	if cn == "" {
@@ -165,15 +165,6 @@ func randomSerial() *big.Int {
 	return n.Add(n, big.NewInt(1))
 }
 
-func isPrintableASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
 // Sealer applies the center's seal (a PDF digital signature) to documents.
 // It is safe for concurrent use.
 type Sealer struct {
@@ -182,7 +173,6 @@ type Sealer struct {
 	root    *x509.Certificate
 	sealPEM []byte
 	rootPEM []byte
-	name    string // ASCII signer name written into the signature dictionary
 	dir     string
 	tsa     TSA       // the TSA in use: local, or DAIBAN_TSA_URL (UseTSA)
 	local   *localTSA // the center's own TSA, nil when tsa.key is absent
@@ -225,8 +215,7 @@ func LoadSealer(dir string) (*Sealer, error) {
 	if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
 		return nil, bad("签章证书（不是由根证书签发或已过期）")
 	}
-	name := sigDictName(cert.Subject.CommonName)
-	s := &Sealer{key: signer, cert: cert, root: root, sealPEM: sealPEM, rootPEM: rootPEM, name: name, dir: dir,
+	s := &Sealer{key: signer, cert: cert, root: root, sealPEM: sealPEM, rootPEM: rootPEM, dir: dir,
 		crls: &crlCache{dir: dir, root: root}}
 	if s.local, err = loadLocalTSA(dir, root); err != nil {
 		return nil, bad("本地时间戳服务证书 " + tsaCertFile + "（" + err.Error() + "）")
@@ -327,47 +316,6 @@ func parseCertPEM(b []byte) (*x509.Certificate, error) {
 		return nil, errors.New("no CERTIFICATE block")
 	}
 	return x509.ParseCertificate(blk.Bytes)
-}
-
-// asciiName keeps the characters pdfsign can write safely into a PDF
-// string (it does not escape non-ASCII text).
-// sigDictName is the signer's name for the signature dictionary: the
-// certificate's (Chinese) common name when pdfsign can write it — it
-// writes non-ASCII text as raw UTF-16BE between parentheses without
-// escaping, so a name whose encoding holds a parenthesis, backslash or
-// carriage-return byte would break the PDF — else its ASCII letters, else
-// a generic name.
-func sigDictName(cn string) string {
-	if !isPrintableASCII(cn) && utf16Safe(cn) {
-		return cn
-	}
-	if n := asciiName(cn); n != "" {
-		return n
-	}
-	return "Government Service Center Seal"
-}
-
-// utf16Safe reports whether s in UTF-16BE (after the byte-order mark)
-// contains no byte that ends or escapes a PDF literal string.
-func utf16Safe(s string) bool {
-	for _, u := range utf16.Encode([]rune(s)) {
-		for _, b := range [2]byte{byte(u >> 8), byte(u)} {
-			if b == '(' || b == ')' || b == '\\' || b == '\r' {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func asciiName(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r >= 0x20 && r < 0x7f && r != '(' && r != ')' && r != '\\' {
-			b.WriteRune(r)
-		}
-	}
-	return strings.TrimSpace(b.String())
 }
 
 // RootPEM returns the root certificate (PEM), to be served at
