@@ -43,7 +43,7 @@ func (s *Sealer) AddDocTimestamp(ctx context.Context, doc []byte) ([]byte, time.
 	copyDict(&c, cat, catID, "AcroForm", "DSS")
 	fmt.Fprintf(&c, "/AcroForm << /Fields [%s] /SigFlags 3 >>\n", strings.Join(append(u.fields(), fmt.Sprintf("%d 0 R", widgetID)), " "))
 	chain := s.tsaChain()
-	fmt.Fprintf(&c, "/DSS %d 0 R\n>>", u.writeDSS(cat.Key("DSS"), append([]*x509.Certificate{s.cert, s.root}, chain...), [][]byte{crl}))
+	fmt.Fprintf(&c, "/DSS %d 0 R\n>>", u.writeDSS(cat.Key("DSS"), append([]*x509.Certificate{s.cert, s.root}, chain...), append([][]byte{crl}, s.tsaCRLs(ctx)...)))
 	u.put(catID, c.Bytes())
 	out := u.finish(0)
 	var tok *timestamp.Timestamp
@@ -60,7 +60,7 @@ func (s *Sealer) AddDocTimestamp(ctx context.Context, doc []byte) ([]byte, time.
 	}
 	if missing := newCerts(tok.Certificates, append(chain, s.root)); len(missing) > 0 {
 		s.rememberTSAChain(tok.Certificates)
-		if out, err = addDSS(out, missing, nil); err != nil {
+		if out, err = addDSS(out, missing, s.tsaCRLs(ctx)); err != nil {
 			return nil, time.Time{}, err
 		}
 	}

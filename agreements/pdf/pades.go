@@ -80,7 +80,7 @@ func (s *Sealer) SealDocument(ctx context.Context, doc []byte, when time.Time) (
 	// file and no later revision is needed.
 	known := s.tsaChain()
 	certs := append([]*x509.Certificate{s.cert, s.root}, known...)
-	signed, token, err := s.signRevision(ctx, doc, when, certs, crl)
+	signed, token, err := s.signRevision(ctx, doc, when, certs, append([][]byte{crl}, s.tsaCRLs(ctx)...))
 	if err != nil {
 		return Sealed{}, fmt.Errorf("seal: %w", err)
 	}
@@ -92,7 +92,7 @@ func (s *Sealer) SealDocument(ctx context.Context, doc []byte, when time.Time) (
 	if missing := newCerts(token.Certificates, certs); len(missing) > 0 {
 		// A remote TSA's chain seen for the first time: a DSS update.
 		s.rememberTSAChain(token.Certificates)
-		if res.PDF, err = addDSS(signed, missing, nil); err != nil {
+		if res.PDF, err = addDSS(signed, missing, s.tsaCRLs(ctx)); err != nil {
 			return Sealed{}, fmt.Errorf("seal: %w", err)
 		}
 	}
@@ -101,7 +101,7 @@ func (s *Sealer) SealDocument(ctx context.Context, doc []byte, when time.Time) (
 
 // signRevision appends the signature revision and fills in its CMS. token
 // is nil when the TSA did not answer.
-func (s *Sealer) signRevision(ctx context.Context, doc []byte, when time.Time, certs []*x509.Certificate, crl []byte) ([]byte, *timestamp.Timestamp, error) {
+func (s *Sealer) signRevision(ctx context.Context, doc []byte, when time.Time, certs []*x509.Certificate, crls [][]byte) ([]byte, *timestamp.Timestamp, error) {
 	u, err := newUpdate(doc)
 	if err != nil {
 		return nil, nil, err
@@ -121,7 +121,7 @@ func (s *Sealer) signRevision(ctx context.Context, doc []byte, when time.Time, c
 	var c bytes.Buffer
 	c.WriteString("<<\n")
 	copyDict(&c, cat, catID, "AcroForm", "Perms", "DSS")
-	fmt.Fprintf(&c, "/DSS %d 0 R\n", u.writeDSS(cat.Key("DSS"), certs, [][]byte{crl}))
+	fmt.Fprintf(&c, "/DSS %d 0 R\n", u.writeDSS(cat.Key("DSS"), certs, crls))
 	fmt.Fprintf(&c, "/AcroForm << /Fields [%s] /SigFlags 3 >>\n", strings.Join(append(u.fields(), fmt.Sprintf("%d 0 R", widgetID)), " "))
 	fmt.Fprintf(&c, "/Perms << /DocMDP %d 0 R >>\n>>", sigID)
 	u.put(catID, c.Bytes())

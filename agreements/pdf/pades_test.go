@@ -1,6 +1,8 @@
 package pdf_test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"time"
 
 	"bytes"
@@ -359,5 +361,54 @@ func TestRotationKeepsOldDocumentsValid(t *testing.T) {
 	}
 	if _, ok := cur.Revocation(newSerial); ok {
 		t.Error("the new certificate is reported revoked")
+	}
+}
+
+// TestRemoteTSAChainAndCRLInDSS: with DAIBAN_TSA_URL another authority
+// (here: a second key directory's TSA behind HTTP, its CRL published at
+// its distribution point) timestamps the seal; its chain and CRL end up in
+// the DSS and the tools accept the document.
+func TestRemoteTSAChainAndCRLInDSS(t *testing.T) {
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	other := filepath.Join(t.TempDir(), "province")
+	if err := pdf.InitKeysWith(other, pdf.KeyOptions{Center: "省级授时中心（测试）", CRLURL: srv.URL + "/crl"}); err != nil {
+		t.Fatal(err)
+	}
+	remote, err := pdf.LoadSealer(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, _ := remote.CRL()
+	mux.Handle("/tsa", remote.LocalTSAHandler())
+	mux.HandleFunc("/crl", func(w http.ResponseWriter, _ *http.Request) { w.Write(crl) })
+
+	s, err := pdf.LoadSealer(sealDirFor(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.UseTSA(srv.URL+"/tsa", 5*time.Second)
+	unsealed, err := testRenderer(t).Notice(pdf.NoticeData{CaseNumber: "YY-20250305-0042", Title: "食品经营许可（新办）", Matters: sampleMatters(),
+		ApplicantName: "司马喆堃", IssuedAt: time.Now(), VerifyCode: "NOTICE02", TrackingCode: "K7Q2M9XR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 { // the first seal learns the chain, the second carries it in the signed revision
+		res, err := s.SealDocument(t.Context(), unsealed, time.Now())
+		if err != nil || res.AwaitingTimestamp() || res.TSA != srv.URL+"/tsa" {
+			t.Fatalf("seal %d: %v %+v", i, err, res.TSA)
+		}
+		tsaPEM, _ := os.ReadFile(filepath.Join(other, "tsa.pem"))
+		k := newToolkit(t, s.RootPEM(), tsaPEM)
+		k.rootPEM = writeTemp(t, "roots.pem", append(s.RootPEM(), remote.RootPEM()...))
+		for tool, bad := range k.verdicts(res.PDF) {
+			if bad != "" {
+				t.Errorf("seal %d: %s refuses it:\n%s", i, tool, bad)
+			}
+		}
+		if n := bytes.Count(res.PDF, crl); n < 1 {
+			t.Errorf("seal %d: the remote TSA's CRL is not in the DSS", i)
+		}
 	}
 }

@@ -180,6 +180,7 @@ type Sealer struct {
 
 	chainMu     sync.Mutex
 	remoteChain []*x509.Certificate // DAIBAN_TSA_URL's chain, from its last token
+	remoteCRLs  [][]byte            // that chain's CRLs (see tsaCRLs)
 }
 
 // LoadSealer reads the seal key and certificates from dir (made by

@@ -146,8 +146,67 @@ func (s *Sealer) tsaChain() []*x509.Certificate {
 
 func (s *Sealer) rememberTSAChain(c []*x509.Certificate) {
 	s.chainMu.Lock()
-	s.remoteChain = c
+	s.remoteChain, s.remoteCRLs = c, nil
 	s.chainMu.Unlock()
+}
+
+// tsaCRLs is the revocation data of a remote TSA's chain: the CRLs its
+// certificates' distribution points publish (HTTP), fetched when the
+// chain is learnt and again once one is past its next update. The local
+// TSA's certificate is covered by the root's CRL. A CRL that cannot be
+// fetched is left out and logged; the seal goes on.
+func (s *Sealer) tsaCRLs(ctx context.Context) [][]byte {
+	if s.tsa == nil || s.tsa == TSA(s.local) {
+		return nil
+	}
+	s.chainMu.Lock()
+	defer s.chainMu.Unlock()
+	fresh := s.remoteCRLs != nil
+	for _, der := range s.remoteCRLs {
+		if l, err := x509.ParseRevocationList(der); err != nil || time.Now().After(l.NextUpdate) {
+			fresh = false
+		}
+	}
+	if fresh || len(s.remoteChain) == 0 {
+		return s.remoteCRLs
+	}
+	s.remoteCRLs = [][]byte{}
+	client := &http.Client{Timeout: 3 * time.Second}
+	for _, c := range s.remoteChain {
+		for _, u := range c.CRLDistributionPoints {
+			der, err := fetchCRL(ctx, client, u)
+			if err != nil {
+				slog.Warn("时间戳服务证书的吊销列表下载失败，本次盖章的 DSS 中缺少它", "url", u, "err", err)
+				continue
+			}
+			s.remoteCRLs = append(s.remoteCRLs, der)
+			break
+		}
+	}
+	return s.remoteCRLs
+}
+
+func fetchCRL(ctx context.Context, client *http.Client, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	der, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := x509.ParseRevocationList(der); err != nil {
+		return nil, err
+	}
+	return der, nil
 }
 
 // UseTSA makes the sealer timestamp through the RFC 3161 service at url
