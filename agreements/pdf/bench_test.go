@@ -65,7 +65,7 @@ func BenchmarkAgreement(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var tsaTimes []time.Duration // time in the TSA per optimized document
+	var tsaTimes, sealTimes []time.Duration // time in the TSA, in the whole seal, per optimized document
 	run := func(r *pdf.Renderer) time.Duration {
 		t0 := time.Now()
 		docPDF, err := r.Agreement(d)
@@ -73,12 +73,14 @@ func BenchmarkAgreement(b *testing.B) {
 			b.Fatal(err)
 		}
 		inTSA = 0
+		t1 := time.Now()
 		res, err := sealer.SealDocument(b.Context(), docPDF, d.SignedAt)
+		sealed := time.Since(t1)
 		if err != nil || res.AwaitingTimestamp() {
 			b.Fatalf("seal: %v (timestamped: %v)", err, !res.AwaitingTimestamp())
 		}
 		if r == opt {
-			tsaTimes = append(tsaTimes, inTSA)
+			tsaTimes, sealTimes = append(tsaTimes, inTSA), append(sealTimes, sealed)
 		}
 		return time.Since(t0)
 	}
@@ -97,13 +99,15 @@ func BenchmarkAgreement(b *testing.B) {
 		to = append(to, run(opt))
 	}
 	b.StopTimer()
-	pn, po, pt := p50(tn), p50(to), p50(tsaTimes)
+	pn, po, pt, ps := p50(tn), p50(to), p50(tsaTimes), p50(sealTimes)
 	b.ReportMetric(float64(pn.Microseconds())/1000, "naive-p50-ms")
 	b.ReportMetric(float64(po.Microseconds())/1000, "opt-p50-ms")
 	b.ReportMetric(float64(pn)/float64(po), "speedup")
 	b.ReportMetric(float64(pt.Microseconds())/1000, "tsa-p50-ms")
-	fmt.Printf("sealed one-page agreement (PAdES B-LT, local TSA), %d runs each: naive p50 %.1f ms, optimized p50 %.1f ms, ratio %.1fx; local TSA p50 %.2f ms (%.0f%% of the optimized p50)\n",
-		n, ms(pn), ms(po), float64(pn)/float64(po), ms(pt), 100*float64(pt)/float64(po))
+	b.ReportMetric(float64(ps.Microseconds())/1000, "seal-p50-ms")
+	fmt.Printf("sealed one-page agreement (PAdES B-LT, local TSA), %d runs each: naive p50 %.1f ms, optimized p50 %.1f ms, ratio %.1fx; "+
+		"of it the seal p50 %.2f ms, the local TSA p50 %.2f ms (%.1f%% of the optimized p50)\n",
+		n, ms(pn), ms(po), float64(pn)/float64(po), ms(ps), ms(pt), 100*float64(pt)/float64(po))
 }
 
 func p50(ds []time.Duration) time.Duration {
