@@ -57,6 +57,9 @@ type Document struct {
 	SHA256     string    `json:"sha256"`
 	IssuedAt   time.Time `json:"issued_at"`
 	VerifyCode string    `json:"verify_code"`
+	// AwaitingTimestamp: sealed while the TSA did not answer (see
+	// TimestampJobs).
+	AwaitingTimestamp bool `json:"awaiting_timestamp"`
 }
 
 // Service runs the documents of cases.
@@ -94,7 +97,8 @@ func (s *Service) List(ctx context.Context, caseID int64) (_ []Document, err err
 	}
 	out := make([]Document, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, Document{ID: r.ID, Kind: r.Kind, SHA256: hex.EncodeToString(r.Sha256), IssuedAt: *r.IssuedAt, VerifyCode: r.VerifyCode})
+		out = append(out, Document{ID: r.ID, Kind: r.Kind, SHA256: hex.EncodeToString(r.Sha256), IssuedAt: *r.IssuedAt, VerifyCode: r.VerifyCode,
+			AwaitingTimestamp: r.TimestampStatus != nil && *r.TimestampStatus == "awaiting"})
 	}
 	return out, nil
 }
@@ -420,25 +424,32 @@ func (s *Service) renderSigned(ctx context.Context, c cases.Case, d dbsqlc.Docum
 	})
 }
 
-// seal signs the PDF with the center's key, records its SHA-256 in the
-// ledger and stores it as sealed.
+// seal signs the PDF with the center's key (PAdES, see pdf.Sealer), records
+// its SHA-256 in the ledger and stores it as sealed. Every kind of
+// document is sealed here. When the TSA does not answer the document is
+// sealed all the same and marked as awaiting its timestamp.
 func (s *Service) seal(ctx context.Context, tx pgx.Tx, actor string, c cases.Case, d dbsqlc.Document, docPDF []byte) (Document, error) {
 	now := s.Now()
-	sealed, err := s.sealer.Seal(docPDF, now)
+	res, err := s.sealer.SealDocument(ctx, docPDF, now)
 	if err != nil {
 		return Document{}, fmt.Errorf("盖章失败: %w", err)
 	}
+	sealed := res.PDF
 	sum := sha256.Sum256(sealed)
 	hexSum := hex.EncodeToString(sum[:])
-	entry, err := ledger.Append(ctx, tx, ledger.Meta{Actor: actor, CaseID: c.ID, Region: c.Region, Type: "document.sealed"},
-		map[string]any{"number": c.Number, "document_id": d.ID, "kind": d.Kind, "sha256": hexSum, "verify_code": d.VerifyCode})
+	payload := map[string]any{"number": c.Number, "document_id": d.ID, "kind": d.Kind, "sha256": hexSum, "verify_code": d.VerifyCode,
+		"seal_serial": res.Serial, "timestamp": tsPayload(res)}
+	entry, err := ledger.Append(ctx, tx, ledger.Meta{Actor: actor, CaseID: c.ID, Region: c.Region, Type: "document.sealed"}, payload)
 	if err != nil {
 		return Document{}, err
 	}
 	if err := s.q.DocumentSeal(ctx, tx, dbsqlc.DocumentSealParams{Pdf: sealed, Sha256: sum[:], IssuedAt: &now, LedgerEntry: &entry, ID: d.ID}); err != nil {
 		return Document{}, err
 	}
-	return Document{ID: d.ID, Kind: d.Kind, SHA256: hexSum, IssuedAt: now, VerifyCode: d.VerifyCode}, nil
+	if err := s.q.DocumentSealInfo(ctx, tx, sealInfoParams(d.ID, res)); err != nil {
+		return Document{}, err
+	}
+	return Document{ID: d.ID, Kind: d.Kind, SHA256: hexSum, IssuedAt: now, VerifyCode: d.VerifyCode, AwaitingTimestamp: res.AwaitingTimestamp()}, nil
 }
 
 func (s *Service) newDocument(ctx context.Context, tx pgx.Tx, a cases.Actor, caseID int64, kind string) (dbsqlc.Document, error) {

@@ -37,6 +37,12 @@ func (h *Handler) Routes() []httpapi.Route {
 		{Method: http.MethodPost, Path: "/api/v1/cases/:id/handover/link", Obj: "case", Act: "handover", Scope: h.caseScope, Handler: h.handoverLink},
 		{Method: http.MethodGet, Path: "/api/v1/documents/:id", Obj: "case", Act: "document", Scope: h.documentScope, Handler: h.pdf},
 		{Method: http.MethodGet, Path: "/api/v1/certificate", Public: true, Handler: h.certificate},
+		// The public key infrastructure of the seal (issue 20): the root's
+		// CRL (the certificates' CRL distribution point) and the local
+		// TSA's certificate, for offline checks.
+		{Method: http.MethodGet, Path: "/pki/root.crl", Public: true, Handler: h.rootCRL},
+		{Method: http.MethodGet, Path: "/pki/root.pem", Public: true, Handler: h.certificate},
+		{Method: http.MethodGet, Path: "/pki/tsa.pem", Public: true, Handler: h.tsaCert},
 		{Method: http.MethodGet, Path: "/api/v1/sign/:token", Public: true, Handler: h.signInfo},
 		{Method: http.MethodPost, Path: "/api/v1/sign/:token", Public: true, Handler: h.sign, MaxBody: signatureBody, TooLarge: signatureTooLarge},
 		{Method: http.MethodGet, Path: "/api/v1/verify/:key", Public: true, Handler: h.verify},
@@ -190,6 +196,26 @@ func (h *Handler) pdf(c echo.Context) error {
 func (h *Handler) certificate(c echo.Context) error {
 	c.Response().Header().Set("Content-Disposition", httpapi.ContentDisposition("attachment", "daiban-root.pem", "政务服务中心根证书.pem"))
 	return c.Blob(http.StatusOK, "application/x-pem-file", h.svc.sealer.RootPEM())
+}
+
+// rootCRL serves the root's current CRL (DER, RFC 5280), cacheable for
+// an hour.
+func (h *Handler) rootCRL(c echo.Context) error {
+	crl, err := h.svc.sealer.CRL()
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=3600")
+	return c.Blob(http.StatusOK, "application/pkix-crl", crl)
+}
+
+func (h *Handler) tsaCert(c echo.Context) error {
+	b := h.svc.sealer.LocalTSAPEM()
+	if b == nil {
+		return daiban.Errorf(daiban.ENOTFOUND, "本中心使用外部时间戳服务（%s），其证书随每个时间戳提供", h.svc.sealer.TSAName())
+	}
+	c.Response().Header().Set("Content-Disposition", httpapi.ContentDisposition("attachment", "daiban-tsa.pem", "本地时间戳服务证书.pem"))
+	return c.Blob(http.StatusOK, "application/x-pem-file", b)
 }
 
 func (h *Handler) signInfo(c echo.Context) error {

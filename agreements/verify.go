@@ -25,6 +25,9 @@ type Verification struct {
 	Center     string    `json:"center"`
 	CaseNumber string    `json:"case_number"` // masked
 	Ledger     *Proof    `json:"ledger"`      // nil until the entry is integrated
+
+	// Seal, timestamp and revocation status (PAdES; see SealStatus).
+	Seal *SealStatus `json:"seal,omitempty"`
 }
 
 // Proof places the document's ledger entry in the signed log.
@@ -89,6 +92,7 @@ func (s *Service) Verify(ctx context.Context, key string) (_ Verification, err e
 			v.Ledger = p
 		}
 	}
+	v.Seal = s.sealStatus(d)
 	return v, nil
 }
 

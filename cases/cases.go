@@ -132,6 +132,9 @@ type DocumentRef struct {
 	Kind     string    `json:"kind"`
 	SHA256   string    `json:"sha256"`
 	IssuedAt time.Time `json:"issued_at"`
+	// AwaitingTimestamp: sealed while the time-stamping service did not
+	// answer; a document timestamp is added when it does.
+	AwaitingTimestamp bool `json:"awaiting_timestamp"`
 }
 
 // Actor is who performs an action.

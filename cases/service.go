@@ -353,7 +353,8 @@ func (s *Service) Load(ctx context.Context, db dbsqlc.DBTX, id int64) (_ Case, e
 	}
 	c.Documents = []DocumentRef{}
 	for _, d := range docs {
-		c.Documents = append(c.Documents, DocumentRef{ID: d.ID, Kind: d.Kind, SHA256: hex.EncodeToString(d.Sha256), IssuedAt: *d.IssuedAt})
+		c.Documents = append(c.Documents, DocumentRef{ID: d.ID, Kind: d.Kind, SHA256: hex.EncodeToString(d.Sha256), IssuedAt: *d.IssuedAt,
+			AwaitingTimestamp: d.TimestampStatus != nil && *d.TimestampStatus == "awaiting"})
 	}
 	if r, err := s.q.CaseRectification(ctx, db, id); err == nil {
 		c.Rectification = &Rectification{Rating: int(r.Rating), Comment: r.Comment, Status: r.Status, OpenedAt: r.OpenedAt, DueDate: r.DueDate.Format("2006-01-02"), ClosedAt: r.ClosedAt, Result: deref(r.Result)}

@@ -26,7 +26,7 @@ var eventNames = map[string]string{
 	"case.due_confirmed": "办结日期确认", // a provisional due date a calendar import kept
 
 	"case.created": "接待登记", "case.custody": "材料移交", "case.handover_verified": "交付核验",
-	"document.drafted": "生成文书", "document.signed": "文书签名", "document.sealed": "文书盖章",
+	"document.drafted": "生成文书", "document.signed": "文书签名", "document.sealed": "文书盖章", "document.timestamped": "补加时间戳",
 	"case.due_changed": "办结时限调整", "case.rectified": "差评整改办结", "notice.created": "发出提醒",
 	"case.rectification_due_changed": "整改期限调整", "calendar.imported": "导入节假日安排",
 }

@@ -59,7 +59,13 @@
 //
 // # Seal
 //
-// Sealer applies a PDF digital signature (PKCS#7 detached, SHA-256) with the
-// center's seal key, whose certificate is issued by a self-signed root that
-// InitKeys creates alongside. pdfsig (poppler-utils) validates the result.
+// Sealer applies the center's seal as a PAdES baseline B-LT certification
+// signature (pades.go: ETSI.CAdES.detached, signature timestamp, DSS with
+// chains and the root's CRL, DocMDP with /Perms), written as an
+// incremental update (pdfupdate.go). The seal certificate and the local
+// TSA's (tsa.go) are issued by a self-signed root that InitKeys creates
+// alongside; pki.go rotates and revokes them. AddDocTimestamp (docts.go)
+// completes a document sealed while the TSA was away. fonttag.go gives
+// gofpdf's font subsets their ABCDEF+ tags. pdfsig, qpdf, mutool and
+// openssl validate the result (pades_test.go).
 package pdf

@@ -75,6 +75,12 @@ func testSealer(tb testing.TB) *pdf.Sealer {
 	return sealer
 }
 
+// sealDirFor is the key directory testSealer made.
+func sealDirFor(tb testing.TB) string {
+	testSealer(tb)
+	return sealDir
+}
+
 func testRenderer(tb testing.TB) *pdf.Renderer {
 	tb.Helper()
 	r, err := pdf.NewRenderer(loadFonts(tb), testCenter)

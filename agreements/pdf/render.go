@@ -163,7 +163,7 @@ func (r *Renderer) renderNow(meta docMeta, images map[string][]byte, layout func
 	if err := pdf.Output(&buf); err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}
-	return buf.Bytes(), nil
+	return tagSubsets(buf.Bytes())
 }
 
 // measure is the first pass: it collects every character the document

@@ -1,7 +1,6 @@
 package pdf
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -16,11 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
-	"unicode/utf16"
-
-	"github.com/digitorus/pdf"
-	"github.com/digitorus/pdfsign/sign"
 
 	"github.com/daiban/daiban"
 )
@@ -34,44 +30,52 @@ const (
 	sealKeyFile  = "seal.key"
 )
 
-// InitKeys creates the center's seal keys in dir: a self-signed root CA and
-// a seal (document signing) certificate issued by it, both ECDSA P-256.
-// The certificates name the center as centerName (its Chinese name, which
-// PDF readers show as the signer). It refuses to overwrite existing keys. dir should live outside
-// the database and the repository; after initialisation root.key can be
-// moved offline (only seal.key, seal.pem and root.pem are needed to seal).
+// InitKeys creates the center's keys in dir with no CRL distribution
+// point; see InitKeysWith.
 func InitKeys(dir, centerName string) error {
+	return InitKeysWith(dir, KeyOptions{Center: centerName})
+}
+
+// InitKeysWith creates the center's seal keys in dir: a self-signed root
+// CA, a seal (document signing) certificate and the local TSA's
+// certificate issued by it (all ECDSA P-256), and the root's CRL. The
+// certificates name the center as o.Center (its Chinese name, which PDF
+// readers show as the signer) and point at o.CRLURL for revocation. It
+// refuses to overwrite existing keys. dir should live outside the
+// database and the repository; after initialisation root.key can be moved
+// offline (it is needed again only to rotate or revoke).
+func InitKeysWith(dir string, o KeyOptions) error {
 	if err := makeKeyDir(dir); err != nil {
 		return err
 	}
-	cn, org := keySubject(centerName)
-	now := time.Now().Add(-time.Hour)
-	rootKey, rootDER, err := newRootCert(cn, org, now)
+	cn, org := keySubject(o.Center)
+	rootKey, rootDER, err := newRootCert(cn, org, time.Now().Add(-time.Hour))
 	if err != nil {
 		return fmt.Errorf("keys: %w", err)
 	}
-	sealKey, sealDER, err := newSealCert(cn, org, now, rootKey, rootDER)
+	rootCert, err := x509.ParseCertificate(rootDER)
 	if err != nil {
 		return fmt.Errorf("keys: %w", err)
 	}
+	root := rootSigner{key: rootKey, cert: rootCert}
 	rootKeyDER, err := x509.MarshalPKCS8PrivateKey(rootKey)
 	if err != nil {
 		return fmt.Errorf("keys: %w", err)
 	}
-	sealKeyDER, err := x509.MarshalPKCS8PrivateKey(sealKey)
-	if err != nil {
-		return fmt.Errorf("keys: %w", err)
-	}
-	files := []keyFile{
-		{rootKeyFile, "PRIVATE KEY", rootKeyDER},
-		{sealKeyFile, "PRIVATE KEY", sealKeyDER},
-		{rootCertFile, "CERTIFICATE", rootDER},
-		{sealCertFile, "CERTIFICATE", sealDER},
-	}
-	for _, f := range files {
+	for _, f := range []keyFile{{rootKeyFile, "PRIVATE KEY", rootKeyDER}, {rootCertFile, "CERTIFICATE", rootDER}} {
 		if err := f.write(dir); err != nil {
 			return fmt.Errorf("keys: %w", err)
 		}
+	}
+	sealKey, sealDER, err := root.newSeal(o.Center, o.CRLURL)
+	if err == nil {
+		err = writeKeyPair(dir, sealKeyFile, sealCertFile, sealKey, sealDER)
+	}
+	if err == nil {
+		_, err = CompleteKeys(dir, o)
+	}
+	if err != nil {
+		return fmt.Errorf("keys: %w", err)
 	}
 	return nil
 }
@@ -81,7 +85,7 @@ func makeKeyDir(dir string) error {
 	if strings.TrimSpace(dir) == "" {
 		return daiban.Invalid("dir", "请指定密钥目录")
 	}
-	for _, f := range []string{rootCertFile, rootKeyFile, sealCertFile, sealKeyFile} {
+	for _, f := range []string{rootCertFile, rootKeyFile, sealCertFile, sealKeyFile, tsaCertFile, tsaKeyFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
 			return daiban.Errorf(daiban.EINVALID, "密钥目录 %s 中已存在 %s，为防止覆盖现有电子签章密钥，已拒绝重新生成", dir, f)
 		} else if !errors.Is(err, fs.ErrNotExist) {
@@ -99,8 +103,9 @@ func makeKeyDir(dir string) error {
 
 // keySubject returns the certificates' common name and organization: the
 // center's own (Chinese) name, which PDF readers show as the signer. The
-// names are UTF8String in the certificates; only the signature
-// dictionary's Name must stay ASCII (see LoadSealer).
+// names are UTF8String in the certificates; the signature dictionary
+// writes the name as a UTF-16 hex string (pdfText), so any character is
+// safe there too.
 func keySubject(centerName string) (cn string, org []string) {
 	cn = strings.TrimSpace(centerName)
 	if cn == "" {
@@ -133,33 +138,6 @@ func newRootCert(cn string, org []string, now time.Time) (*ecdsa.PrivateKey, []b
 	return rootKey, rootDER, nil
 }
 
-// newSealCert makes the seal certificate, issued by the root, valid for
-// 10 years from now.
-func newSealCert(cn string, org []string, now time.Time, rootKey *ecdsa.PrivateKey, rootDER []byte) (*ecdsa.PrivateKey, []byte, error) {
-	root, err := x509.ParseCertificate(rootDER)
-	if err != nil {
-		return nil, nil, err
-	}
-	sealKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	sealTmpl := &x509.Certificate{
-		SerialNumber:          randomSerial(),
-		Subject:               pkix.Name{CommonName: cn + " 电子签章", Organization: org, OrganizationalUnit: []string{"帮办代办"}},
-		NotBefore:             now,
-		NotAfter:              now.AddDate(10, 0, 0),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
-		BasicConstraintsValid: true,
-	}
-	sealDER, err := x509.CreateCertificate(rand.Reader, sealTmpl, root, &sealKey.PublicKey, rootKey)
-	if err != nil {
-		return nil, nil, err
-	}
-	return sealKey, sealDER, nil
-}
-
 // keyFile is one PEM file of the key directory.
 type keyFile struct {
 	name, typ string
@@ -187,15 +165,6 @@ func randomSerial() *big.Int {
 	return n.Add(n, big.NewInt(1))
 }
 
-func isPrintableASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
 // Sealer applies the center's seal (a PDF digital signature) to documents.
 // It is safe for concurrent use.
 type Sealer struct {
@@ -204,7 +173,14 @@ type Sealer struct {
 	root    *x509.Certificate
 	sealPEM []byte
 	rootPEM []byte
-	name    string // ASCII signer name written into the signature dictionary
+	dir     string
+	tsa     TSA       // the TSA in use: local, or DAIBAN_TSA_URL (UseTSA)
+	local   *localTSA // the center's own TSA, nil when tsa.key is absent
+	crls    *crlCache
+
+	chainMu     sync.Mutex
+	remoteChain []*x509.Certificate // DAIBAN_TSA_URL's chain, from its last token
+	remoteCRLs  [][]byte            // that chain's CRLs (see tsaCRLs)
 }
 
 // LoadSealer reads the seal key and certificates from dir (made by
@@ -240,8 +216,52 @@ func LoadSealer(dir string) (*Sealer, error) {
 	if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
 		return nil, bad("签章证书（不是由根证书签发或已过期）")
 	}
-	name := sigDictName(cert.Subject.CommonName)
-	return &Sealer{key: signer, cert: cert, root: root, sealPEM: sealPEM, rootPEM: rootPEM, name: name}, nil
+	s := &Sealer{key: signer, cert: cert, root: root, sealPEM: sealPEM, rootPEM: rootPEM, dir: dir,
+		crls: &crlCache{dir: dir, root: root}}
+	if s.local, err = loadLocalTSA(dir, root); err != nil {
+		return nil, bad("本地时间戳服务证书 " + tsaCertFile + "（" + err.Error() + "）")
+	}
+	if s.local != nil {
+		s.tsa = s.local
+	}
+	return s, nil
+}
+
+// loadLocalTSA reads tsa.key and tsa.pem (nil, nil when absent).
+func loadLocalTSA(dir string, root *x509.Certificate) (*localTSA, error) {
+	kb, err := os.ReadFile(filepath.Join(dir, tsaKeyFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	key, err := parseSealKey(kb)
+	if err != nil {
+		return nil, err
+	}
+	cb, err := os.ReadFile(filepath.Join(dir, tsaCertFile))
+	if err != nil {
+		return nil, err
+	}
+	cert, err := parseCertPEM(cb)
+	if err != nil {
+		return nil, err
+	}
+	if err := cert.CheckSignatureFrom(root); err != nil {
+		return nil, errors.New("不是由根证书签发")
+	}
+	return &localTSA{key: key, cert: cert, chain: []*x509.Certificate{root}, now: time.Now}, nil
+}
+
+// Ready reports what the sealer lacks to make PAdES B-LT seals: a TSA
+// (local or DAIBAN_TSA_URL) and the root's CRL. The message tells the
+// administrator what to run.
+func (s *Sealer) Ready() error {
+	if s.tsa == nil {
+		return daiban.Errorf(daiban.EUNAVAILABLE, "密钥目录 %s 中没有本地时间戳服务的证书（tsa.pem、tsa.key），也未设置 DAIBAN_TSA_URL：请运行 `daiban keys init --if-missing`（需要根证书私钥 root.key）补齐，或设置 DAIBAN_TSA_URL 指向省级/国家授时中心的时间戳服务", s.dir)
+	}
+	_, err := s.currentCRL()
+	return err
 }
 
 // readSealFiles reads the seal key, the seal certificate and the root
@@ -297,83 +317,6 @@ func parseCertPEM(b []byte) (*x509.Certificate, error) {
 		return nil, errors.New("no CERTIFICATE block")
 	}
 	return x509.ParseCertificate(blk.Bytes)
-}
-
-// asciiName keeps the characters pdfsign can write safely into a PDF
-// string (it does not escape non-ASCII text).
-// sigDictName is the signer's name for the signature dictionary: the
-// certificate's (Chinese) common name when pdfsign can write it — it
-// writes non-ASCII text as raw UTF-16BE between parentheses without
-// escaping, so a name whose encoding holds a parenthesis, backslash or
-// carriage-return byte would break the PDF — else its ASCII letters, else
-// a generic name.
-func sigDictName(cn string) string {
-	if !isPrintableASCII(cn) && utf16Safe(cn) {
-		return cn
-	}
-	if n := asciiName(cn); n != "" {
-		return n
-	}
-	return "Government Service Center Seal"
-}
-
-// utf16Safe reports whether s in UTF-16BE (after the byte-order mark)
-// contains no byte that ends or escapes a PDF literal string.
-func utf16Safe(s string) bool {
-	for _, u := range utf16.Encode([]rune(s)) {
-		for _, b := range [2]byte{byte(u >> 8), byte(u)} {
-			if b == '(' || b == ')' || b == '\\' || b == '\r' {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func asciiName(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r >= 0x20 && r < 0x7f && r != '(' && r != ')' && r != '\\' {
-			b.WriteRune(r)
-		}
-	}
-	return strings.TrimSpace(b.String())
-}
-
-// Seal signs pdf with the seal key: an invisible certification signature
-// (PKCS#7 detached, SHA-256, no later changes permitted) that carries the
-// seal and root certificates, dated when. The signature dictionary's
-// name/reason/location are ASCII; the Chinese text is on the page.
-func (s *Sealer) Seal(doc []byte, when time.Time) ([]byte, error) {
-	if when.IsZero() {
-		when = time.Now()
-	}
-	rdr, err := pdf.NewReader(bytes.NewReader(doc), int64(len(doc)))
-	if err != nil {
-		return nil, fmt.Errorf("seal: read pdf: %w", err)
-	}
-	var out bytes.Buffer
-	out.Grow(len(doc) + 16<<10)
-	err = sign.Sign(bytes.NewReader(doc), &out, rdr, int64(len(doc)), sign.SignData{
-		Signature: sign.SignDataSignature{
-			Info: sign.SignDataSignatureInfo{
-				Name:     s.name,
-				Reason:   "Sealed document of the government service center",
-				Location: "CN",
-				Date:     when,
-			},
-			CertType:   sign.CertificationSignature,
-			DocMDPPerm: sign.DoNotAllowAnyChangesPerms,
-		},
-		Signer:            s.key,
-		DigestAlgorithm:   crypto.SHA256,
-		Certificate:       s.cert,
-		CertificateChains: [][]*x509.Certificate{{s.cert, s.root}},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("seal: %w", err)
-	}
-	return out.Bytes(), nil
 }
 
 // RootPEM returns the root certificate (PEM), to be served at

@@ -105,7 +105,7 @@ func TestSealValidates(t *testing.T) {
 			t.Errorf("%s: pdfsig:\n%s", kind, out)
 		}
 		// The signer readers show is the center, in Chinese.
-		for _, want := range []string{"SHA-256", "adbe.pkcs7.detached", "Total document signed", "Signer Certificate Common Name: 沂源县政务服务中心 电子签章"} {
+		for _, want := range []string{"SHA-256", "ETSI.CAdES.detached", "Total document signed", "Signer Certificate Common Name: 沂源县政务服务中心 电子签章"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s: pdfsig lacks %q:\n%s", kind, want, out)
 			}
@@ -159,8 +159,8 @@ func TestKeys(t *testing.T) {
 		t.Errorf("dir mode %v", st.Mode())
 	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 4 {
-		t.Errorf("want 4 files, got %d", len(entries))
+	if len(entries) != 7 { // root, seal and local TSA keys and certificates, the root CRL
+		t.Errorf("want 7 files, got %d", len(entries))
 	}
 	for _, e := range entries {
 		info, _ := e.Info()

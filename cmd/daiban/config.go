@@ -26,6 +26,7 @@ type config struct {
 	LogLevel    slog.Level
 	BaseURL     string   // DAIBAN_BASE_URL: public address printed in QR codes
 	CenterName  string   // DAIBAN_CENTER_NAME: the issuing center on documents
+	TSAURL      string   // DAIBAN_TSA_URL: RFC 3161 time-stamping service (else the local TSA)
 	FontDirs    []string // DAIBAN_FONT_DIRS: extra font directories (colon-separated)
 
 	// AppDatabaseURL (DAIBAN_APP_DATABASE_URL) is the server's own login
@@ -56,6 +57,7 @@ func loadConfig() (config, error) {
 	c.KeyDir = envOr("DAIBAN_KEYS", filepath.Join(c.DataDir, "keys"))
 	c.BaseURL = strings.TrimRight(envOr("DAIBAN_BASE_URL", "http://"+c.Addr), "/")
 	c.CenterName = os.Getenv("DAIBAN_CENTER_NAME")
+	c.TSAURL = os.Getenv("DAIBAN_TSA_URL")
 	if v := os.Getenv("DAIBAN_FONT_DIRS"); v != "" {
 		c.FontDirs = filepath.SplitList(v)
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"io"
 	"log/slog"
@@ -186,4 +188,73 @@ func TestExternalDatabaseLogin(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An install made before the PAdES seal lacks the local TSA and the CRL:
+// serve says what to run, `keys init --if-missing` adds them, and
+// `keys rotate` / `keys revoke` work from the command line.
+func TestKeysCompleteRotateRevoke(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	cfg := config{KeyDir: dir, BaseURL: "https://zw.example.cn"}
+	if err := cmdKeys(context.Background(), cfg, []string{"init"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"tsa.key", "tsa.pem", "root.crl"} {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := pdf.LoadSealer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ready(); err == nil || !strings.Contains(err.Error(), "daiban keys init --if-missing") || !strings.Contains(err.Error(), "DAIBAN_TSA_URL") {
+		t.Fatalf("old key directory: %v", err)
+	}
+	if err := cmdKeys(context.Background(), cfg, []string{"init", "--if-missing"}); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = pdf.LoadSealer(dir); err != nil || s.Ready() != nil {
+		t.Fatalf("after --if-missing: %v %v", err, s.Ready())
+	}
+	seal, err := os.ReadFile(filepath.Join(dir, "seal.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tsa, _ := os.ReadFile(filepath.Join(dir, "tsa.pem"))
+	if c := parseCert(t, tsa); len(c.CRLDistributionPoints) != 1 || c.CRLDistributionPoints[0] != "https://zw.example.cn/pki/root.crl" {
+		t.Errorf("TSA certificate's CRL distribution points: %v", c.CRLDistributionPoints)
+	}
+	old := pdf.SerialHex(parseCert(t, seal).SerialNumber)
+	if err := cmdKeys(context.Background(), cfg, []string{"rotate"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "seal-"+old+".pem")); err != nil {
+		t.Errorf("rotate kept no old certificate: %v", err)
+	}
+	if err := cmdKeys(context.Background(), cfg, []string{"revoke", "--serial", old}); err == nil {
+		t.Error("revoke without a reason accepted")
+	}
+	if err := cmdKeys(context.Background(), cfg, []string{"revoke", "--serial", strings.ToLower(old), "--reason", "superseded"}); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = pdf.LoadSealer(dir); err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := s.Revocation(old); !ok || r.Reason != "superseded" {
+		t.Errorf("revocation of %s: %v %+v", old, ok, r)
+	}
+}
+
+func parseCert(t *testing.T, b []byte) *x509.Certificate {
+	t.Helper()
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		t.Fatal("no PEM")
+	}
+	c, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

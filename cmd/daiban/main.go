@@ -29,11 +29,13 @@ const usage = `daiban — 帮办代办案件系统
   daiban calendar show [--year Y]           显示当前节假日日历
   daiban report monthly --month YYYY-MM --region CODE --out FILE.pdf   生成每月调度报告（PDF）
   daiban keys init [--center NAME] [--if-missing]   生成中心根证书、电子签章证书和台账签名密钥（DAIBAN_KEYS 目录；首次 serve 之前运行，之后把 root.key 移到离线保存）
+  daiban keys rotate            签发新的电子签章密钥和证书（旧证书保留，旧文书仍可核验；需要 root.key）
+  daiban keys revoke --serial S --reason R [--at RFC3339]   吊销签章或时间戳证书（写入根证书吊销列表 /pki/root.crl；需要 root.key）
   daiban keys rotate-pii [--resume|--add-only] [--retire]   轮换身份证号码与电话的加密密钥（pii.key）并重新加密
   daiban backup check          检查 WAL 归档与最近一次完好的备份（pgBackRest）；26 小时内没有备份时退出码为 1
   daiban bench [--workers N] [--duration D] [--addr URL [--pid P]]   压测：模拟代办员走完整案件流程，对比数据库裸事务速率
 
-环境变量见 README 的配置表（DATABASE_URL、DAIBAN_APP_DATABASE_URL、DAIBAN_ADDR、DAIBAN_DATA、DAIBAN_KEYS、DAIBAN_LOG_LEVEL）。
+环境变量见 README 的配置表（DATABASE_URL、DAIBAN_APP_DATABASE_URL、DAIBAN_ADDR、DAIBAN_DATA、DAIBAN_KEYS、DAIBAN_TSA_URL、DAIBAN_LOG_LEVEL）。
 `
 
 func main() {

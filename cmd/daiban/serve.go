@@ -41,7 +41,7 @@ func cmdServe(ctx context.Context, cfg config, args []string) error {
 	if cfg.CenterName != "" {
 		center.Name = cfg.CenterName
 	}
-	a, err := app.New(ctx, app.Options{Center: center, FontDirs: cfg.FontDirs, Pool: db.Pool, Logger: logger, KeyDir: cfg.KeyDir, Origin: origin, Registerer: prometheus.DefaultRegisterer, Gatherer: prometheus.DefaultGatherer, MetricsAllow: cfg.MetricsAllow, Backup: cfg.Backup})
+	a, err := app.New(ctx, app.Options{Center: center, FontDirs: cfg.FontDirs, Pool: db.Pool, Logger: logger, KeyDir: cfg.KeyDir, TSAURL: cfg.TSAURL, Origin: origin, Registerer: prometheus.DefaultRegisterer, Gatherer: prometheus.DefaultGatherer, MetricsAllow: cfg.MetricsAllow, Backup: cfg.Backup})
 	if err != nil {
 		return err
 	}

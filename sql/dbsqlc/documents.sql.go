@@ -104,7 +104,7 @@ func (q *Queries) CopyLinksPurge(ctx context.Context, db DBTX, before time.Time)
 }
 
 const documentByCode = `-- name: DocumentByCode :one
-SELECT id, case_id, kind, status, verify_code, created_by, created_at, pdf, sha256, issued_at, ledger_entry FROM documents WHERE verify_code = $1 AND status = 'sealed'
+SELECT id, case_id, kind, status, verify_code, created_by, created_at, pdf, sha256, issued_at, ledger_entry, seal_serial, timestamp_status, timestamped_at, tsa, stamped_sha256 FROM documents WHERE verify_code = $1 AND status = 'sealed'
 `
 
 func (q *Queries) DocumentByCode(ctx context.Context, db DBTX, verifyCode string) (Document, error) {
@@ -122,14 +122,20 @@ func (q *Queries) DocumentByCode(ctx context.Context, db DBTX, verifyCode string
 		&i.Sha256,
 		&i.IssuedAt,
 		&i.LedgerEntry,
+		&i.SealSerial,
+		&i.TimestampStatus,
+		&i.TimestampedAt,
+		&i.Tsa,
+		&i.StampedSha256,
 	)
 	return i, err
 }
 
 const documentBySHA = `-- name: DocumentBySHA :one
-SELECT id, case_id, kind, status, verify_code, created_by, created_at, pdf, sha256, issued_at, ledger_entry FROM documents WHERE sha256 = $1 AND status = 'sealed'
+SELECT id, case_id, kind, status, verify_code, created_by, created_at, pdf, sha256, issued_at, ledger_entry, seal_serial, timestamp_status, timestamped_at, tsa, stamped_sha256 FROM documents WHERE (sha256 = $1 OR stamped_sha256 = $1) AND status = 'sealed'
 `
 
+// The sealed file as issued, or as completed by a document timestamp.
 func (q *Queries) DocumentBySHA(ctx context.Context, db DBTX, sha256 []byte) (Document, error) {
 	row := db.QueryRow(ctx, documentBySHA, sha256)
 	var i Document
@@ -145,12 +151,17 @@ func (q *Queries) DocumentBySHA(ctx context.Context, db DBTX, sha256 []byte) (Do
 		&i.Sha256,
 		&i.IssuedAt,
 		&i.LedgerEntry,
+		&i.SealSerial,
+		&i.TimestampStatus,
+		&i.TimestampedAt,
+		&i.Tsa,
+		&i.StampedSha256,
 	)
 	return i, err
 }
 
 const documentGet = `-- name: DocumentGet :one
-SELECT id, case_id, kind, status, verify_code, created_by, created_at, pdf, sha256, issued_at, ledger_entry FROM documents WHERE id = $1
+SELECT id, case_id, kind, status, verify_code, created_by, created_at, pdf, sha256, issued_at, ledger_entry, seal_serial, timestamp_status, timestamped_at, tsa, stamped_sha256 FROM documents WHERE id = $1
 `
 
 func (q *Queries) DocumentGet(ctx context.Context, db DBTX, id int64) (Document, error) {
@@ -168,12 +179,45 @@ func (q *Queries) DocumentGet(ctx context.Context, db DBTX, id int64) (Document,
 		&i.Sha256,
 		&i.IssuedAt,
 		&i.LedgerEntry,
+		&i.SealSerial,
+		&i.TimestampStatus,
+		&i.TimestampedAt,
+		&i.Tsa,
+		&i.StampedSha256,
+	)
+	return i, err
+}
+
+const documentGetAwaitingForUpdate = `-- name: DocumentGetAwaitingForUpdate :one
+SELECT id, case_id, kind, status, verify_code, created_by, created_at, pdf, sha256, issued_at, ledger_entry, seal_serial, timestamp_status, timestamped_at, tsa, stamped_sha256 FROM documents WHERE id = $1 AND timestamp_status = 'awaiting' FOR UPDATE SKIP LOCKED
+`
+
+func (q *Queries) DocumentGetAwaitingForUpdate(ctx context.Context, db DBTX, id int64) (Document, error) {
+	row := db.QueryRow(ctx, documentGetAwaitingForUpdate, id)
+	var i Document
+	err := row.Scan(
+		&i.ID,
+		&i.CaseID,
+		&i.Kind,
+		&i.Status,
+		&i.VerifyCode,
+		&i.CreatedBy,
+		&i.CreatedAt,
+		&i.Pdf,
+		&i.Sha256,
+		&i.IssuedAt,
+		&i.LedgerEntry,
+		&i.SealSerial,
+		&i.TimestampStatus,
+		&i.TimestampedAt,
+		&i.Tsa,
+		&i.StampedSha256,
 	)
 	return i, err
 }
 
 const documentGetForUpdate = `-- name: DocumentGetForUpdate :one
-SELECT id, case_id, kind, status, verify_code, created_by, created_at, pdf, sha256, issued_at, ledger_entry FROM documents WHERE id = $1 FOR UPDATE
+SELECT id, case_id, kind, status, verify_code, created_by, created_at, pdf, sha256, issued_at, ledger_entry, seal_serial, timestamp_status, timestamped_at, tsa, stamped_sha256 FROM documents WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) DocumentGetForUpdate(ctx context.Context, db DBTX, id int64) (Document, error) {
@@ -191,6 +235,11 @@ func (q *Queries) DocumentGetForUpdate(ctx context.Context, db DBTX, id int64) (
 		&i.Sha256,
 		&i.IssuedAt,
 		&i.LedgerEntry,
+		&i.SealSerial,
+		&i.TimestampStatus,
+		&i.TimestampedAt,
+		&i.Tsa,
+		&i.StampedSha256,
 	)
 	return i, err
 }
@@ -198,7 +247,7 @@ func (q *Queries) DocumentGetForUpdate(ctx context.Context, db DBTX, id int64) (
 const documentInsert = `-- name: DocumentInsert :one
 INSERT INTO documents (case_id, kind, verify_code, created_by, created_at)
 VALUES ($1, $2, $3, $4, $5)
-RETURNING id, case_id, kind, status, verify_code, created_by, created_at, pdf, sha256, issued_at, ledger_entry
+RETURNING id, case_id, kind, status, verify_code, created_by, created_at, pdf, sha256, issued_at, ledger_entry, seal_serial, timestamp_status, timestamped_at, tsa, stamped_sha256
 `
 
 type DocumentInsertParams struct {
@@ -230,6 +279,11 @@ func (q *Queries) DocumentInsert(ctx context.Context, db DBTX, arg DocumentInser
 		&i.Sha256,
 		&i.IssuedAt,
 		&i.LedgerEntry,
+		&i.SealSerial,
+		&i.TimestampStatus,
+		&i.TimestampedAt,
+		&i.Tsa,
+		&i.StampedSha256,
 	)
 	return i, err
 }
@@ -258,6 +312,56 @@ func (q *Queries) DocumentSeal(ctx context.Context, db DBTX, arg DocumentSealPar
 	return err
 }
 
+const documentSealInfo = `-- name: DocumentSealInfo :exec
+UPDATE documents SET seal_serial = $1, timestamp_status = $2,
+    timestamped_at = $3, tsa = $4
+WHERE id = $5
+`
+
+type DocumentSealInfoParams struct {
+	SealSerial      *string
+	TimestampStatus *string
+	TimestampedAt   *time.Time
+	Tsa             *string
+	ID              int64
+}
+
+func (q *Queries) DocumentSealInfo(ctx context.Context, db DBTX, arg DocumentSealInfoParams) error {
+	_, err := db.Exec(ctx, documentSealInfo,
+		arg.SealSerial,
+		arg.TimestampStatus,
+		arg.TimestampedAt,
+		arg.Tsa,
+		arg.ID,
+	)
+	return err
+}
+
+const documentStamp = `-- name: DocumentStamp :exec
+UPDATE documents SET pdf = $1, stamped_sha256 = $2, timestamp_status = 'stamped',
+    timestamped_at = $3, tsa = $4
+WHERE id = $5 AND timestamp_status = 'awaiting'
+`
+
+type DocumentStampParams struct {
+	Pdf           []byte
+	StampedSha256 []byte
+	TimestampedAt *time.Time
+	Tsa           *string
+	ID            int64
+}
+
+func (q *Queries) DocumentStamp(ctx context.Context, db DBTX, arg DocumentStampParams) error {
+	_, err := db.Exec(ctx, documentStamp,
+		arg.Pdf,
+		arg.StampedSha256,
+		arg.TimestampedAt,
+		arg.Tsa,
+		arg.ID,
+	)
+	return err
+}
+
 const documentVoidDrafts = `-- name: DocumentVoidDrafts :exec
 UPDATE documents SET status = 'void'
 WHERE case_id = $1 AND kind = $2 AND status = 'draft'
@@ -268,20 +372,45 @@ func (q *Queries) DocumentVoidDrafts(ctx context.Context, db DBTX, caseID int64,
 	return err
 }
 
+const documentsAwaitingTimestamp = `-- name: DocumentsAwaitingTimestamp :many
+SELECT id FROM documents WHERE timestamp_status = 'awaiting' AND status = 'sealed' ORDER BY id LIMIT 50
+`
+
+func (q *Queries) DocumentsAwaitingTimestamp(ctx context.Context, db DBTX) ([]int64, error) {
+	rows, err := db.Query(ctx, documentsAwaitingTimestamp)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const documentsOfCase = `-- name: DocumentsOfCase :many
-SELECT id, case_id, kind, status, verify_code, sha256, issued_at, created_at
+SELECT id, case_id, kind, status, verify_code, sha256, issued_at, created_at, timestamp_status
 FROM documents WHERE case_id = $1 AND status = 'sealed' ORDER BY id
 `
 
 type DocumentsOfCaseRow struct {
-	ID         int64
-	CaseID     int64
-	Kind       string
-	Status     string
-	VerifyCode string
-	Sha256     []byte
-	IssuedAt   *time.Time
-	CreatedAt  time.Time
+	ID              int64
+	CaseID          int64
+	Kind            string
+	Status          string
+	VerifyCode      string
+	Sha256          []byte
+	IssuedAt        *time.Time
+	CreatedAt       time.Time
+	TimestampStatus *string
 }
 
 func (q *Queries) DocumentsOfCase(ctx context.Context, db DBTX, caseID int64) ([]DocumentsOfCaseRow, error) {
@@ -302,6 +431,7 @@ func (q *Queries) DocumentsOfCase(ctx context.Context, db DBTX, caseID int64) ([
 			&i.Sha256,
 			&i.IssuedAt,
 			&i.CreatedAt,
+			&i.TimestampStatus,
 		); err != nil {
 			return nil, err
 		}

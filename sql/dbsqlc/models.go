@@ -136,17 +136,22 @@ type DeadlineAlert struct {
 }
 
 type Document struct {
-	ID          int64
-	CaseID      int64
-	Kind        string
-	Status      string
-	VerifyCode  string
-	CreatedBy   string
-	CreatedAt   time.Time
-	Pdf         []byte
-	Sha256      []byte
-	IssuedAt    *time.Time
-	LedgerEntry *int64
+	ID              int64
+	CaseID          int64
+	Kind            string
+	Status          string
+	VerifyCode      string
+	CreatedBy       string
+	CreatedAt       time.Time
+	Pdf             []byte
+	Sha256          []byte
+	IssuedAt        *time.Time
+	LedgerEntry     *int64
+	SealSerial      *string
+	TimestampStatus *string
+	TimestampedAt   *time.Time
+	Tsa             *string
+	StampedSha256   []byte
 }
 
 type Escalation struct {

@@ -10,13 +10,14 @@ SELECT * FROM documents WHERE id = $1;
 SELECT * FROM documents WHERE id = $1 FOR UPDATE;
 
 -- name: DocumentBySHA :one
-SELECT * FROM documents WHERE sha256 = $1 AND status = 'sealed';
+-- The sealed file as issued, or as completed by a document timestamp.
+SELECT * FROM documents WHERE (sha256 = $1 OR stamped_sha256 = $1) AND status = 'sealed';
 
 -- name: DocumentByCode :one
 SELECT * FROM documents WHERE verify_code = $1 AND status = 'sealed';
 
 -- name: DocumentsOfCase :many
-SELECT id, case_id, kind, status, verify_code, sha256, issued_at, created_at
+SELECT id, case_id, kind, status, verify_code, sha256, issued_at, created_at, timestamp_status
 FROM documents WHERE case_id = $1 AND status = 'sealed' ORDER BY id;
 
 -- name: DocumentVoidDrafts :exec
@@ -95,3 +96,19 @@ SELECT pg_try_advisory_xact_lock(hashtextextended('daiban.notice:' || @key::text
 -- name: NoticesIssuedSince :one
 SELECT count(*) FROM documents
 WHERE created_by = @created_by AND kind = 'notice' AND created_at > @since;
+
+-- name: DocumentSealInfo :exec
+UPDATE documents SET seal_serial = @seal_serial, timestamp_status = @timestamp_status,
+    timestamped_at = @timestamped_at, tsa = @tsa
+WHERE id = @id;
+
+-- name: DocumentsAwaitingTimestamp :many
+SELECT id FROM documents WHERE timestamp_status = 'awaiting' AND status = 'sealed' ORDER BY id LIMIT 50;
+
+-- name: DocumentGetAwaitingForUpdate :one
+SELECT * FROM documents WHERE id = $1 AND timestamp_status = 'awaiting' FOR UPDATE SKIP LOCKED;
+
+-- name: DocumentStamp :exec
+UPDATE documents SET pdf = @pdf, stamped_sha256 = @stamped_sha256, timestamp_status = 'stamped',
+    timestamped_at = @timestamped_at, tsa = @tsa
+WHERE id = @id AND timestamp_status = 'awaiting';

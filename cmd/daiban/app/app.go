@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
 
 	"github.com/daiban/daiban/agreements"
 	"github.com/daiban/daiban/agreements/pdf"
@@ -70,6 +71,12 @@ type Options struct {
 	// Backup says where pgBackRest keeps the database's backups, for the
 	// supervisor's dashboard (zero: none configured, which it shows).
 	Backup backup.Config
+	// TSAURL is the RFC 3161 time-stamping service (DAIBAN_TSA_URL); empty
+	// means the center's local TSA (tsa.key in KeyDir). TimestampInterval
+	// is how often sealed documents awaiting a timestamp are completed
+	// (agreements.TimestampInterval when 0).
+	TSAURL            string
+	TimestampInterval time.Duration
 }
 
 // App is a wired service.
@@ -93,6 +100,7 @@ type App struct {
 	Deadlines   *deadlines.Service
 	Supervision *deadlines.Supervision
 	Jobs        *jobs.Runner
+	workers     *river.Workers // the River workers of Jobs
 	HTTP        *httpapi.Server
 	// PII seals the applicants' ID numbers and phones (KeyDir/pii.key).
 	PII *pii.Keys
@@ -141,11 +149,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	sealer, err := pdf.LoadSealer(o.KeyDir)
-	if err != nil {
+	if err := a.newDocuments(o, renderer); err != nil {
 		return nil, err
 	}
-	a.Documents = agreements.NewService(o.Pool, a.Cases, a.Catalog, a.Users, renderer, sealer, a.Ledger, o.Center, a.PII)
 	reg, gather := o.Registerer, o.Gatherer
 	if reg == nil {
 		r := prometheus.NewRegistry()
@@ -263,4 +269,25 @@ func (a *App) health(c echo.Context) error {
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "down"})
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// newDocuments builds the documents service on the center's sealer (with
+// DAIBAN_TSA_URL's TSA, else the local one) and schedules the job that
+// completes documents sealed while the TSA was away.
+func (a *App) newDocuments(o Options, renderer *pdf.Renderer) error {
+	sealer, err := pdf.LoadSealer(o.KeyDir)
+	if err != nil {
+		return err
+	}
+	if o.TSAURL != "" {
+		sealer.UseTSA(o.TSAURL, 0)
+	}
+	if err := sealer.Ready(); err != nil {
+		return err
+	}
+	a.Documents = agreements.NewService(o.Pool, a.Cases, a.Catalog, a.Users, renderer, sealer, a.Ledger, o.Center, a.PII)
+	for _, j := range a.Documents.TimestampJobs(a.workers, o.TimestampInterval) {
+		a.Jobs.Client.PeriodicJobs().Add(j)
+	}
+	return nil
 }

@@ -17,6 +17,7 @@ func (a *App) newDeadlines(o Options) error {
 		Calendars: a.Calendars, Now: o.Now, Sender: o.Sender})
 	a.Supervision = deadlines.NewSupervision(a.Pool, a.PII, a.Calendar.Current, o.Now)
 	workers := river.NewWorkers()
+	a.workers = workers
 	periodic := a.Deadlines.Jobs(workers, o.ScanInterval)
 	var err error
 	a.Jobs, err = jobs.New(jobs.Config{Pool: a.Pool, Logger: a.Logger, Workers: workers, Periodic: periodic, ID: o.JobsID})

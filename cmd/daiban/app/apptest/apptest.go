@@ -105,6 +105,11 @@ type Options struct {
 	ScanInterval time.Duration
 	// Sender delivers the instance's notices.
 	Sender deadlines.Sender
+	// TSAURL is the RFC 3161 service (the local TSA when empty), and
+	// TimestampInterval how often documents awaiting a timestamp are
+	// completed.
+	TSAURL            string
+	TimestampInterval time.Duration
 }
 
 var (
@@ -145,7 +150,8 @@ func NewShared(tb testing.TB, url string, opts ...Options) *Env {
 	}
 	tb.Cleanup(e.Pool.Close)
 	e.Keys = sharedKeys(tb, url)
-	e.App, err = app.New(ctx, app.Options{Pool: e.Pool, Logger: logger, KeyDir: e.Keys, Now: o.Now, ScanInterval: o.ScanInterval, Sender: o.Sender, JobsID: e.name})
+	e.App, err = app.New(ctx, app.Options{Pool: e.Pool, Logger: logger, KeyDir: e.Keys, Now: o.Now, ScanInterval: o.ScanInterval, Sender: o.Sender, JobsID: e.name,
+		TSAURL: o.TSAURL, TimestampInterval: o.TimestampInterval})
 	if err != nil {
 		tb.Fatal(err)
 	}
