@@ -25,6 +25,13 @@ type Verification struct {
 	Center     string    `json:"center"`
 	CaseNumber string    `json:"case_number"` // masked
 	Ledger     *Proof    `json:"ledger"`      // nil until the entry is integrated
+
+	// The public ledger (issue 13): the entry's leaf exactly as the tiles
+	// publish it (base64), its index, and its inclusion in the latest
+	// checkpoint the witnesses cosigned (nil until one covers it).
+	Leaf      string `json:"leaf,omitempty"`
+	LeafIndex *int64 `json:"leaf_index,omitempty"`
+	Cosigned  *Proof `json:"cosigned,omitempty"`
 }
 
 // Proof places the document's ledger entry in the signed log.
@@ -87,6 +94,9 @@ func (s *Service) Verify(ctx context.Context, key string) (_ Verification, err e
 				p.Inclusion = append(p.Inclusion, b64(h[:]))
 			}
 			v.Ledger = p
+			if err := s.publicProof(ctx, e, &v); err != nil {
+				return Verification{}, err
+			}
 		}
 	}
 	return v, nil
