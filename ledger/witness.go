@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
@@ -42,6 +43,7 @@ type Witness struct {
 	keyID   checkpoint.KeyId
 	vkey    string
 	logPub  crypto.PublicKey
+	logV    note.Verifier
 	origin  string
 	state   string // file of the last cosigned tree: "<size>\n<base64 root>\n"
 
@@ -78,7 +80,7 @@ func NewWitness(skey, logKey, stateFile string) (*Witness, error) {
 	pub := signer.Public()
 	nv := checkpoint.NewNoteVerifier(name, checkpoint.SigTypeCosignature, &pub)
 	w := &Witness{signer: signer, keyName: name, keyID: nv.KeyId, vkey: nv.String(),
-		logPub: lv.PublicKey, origin: logV.Name(), state: stateFile, last: types.NewEmptyTreeHead()}
+		logPub: lv.PublicKey, logV: logV, origin: logV.Name(), state: stateFile, last: types.NewEmptyTreeHead()}
 	if err := w.load(); err != nil {
 		return nil, err
 	}
@@ -122,8 +124,14 @@ func (w *Witness) AddCheckpoint(_ context.Context, req requests.AddCheckpoint) (
 	if req.Checkpoint.Origin != w.origin {
 		return nil, api.ErrNotFound.WithError(fmt.Errorf("unknown log %q", req.Checkpoint.Origin))
 	}
-	if err := req.Checkpoint.Verify(&w.logPub); err != nil {
-		return nil, api.ErrForbidden.WithError(err)
+	// sigsum's own check assumes a sigsum origin; the log's signature is a
+	// plain signed note, so it is checked as one.
+	var buf bytes.Buffer
+	if err := req.Checkpoint.ToASCII(&buf); err != nil {
+		return nil, api.ErrBadRequest.WithError(err)
+	}
+	if _, err := note.Open(buf.Bytes(), note.VerifierList(w.logV)); err != nil {
+		return nil, api.ErrForbidden.WithError(fmt.Errorf("log signature: %w", err))
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -105,6 +105,10 @@ type Options struct {
 	ScanInterval time.Duration
 	// Sender delivers the instance's notices.
 	Sender deadlines.Sender
+	// Public configures the witnesses and the public rate limit; zero
+	// limits mean limits high enough for the tests' bursts from one
+	// address (the rate limit's own tests set theirs).
+	Public app.PublicOptions
 }
 
 var (
@@ -145,7 +149,11 @@ func NewShared(tb testing.TB, url string, opts ...Options) *Env {
 	}
 	tb.Cleanup(e.Pool.Close)
 	e.Keys = sharedKeys(tb, url)
-	e.App, err = app.New(ctx, app.Options{Pool: e.Pool, Logger: logger, KeyDir: e.Keys, Now: o.Now, ScanInterval: o.ScanInterval, Sender: o.Sender, JobsID: e.name})
+	if o.Public.RatePerSecond == 0 {
+		o.Public.RatePerSecond, o.Public.RateBurst = 1e6, 1e6
+	}
+	e.App, err = app.New(ctx, app.Options{Pool: e.Pool, Logger: logger, KeyDir: e.Keys, Now: o.Now, ScanInterval: o.ScanInterval, Sender: o.Sender, JobsID: e.name,
+		Public: o.Public})
 	if err != nil {
 		tb.Fatal(err)
 	}
