@@ -114,7 +114,11 @@ func eraseRows(ctx context.Context, tx pgx.Tx, ids []int64) (int, error) {
 		`DELETE FROM ledger_case_keys WHERE case_id = ANY($1)`,
 	}
 	for _, s := range stmts {
-		if _, err := tx.Exec(ctx, s, ids, ErasedName); err != nil {
+		args := []any{ids}
+		if strings.Contains(s, "$2") {
+			args = append(args, ErasedName)
+		}
+		if _, err := tx.Exec(ctx, s, args...); err != nil {
 			return 0, fmt.Errorf("erasing: %w", err)
 		}
 	}
