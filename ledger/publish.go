@@ -143,7 +143,7 @@ func (p *Publisher) Publish(ctx context.Context) (_ int64, err error) {
 	} else if err != nil {
 		return 0, err
 	}
-	if pub, err := p.log.Published(ctx); err == nil && pub.Size >= cp.Size {
+	if pub, err := p.log.Published(ctx); err == nil && pub.Size >= cp.Size && p.hasQuorum(pub.Note) {
 		return 0, nil
 	}
 	var sc checkpoint.Checkpoint
@@ -165,9 +165,27 @@ func (p *Publisher) Publish(ctx context.Context) (_ int64, err error) {
 	if n < p.quorum {
 		return 0, fmt.Errorf("%d of %d witnesses cosigned size %d, quorum %d: %s", n, len(p.witnesses), cp.Size, p.quorum, strings.Join(fails, "; "))
 	}
-	_, err = p.log.pool.Exec(ctx, `INSERT INTO ledger_cosigned (size, note) VALUES ($1, $2) ON CONFLICT (size) DO NOTHING`,
+	_, err = p.log.pool.Exec(ctx, `INSERT INTO ledger_cosigned (size, note) VALUES ($1, $2)`,
 		cp.Size, cp.Note+lines.String())
 	return cp.Size, err
+}
+
+// hasQuorum tells whether a published note carries valid cosignatures of
+// a quorum of the configured witnesses (not so after the configuration
+// changed: the checkpoint is then cosigned again).
+func (p *Publisher) hasQuorum(msg string) bool {
+	var sc checkpoint.Checkpoint
+	if sc.FromASCII(strings.NewReader(msg)) != nil {
+		return false
+	}
+	lines := cosignatureLines([]byte(msg))
+	n := 0
+	for _, w := range p.witnesses {
+		if _, err := sc.VerifyCosignatureByKey(lines, &w.verifier.PublicKey); err == nil {
+			n++
+		}
+	}
+	return n >= p.quorum
 }
 
 // cosign asks witness i to cosign cp, proving consistency from the size
@@ -255,7 +273,7 @@ func (p *Publisher) checkCosignature(i int, sc checkpoint.Checkpoint, cp Checkpo
 func (l *Log) Published(ctx context.Context) (_ Checkpoint, err error) {
 	var note string
 	var at time.Time
-	err = l.pool.QueryRow(ctx, `SELECT note, at FROM ledger_cosigned ORDER BY size DESC LIMIT 1`).Scan(&note, &at)
+	err = l.pool.QueryRow(ctx, `SELECT note, at FROM ledger_cosigned ORDER BY size DESC, id DESC LIMIT 1`).Scan(&note, &at)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Checkpoint{}, daiban.Errorf(daiban.ENOTFOUND, "台账尚无经见证联署的检查点")
 	} else if err != nil {

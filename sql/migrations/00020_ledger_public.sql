@@ -22,12 +22,15 @@ CREATE TABLE ledger_openings (
 );
 
 -- Checkpoints that carry the cosignatures of a quorum of witnesses: the
--- ones published at /ledger/checkpoint. Insert-only, like the ledger.
+-- newest is published at /ledger/checkpoint. Insert-only, like the ledger.
+-- One size may be cosigned again (the configured witnesses changed).
 CREATE TABLE ledger_cosigned (
-    size bigint PRIMARY KEY,
+    id   bigserial PRIMARY KEY,
+    size bigint NOT NULL,
     note text NOT NULL,
     at   timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX ledger_cosigned_size_idx ON ledger_cosigned (size DESC, id DESC);
 REVOKE UPDATE, DELETE, TRUNCATE ON ledger_cosigned FROM daiban_app;
 GRANT SELECT, INSERT ON ledger_cosigned TO daiban_app;
 GRANT SELECT, INSERT, DELETE ON ledger_case_keys, ledger_openings TO daiban_app;
