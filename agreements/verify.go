@@ -28,6 +28,12 @@ type Verification struct {
 
 	// Seal, timestamp and revocation status (PAdES; see SealStatus).
 	Seal *SealStatus `json:"seal,omitempty"`
+	// The public ledger (issue 13): the entry's leaf exactly as the tiles
+	// publish it (base64), its index, and its inclusion in the latest
+	// checkpoint the witnesses cosigned (nil until one covers it).
+	Leaf      string `json:"leaf,omitempty"`
+	LeafIndex *int64 `json:"leaf_index,omitempty"`
+	Cosigned  *Proof `json:"cosigned,omitempty"`
 }
 
 // Proof places the document's ledger entry in the signed log.
@@ -90,6 +96,9 @@ func (s *Service) Verify(ctx context.Context, key string) (_ Verification, err e
 				p.Inclusion = append(p.Inclusion, b64(h[:]))
 			}
 			v.Ledger = p
+			if err := s.publicProof(ctx, e, &v); err != nil {
+				return Verification{}, err
+			}
 		}
 	}
 	v.Seal = s.sealStatus(d)

@@ -123,14 +123,14 @@ func (s *Service) load(ctx context.Context, db batcher, a Actor, id int64, versi
 // update with its ledger entry, then the action's side rows.
 func (s *Service) persist(ctx context.Context, db batcher, begin bool, st *step, typ string) error {
 	a, cur, ch := st.actor, st.c, st.ch
-	var entry []byte
-	if s.encode != nil {
-		var err error
-		if entry, err = s.encode(a.Username, cur.ID, cur.Region, typ, ch.ledger); err != nil {
-			return err
-		}
-	}
 	return s.write(ctx, db, begin, func(w *pipe) error {
+		var entry []byte
+		if s.encode != nil {
+			var err error
+			if entry, err = s.encode(ctx, w, a.Username, cur.ID, cur.Region, typ, ch.ledger); err != nil {
+				return err
+			}
+		}
 		if entry != nil {
 			r := ch.row
 			err := s.q.CaseUpdateRecorded(ctx, w, dbsqlc.CaseUpdateRecordedParams{

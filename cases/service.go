@@ -26,12 +26,16 @@ import (
 // payload must carry no full ID or phone numbers.
 type Recorder func(ctx context.Context, db dbsqlc.DBTX, actor string, caseID int64, region, typ string, payload any) error
 
+// Encoder validates a ledger entry and returns its canonical payload, as
+// published; db is the action's transaction (a pipe).
+type Encoder func(ctx context.Context, db dbsqlc.DBTX, actor string, caseID int64, region, typ string, payload any) ([]byte, error)
+
 // Service runs the case lifecycle.
 type Service struct {
 	pool      *pgxpool.Pool
 	q         *dbsqlc.Queries
 	record    Recorder
-	encode    func(actor string, caseID int64, region, typ string, payload any) ([]byte, error)
+	encode    Encoder
 	cal       func() *calendar.Calendar
 	now       func() time.Time
 	deadlines Deadlines
@@ -46,8 +50,9 @@ type Config struct {
 	Record Recorder
 	// Encode, when set, validates a ledger entry and returns its canonical
 	// payload; an action then writes the case and its entry in one
-	// statement instead of two.
-	Encode func(actor string, caseID int64, region, typ string, payload any) ([]byte, error)
+	// statement instead of two. It may write beside the entry through db
+	// (the readable values of the entry's commitments, package ledger).
+	Encode Encoder
 	// Calendar returns the working-day calendar in force (it can change
 	// while the server runs).
 	Calendar func() *calendar.Calendar
@@ -334,7 +339,7 @@ func (s *Service) Load(ctx context.Context, db dbsqlc.DBTX, id int64) (_ Case, e
 		}
 		c.HandoverItems = append(c.HandoverItems, h)
 	}
-	events, err := s.q.CaseEvents(ctx, db, &id)
+	events, err := s.events(ctx, db, id)
 	if err != nil {
 		return Case{}, err
 	}
@@ -448,7 +453,7 @@ func (s *Service) Track(ctx context.Context, code string) (_ Case, err error) {
 	if err != nil {
 		return Case{}, err
 	}
-	events, err := s.q.CaseEvents(ctx, s.pool, &c.ID)
+	events, err := s.events(ctx, s.pool, c.ID)
 	if err != nil {
 		return Case{}, err
 	}

@@ -1,10 +1,12 @@
 package cases
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"time"
 
+	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/sql/dbsqlc"
 )
 
@@ -44,6 +46,24 @@ func EventName(typ string) string {
 		return "账号变更"
 	}
 	return ""
+}
+
+// events reads a case's ledger entries with their personal values put
+// back: the published entries hold commitments (package ledger), the staff
+// and the applicant read what was written.
+func (s *Service) events(ctx context.Context, db dbsqlc.DBTX, id int64) ([]dbsqlc.CaseEventsRow, error) {
+	rows, err := s.q.CaseEvents(ctx, db, &id)
+	if err != nil {
+		return nil, err
+	}
+	open, err := ledger.Openings(ctx, db, id)
+	if err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		rows[i].Payload = ledger.Reveal(rows[i].Payload, open)
+	}
+	return rows, nil
 }
 
 func timeline(rows []dbsqlc.CaseEventsRow) []Event {

@@ -73,6 +73,8 @@ func plain(v any) (any, bool) {
 		return x, true
 	case string:
 		return x, utf8.ValidString(x)
+	case json.Number: // a decoded payload (ledger.Personal re-encodes one)
+		return x, json.Valid([]byte(x))
 	case int:
 		return json.Number(strconv.Itoa(x)), true
 	case int32:

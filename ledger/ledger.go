@@ -489,16 +489,21 @@ func (l *Log) Inclusion(ctx context.Context, index, size int64) (_ Inclusion, er
 }
 
 // CaseEntries returns a case's entries in the order they were appended,
-// integrated or not.
+// integrated or not, for staff: with personal values put back in place of
+// their commitments (Reveal), so they are not the published bytes.
 func (l *Log) CaseEntries(ctx context.Context, caseID int64) (_ []Entry, err error) {
 	defer daiban.Wrap(&err, "ledger: entries of case %d", caseID)
 	rows, err := queries.LedgerCaseEntries(ctx, l.pool, &caseID)
 	if err != nil {
 		return nil, err
 	}
+	open, err := Openings(ctx, l.pool, caseID)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Entry, len(rows))
 	for i, r := range rows {
-		out[i] = entry(r.LeafIndex, r.ID, r.At, r.Actor, r.CaseID, r.Region, r.Type, r.Payload)
+		out[i] = entry(r.LeafIndex, r.ID, r.At, r.Actor, r.CaseID, r.Region, r.Type, Reveal(r.Payload, open))
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/daiban/daiban/ledger"
 )
@@ -28,6 +29,11 @@ func cmdLedger(ctx context.Context, cfg config, args []string) error {
 // signed checkpoint and, with --checkpoint, against one kept elsewhere. It
 // exits non-zero naming the first bad index.
 func ledgerVerify(ctx context.Context, cfg config, args []string) error {
+	for _, a := range args {
+		if a == "--remote" || a == "-remote" || strings.HasPrefix(a, "--remote=") || strings.HasPrefix(a, "-remote=") {
+			return ledgerVerifyRemote(ctx, args)
+		}
+	}
 	fs := flag.NewFlagSet("ledger verify", flag.ContinueOnError)
 	kept := fs.String("checkpoint", "", "督查人员另行保存的检查点文件（签名文本）")
 	keyFile := fs.String("key", filepath.Join(cfg.KeyDir, "ledger.pub"), "台账验证公钥文件")

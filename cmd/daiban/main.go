@@ -25,6 +25,10 @@ const usage = `daiban — 帮办代办案件系统
   daiban user set --username U [--role R] [--region CODE] [--name N] [--disabled=true|false] [--password-stdin]
   daiban ledger verify [--checkpoint FILE] [--key FILE]   重算台账并核对签名检查点
   daiban ledger checkpoint     输出最新的签名检查点（请另行保存）
+  daiban ledger verify --remote URL --log-key K [--witness-key K]… [--checkpoint FILE] [--document FILE.pdf|--sha256 H] [--save FILE]
+                               只用公开接口校验台账：签名与见证法定数、由瓦片重建的树、一致性、文书包含
+  daiban witness serve --key FILE --log-key KEY --addr HOST:PORT   运行见证（C2SP tlog-witness），为台账检查点联署
+  daiban person erase --id-number N [--dry-run]   删除已办结且过保存期的申请人个人信息（台账不变）
   daiban calendar import [--dry-run] FILE   导入国务院节假日安排（CSV：date,kind,name），重算在办案件办结时限
   daiban calendar show [--year Y]           显示当前节假日日历
   daiban report monthly --month YYYY-MM --region CODE --out FILE.pdf   生成每月调度报告（PDF）
@@ -81,6 +85,10 @@ func run(ctx context.Context, args []string) error {
 		return cmdBench(ctx, cfg, args[1:])
 	case "backup":
 		return cmdBackup(ctx, cfg, args[1:])
+	case "witness":
+		return cmdWitness(ctx, cfg, args[1:])
+	case "person":
+		return cmdPerson(ctx, cfg, args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil

@@ -41,11 +41,17 @@ func cmdServe(ctx context.Context, cfg config, args []string) error {
 	if cfg.CenterName != "" {
 		center.Name = cfg.CenterName
 	}
-	a, err := app.New(ctx, app.Options{Center: center, FontDirs: cfg.FontDirs, Pool: db.Pool, Logger: logger, KeyDir: cfg.KeyDir, TSAURL: cfg.TSAURL, Origin: origin, Registerer: prometheus.DefaultRegisterer, Gatherer: prometheus.DefaultGatherer, MetricsAllow: cfg.MetricsAllow, Backup: cfg.Backup})
+	pub, err := publicOptions()
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, app.Options{Center: center, FontDirs: cfg.FontDirs, Pool: db.Pool, Logger: logger, KeyDir: cfg.KeyDir, TSAURL: cfg.TSAURL, Origin: origin, Registerer: prometheus.DefaultRegisterer, Gatherer: prometheus.DefaultGatherer, MetricsAllow: cfg.MetricsAllow,
+		Public: pub, Backup: cfg.Backup})
 	if err != nil {
 		return err
 	}
 	a.HTTP.TrustProxies(cfg.TrustedProxies)
+	printPublicKeys(a)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := a.Start(runCtx)
 	defer func() { cancel(); <-done }()

@@ -77,6 +77,8 @@ type Options struct {
 	// (agreements.TimestampInterval when 0).
 	TSAURL            string
 	TimestampInterval time.Duration
+	// Public configures the witnesses and the public routes' rate limit.
+	Public PublicOptions
 }
 
 // App is a wired service.
@@ -104,6 +106,12 @@ type App struct {
 	HTTP        *httpapi.Server
 	// PII seals the applicants' ID numbers and phones (KeyDir/pii.key).
 	PII *pii.Keys
+	// personal writes case entries with commitments for personal values;
+	// Publisher gets checkpoints cosigned by the witnesses (public.go).
+	personal  *ledger.Personal
+	Publisher *ledger.Publisher
+	Witness   *ledger.Witness // the local witness, when none is configured
+	Limiter   *httpapi.RateLimiter
 }
 
 // New builds the service on a migrated database.
@@ -143,7 +151,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.Cases = cases.NewService(cases.Config{Pool: o.Pool, Record: record, Encode: encode, Calendar: a.Calendar.Current,
+	a.Cases = cases.NewService(cases.Config{Pool: o.Pool, Record: a.record, Encode: a.encode, Calendar: a.Calendar.Current,
 		Deadlines: a.Deadlines, Now: o.Now, PII: a.PII, Authz: a.Authz, Printable: fonts.Check})
 	renderer, err := pdf.NewRenderer(fonts, o.Center)
 	if err != nil {
@@ -182,7 +190,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.HTTP.Register(a.Deadlines.Routes()...)
 	a.HTTP.Register(a.Supervision.Routes()...)
 	a.HTTP.Register(reports.NewService(o.Pool, a.Calendar.Current, renderer, o.Now).Routes()...)
-	return a, nil
+	return a, a.openPublic(o)
 }
 
 // defaults fills in the log's origin and the issuing center when unset.
@@ -203,14 +211,15 @@ var DefaultCenter = pdf.Center{
 	BaseURL: "http://127.0.0.1:8080",
 }
 
-// encode prepares a case action's ledger entry for the action's own write.
-func encode(actor string, caseID int64, region, typ string, payload any) ([]byte, error) {
-	return ledger.Encode(ledger.Meta{Actor: actor, CaseID: caseID, Region: region, Type: typ}, payload)
+// encode prepares a case action's ledger entry for the action's own write:
+// personal values become commitments (ledger.Personal).
+func (a *App) encode(ctx context.Context, db dbsqlc.DBTX, actor string, caseID int64, region, typ string, payload any) ([]byte, error) {
+	return a.personal.Encode(ctx, db, ledger.Meta{Actor: actor, CaseID: caseID, Region: region, Type: typ}, payload)
 }
 
 // record appends a case event to the ledger in the case's transaction.
-func record(ctx context.Context, db dbsqlc.DBTX, actor string, caseID int64, region, typ string, payload any) error {
-	return ledger.Record(ctx, db, ledger.Meta{Actor: actor, CaseID: caseID, Region: region, Type: typ}, payload)
+func (a *App) record(ctx context.Context, db dbsqlc.DBTX, actor string, caseID int64, region, typ string, payload any) error {
+	return a.personal.Record(ctx, db, ledger.Meta{Actor: actor, CaseID: caseID, Region: region, Type: typ}, payload)
 }
 
 // Start runs the background work until ctx ends: the ledger integrator,
@@ -236,6 +245,11 @@ func (a *App) Start(ctx context.Context) <-chan struct{} {
 	go func() {
 		defer wg.Done()
 		a.Jobs.Run(ctx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.publish(ctx)
 	}()
 	go func() {
 		wg.Wait()

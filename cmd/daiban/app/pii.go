@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies/pii"
 )
 
@@ -15,6 +16,7 @@ func (a *App) openPII(ctx context.Context, o Options) error {
 	if a.PII, err = pii.LoadOrCreate(o.KeyDir); err != nil {
 		return err
 	}
+	a.personal = ledger.NewPersonal(a.PII) // case entries commit personal values under per-case keys
 	n, err := cases.SealPending(ctx, a.Pool, a.PII)
 	if n > 0 && a.Logger != nil {
 		a.Logger.Info("personal numbers sealed", "cases", n)

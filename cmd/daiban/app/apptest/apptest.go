@@ -110,6 +110,10 @@ type Options struct {
 	// completed.
 	TSAURL            string
 	TimestampInterval time.Duration
+	// Public configures the witnesses and the public rate limit; zero
+	// limits mean limits high enough for the tests' bursts from one
+	// address (the rate limit's own tests set theirs).
+	Public app.PublicOptions
 }
 
 var (
@@ -150,8 +154,11 @@ func NewShared(tb testing.TB, url string, opts ...Options) *Env {
 	}
 	tb.Cleanup(e.Pool.Close)
 	e.Keys = sharedKeys(tb, url)
+	if o.Public.RatePerSecond == 0 {
+		o.Public.RatePerSecond, o.Public.RateBurst = 1e6, 1e6
+	}
 	e.App, err = app.New(ctx, app.Options{Pool: e.Pool, Logger: logger, KeyDir: e.Keys, Now: o.Now, ScanInterval: o.ScanInterval, Sender: o.Sender, JobsID: e.name,
-		TSAURL: o.TSAURL, TimestampInterval: o.TimestampInterval})
+		TSAURL: o.TSAURL, TimestampInterval: o.TimestampInterval, Public: o.Public})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,0 +1,106 @@
+package app_test
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/daiban/daiban"
+	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/cmd/daiban/app/apptest"
+	"github.com/daiban/daiban/ledger"
+)
+
+// TestPersonEraseLeavesLogVerifiable: erasing an applicant is refused while
+// a case of theirs is open or inside the retention period; afterwards the
+// published log is byte for byte what it was and still verifies from the
+// outside, the erasure is itself an entry without the data, and a pg_dump
+// of the whole database holds neither the name, nor the ID number, nor the
+// phone.
+func TestPersonEraseLeavesLogVerifiable(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	env.User(t, "x.town", "township_agent", "370323001")
+	tok := env.Token(t, "x.town")
+	person := apptest.Person(t, 6)
+	newCase := func(matter string) (int64, int) {
+		r := env.Do(t, tok, http.MethodPost, "/api/v1/cases", map[string]any{
+			"region": "370323001002", "channel": "counter", "matter": matter, "applicant": person,
+			"summary": person["name"] + "咨询", "duplicate_reason": "另一事项",
+		}, nil).Must(t, 201)
+		return int64(r.JSON["id"].(float64)), int(r.JSON["version"].(float64))
+	}
+	closed, v := newCase("SP001")
+	env.Act(t, tok, closed, v, "guide", map[string]any{"note": "已告知" + person["name"] + "（电话 " + person["phone"] + "）所需材料"}).Must(t, 200)
+	open, v := newCase("SP001")
+	ctx := t.Context()
+	erase := func(retention time.Duration, dry bool) (cases.Erasure, error) {
+		return cases.ErasePerson(ctx, env.Pool, env.App.PII, "cli:admin", person["id_number"], retention, time.Now(), dry)
+	}
+	if _, err := erase(0, false); daiban.ErrorCode(err) != daiban.EINVALIDTRANSITION || !strings.Contains(daiban.ErrorMessage(err), "尚在办理中") {
+		t.Fatalf("erasure with an open case: %v", err)
+	}
+	env.Act(t, tok, open, v, "terminate", map[string]any{"reason": person["name"] + "本人撤回申请", "by": "applicant"}).Must(t, 200)
+	if _, err := erase(365*24*time.Hour, false); daiban.ErrorCode(err) != daiban.EINVALIDTRANSITION || !strings.Contains(daiban.ErrorMessage(err), "保存期限") {
+		t.Fatalf("erasure inside the retention period: %v", err)
+	}
+	publish(t, env)
+	out := outsider{t: t, base: env.Server.URL, logKey: env.App.Signer.VerifierKey(), witKey: env.App.Witness.VerifierKey()}
+	before := out.fetch()
+
+	dry, err := erase(0, true)
+	if err != nil || len(dry.Cases) != 2 || !dry.DryRun {
+		t.Fatalf("dry run: %+v %v", dry, err)
+	}
+	if !strings.Contains(string(dumpAll(t, env)), person["name"]) {
+		t.Fatal("the dry run erased the name")
+	}
+	done, err := erase(0, false)
+	if err != nil || len(done.Cases) != 2 {
+		t.Fatalf("erasure: %+v %v", done, err)
+	}
+	publish(t, env)
+	after := out.fetch()
+	for i := range before.leaves {
+		if !bytes.Equal(before.leaves[i], after.leaves[i]) {
+			t.Fatalf("leaf %d changed by the erasure", i)
+		}
+	}
+	last := after.leaves[len(after.leaves)-1]
+	if !bytes.Contains(last, []byte(`"person.erased"`)) || bytes.Contains(last, []byte(person["name"])) {
+		t.Fatalf("the erasure's entry: %s", last)
+	}
+	if err := consistency(t, after, before.size, before.root); err != nil {
+		t.Fatalf("consistency across the erasure: %v", err)
+	}
+	if err := ledger.VerifyRemote(ctx, ledger.RemoteOptions{URL: env.Server.URL, LogKey: out.logKey, WitnessKeys: []string{out.witKey}}, &bytes.Buffer{}); err != nil {
+		t.Fatalf("verify --remote after erasure: %v", err)
+	}
+	dump := dumpAll(t, env)
+	for what, v := range map[string]string{"name": person["name"], "ID number": person["id_number"], "phone": person["phone"]} {
+		if bytes.Contains(dump, []byte(v)) {
+			t.Errorf("pg_dump after erasure still holds the %s %q", what, v)
+		}
+	}
+	c := caseJSON(t, env, tok, closed)
+	if app := c["applicant"].(map[string]any); app["name"] != cases.ErasedName || app["id_number"] != "" {
+		t.Errorf("erased applicant shows %v", app)
+	}
+	if tl := string(mustJSON(c["timeline"])); !strings.Contains(tl, ledger.ErasedValue) {
+		t.Errorf("timeline after erasure: %s", tl)
+	}
+	t.Logf("pg_dump after erasure: %d bytes, none of name/ID/phone; log %d → %d leaves", len(dump), before.size, after.size)
+}
+
+// dumpAll is the existing pgDump helper, which must have run: an erasure
+// test that dumps nothing proves nothing.
+func dumpAll(t *testing.T, env *apptest.Env) []byte {
+	t.Helper()
+	d := pgDump(t, env.URL)
+	if d == "" {
+		t.Fatal("pg_dump is not installed")
+	}
+	return []byte(d)
+}
