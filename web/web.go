@@ -88,6 +88,7 @@ var pageNames = []string{
 	"login", "home", "error", "desk", "intake", "case", "agreement", "handover",
 	"village", "village_new", "supervision", "verify", "track", "sign",
 	"notices", "receipt",
+	"guides", "guide",
 }
 
 // New parses every template once at start-up.
@@ -141,6 +142,8 @@ func (p *Pages) Routes() []httpapi.Route {
 		{Method: get, Path: "/sign/:token/pages/:n", Public: true, Handler: p.signPage},
 		{Method: get, Path: "/copy/:token", Public: true, Handler: p.copyPDF},
 		{Method: get, Path: "/copy/:token/qr", Public: true, Handler: p.copyQR},
+		{Method: get, Path: "/guide", Public: true, Handler: p.guideIndex},
+		{Method: get, Path: "/guide/:code", Public: true, Handler: p.guide}, // and /guide/{code}.pdf
 
 		// Staff.
 		{Method: get, Path: "/", Obj: "session", Act: "me", Handler: p.home},

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
@@ -115,4 +116,66 @@ func (m Matter) FlowOrDefault() (steps []FlowStep, published bool) {
 		return m.Flow, true
 	}
 	return m.DefaultFlow(), false
+}
+
+// GuideView is a public 办事指南: one matter, or a 一件事 chain with each
+// of its matters in order.
+type GuideView struct {
+	Kind        string   `json:"kind"` // matter | chain
+	Code        string   `json:"code"`
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	Matters     []Matter `json:"matters"`
+	// SharedMaterials are the materials two or more matters of a chain
+	// need: the applicant brings them once.
+	SharedMaterials []string `json:"shared_materials,omitempty"`
+	// ServiceFee is always 免费: the 代办 service costs nothing.
+	ServiceFee string `json:"service_fee"`
+	// Complaints are the tracking and complaint channels.
+	Complaints []string `json:"complaints"`
+}
+
+// ServiceFee is what the guides say about the 代办 service's own price.
+const ServiceFee = "帮办代办服务免费，不收取任何费用"
+
+// Complaints are the channels every guide lists.
+var Complaints = []string{
+	"凭委托协议书上的查询码在本网站“办件进度查询”（/track）查看进度",
+	"12345 政务服务便民热线：咨询、投诉、建议",
+}
+
+// Guide returns the guide of a matter or chain code, or not_found.
+func (s *Store) Guide(ctx context.Context, code string) (_ GuideView, err error) {
+	defer daiban.Wrap(&err, "catalog: guide %s", code)
+	if m, err := s.Get(ctx, code); err == nil {
+		return GuideView{Kind: "matter", Code: m.Code, Name: m.Name, Matters: []Matter{m}, ServiceFee: ServiceFee, Complaints: Complaints}, nil
+	} else if daiban.ErrorCode(err) != daiban.ENOTFOUND {
+		return GuideView{}, err
+	}
+	chains, err := s.Chains(ctx)
+	if err != nil {
+		return GuideView{}, err
+	}
+	for _, ch := range chains {
+		if ch.Code != code {
+			continue
+		}
+		g := GuideView{Kind: "chain", Code: ch.Code, Name: ch.Name, Description: ch.Description, ServiceFee: ServiceFee, Complaints: Complaints}
+		count := map[string]int{}
+		for _, mc := range ch.Matters {
+			m, err := s.Get(ctx, mc)
+			if err != nil {
+				return GuideView{}, err
+			}
+			g.Matters = append(g.Matters, m)
+			for _, x := range m.Materials {
+				count[x.Name]++
+				if count[x.Name] == 2 {
+					g.SharedMaterials = append(g.SharedMaterials, x.Name)
+				}
+			}
+		}
+		return g, nil
+	}
+	return GuideView{}, daiban.Errorf(daiban.ENOTFOUND, "没有编码为 %q 的事项或一件事", code)
 }
