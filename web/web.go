@@ -31,6 +31,7 @@ import (
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/agreements"
 	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/cases/appointments"
 	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/cases/deadlines"
@@ -71,6 +72,8 @@ type Deps struct {
 	// API's own, so a page and its API twin are decided alike.
 	CaseScope httpapi.ScopeFunc
 	Logger    *slog.Logger
+	// Appointments is 网上预约 (the public booking page, the desk's list).
+	Appointments *appointments.Service
 }
 
 // Pages renders the pages.

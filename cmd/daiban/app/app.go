@@ -20,6 +20,7 @@ import (
 	"github.com/daiban/daiban/agreements"
 	"github.com/daiban/daiban/agreements/pdf"
 	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/cases/appointments"
 	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/cases/deadlines"
@@ -66,6 +67,9 @@ type Options struct {
 	Sender deadlines.Sender
 	// JobsID names this server's River client (generated when empty).
 	JobsID string
+	// CodeSender delivers applicants' one-time codes (bookings, postal
+	// delivery); a log line without personal data when nil.
+	CodeSender cases.CodeSender
 }
 
 // App is a wired service.
@@ -92,6 +96,8 @@ type App struct {
 	HTTP        *httpapi.Server
 	// PII seals the applicants' ID numbers and phones (KeyDir/pii.key).
 	PII *pii.Keys
+	// Appointments is 网上预约.
+	Appointments *appointments.Service
 }
 
 // New builds the service on a migrated database.
@@ -141,6 +147,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.CodeSender == nil {
+		o.CodeSender = cases.LogCodeSender{Logger: o.Logger}
+	}
+	a.Appointments = appointments.New(appointments.Config{Pool: o.Pool, Keys: a.PII, Calendar: a.Calendar.Current, Catalog: a.Catalog,
+		Cases: a.Cases, Sender: o.CodeSender, Now: o.Now, Logger: o.Logger})
 	a.Documents = agreements.NewService(o.Pool, a.Cases, a.Catalog, a.Users, renderer, sealer, a.Ledger, o.Center, a.PII)
 	reg, gather := o.Registerer, o.Gatherer
 	if reg == nil {
@@ -156,7 +167,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	caseHTTP := cases.NewHandler(a.Cases, a.Authz)
 	pages, err := web.New(web.Deps{Center: o.Center.Name, BaseURL: o.Center.BaseURL, Cases: a.Cases, Documents: a.Documents, Users: a.Users,
 		Catalog: a.Catalog, Regions: a.Regions, Authz: a.Authz, Supervision: a.Supervision, Notices: a.Deadlines, CaseScope: caseHTTP.Scope,
-		Ledger: a.Ledger, Logger: o.Logger})
+		Ledger: a.Ledger, Logger: o.Logger, Appointments: a.Appointments})
 	if err != nil {
 		return nil, err
 	}
@@ -164,6 +175,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.HTTP.Register(a.Users.Routes()...)
 	a.HTTP.Register(a.Regions.Routes()...)
 	a.HTTP.Register(a.Catalog.Routes()...)
+	a.HTTP.Register(a.Appointments.Routes()...)
 	a.HTTP.Register(caseHTTP.Routes()...)
 	a.HTTP.Register(a.Ledger.Routes(caseHTTP.Scope)...)
 	a.HTTP.Register(agreements.NewHandler(a.Documents, caseHTTP.Scope).Routes()...)

@@ -105,6 +105,8 @@ type Options struct {
 	ScanInterval time.Duration
 	// Sender delivers the instance's notices.
 	Sender deadlines.Sender
+	// CodeSender delivers applicants' one-time codes.
+	CodeSender cases.CodeSender
 }
 
 var (
@@ -145,7 +147,7 @@ func NewShared(tb testing.TB, url string, opts ...Options) *Env {
 	}
 	tb.Cleanup(e.Pool.Close)
 	e.Keys = sharedKeys(tb, url)
-	e.App, err = app.New(ctx, app.Options{Pool: e.Pool, Logger: logger, KeyDir: e.Keys, Now: o.Now, ScanInterval: o.ScanInterval, Sender: o.Sender, JobsID: e.name})
+	e.App, err = app.New(ctx, app.Options{Pool: e.Pool, Logger: logger, KeyDir: e.Keys, Now: o.Now, ScanInterval: o.ScanInterval, Sender: o.Sender, JobsID: e.name, CodeSender: o.CodeSender})
 	if err != nil {
 		tb.Fatal(err)
 	}
