@@ -147,11 +147,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.CodeSender == nil {
-		o.CodeSender = cases.LogCodeSender{Logger: o.Logger}
-	}
-	a.Appointments = appointments.New(appointments.Config{Pool: o.Pool, Keys: a.PII, Calendar: a.Calendar.Current, Catalog: a.Catalog,
-		Cases: a.Cases, Sender: o.CodeSender, Now: o.Now, Logger: o.Logger})
+	a.newAppointments(o)
 	a.Documents = agreements.NewService(o.Pool, a.Cases, a.Catalog, a.Users, renderer, sealer, a.Ledger, o.Center, a.PII)
 	reg, gather := o.Registerer, o.Gatherer
 	if reg == nil {
@@ -184,6 +180,15 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.HTTP.Register(a.Supervision.Routes()...)
 	a.HTTP.Register(reports.NewService(o.Pool, a.Calendar.Current, renderer, o.Now).Routes()...)
 	return a, nil
+}
+
+// newAppointments wires 网上预约 (after the case service).
+func (a *App) newAppointments(o Options) {
+	if o.CodeSender == nil {
+		o.CodeSender = cases.LogCodeSender{Logger: o.Logger}
+	}
+	a.Appointments = appointments.New(appointments.Config{Pool: o.Pool, Keys: a.PII, Calendar: a.Calendar.Current, Catalog: a.Catalog,
+		Cases: a.Cases, Sender: o.CodeSender, Now: o.Now, Logger: o.Logger})
 }
 
 // defaults fills in the log's origin and the issuing center when unset.
