@@ -91,7 +91,7 @@ var pageNames = []string{
 	"login", "home", "error", "desk", "intake", "case", "agreement", "handover",
 	"village", "village_new", "supervision", "verify", "track", "sign",
 	"notices", "receipt",
-	"guides", "guide",
+	"guides", "guide", "appointments", "booking", "slots",
 }
 
 // New parses every template once at start-up.
@@ -147,6 +147,12 @@ func (p *Pages) Routes() []httpapi.Route {
 		{Method: get, Path: "/copy/:token/qr", Public: true, Handler: p.copyQR},
 		{Method: get, Path: "/guide", Public: true, Handler: p.guideIndex},
 		{Method: get, Path: "/guide/:code", Public: true, Handler: p.guide}, // and /guide/{code}.pdf
+		{Method: get, Path: "/appointments", Public: true, Handler: p.bookPage},
+		{Method: post, Path: "/appointments", Public: true, Handler: p.book},
+		{Method: get, Path: "/appointments/:code", Public: true, Handler: p.bookingPage},
+		{Method: post, Path: "/appointments/:code/:act", Public: true, Handler: p.bookingAct}, // confirm, cancel
+		{Method: get, Path: "/appointments/slots", Obj: "appointment", Act: "manage", Handler: p.slotsPage},
+		{Method: post, Path: "/appointments/slots", Obj: "appointment", Act: "manage", Handler: p.openSlots},
 
 		// Staff.
 		{Method: get, Path: "/", Obj: "session", Act: "me", Handler: p.home},
