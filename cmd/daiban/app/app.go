@@ -147,8 +147,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.newAppointments(o)
 	a.Documents = agreements.NewService(o.Pool, a.Cases, a.Catalog, a.Users, renderer, sealer, a.Ledger, o.Center, a.PII)
+	a.newAppointments(o) // and the documents' sender of one-time codes
 	reg, gather := o.Registerer, o.Gatherer
 	if reg == nil {
 		r := prometheus.NewRegistry()
@@ -189,6 +189,7 @@ func (a *App) newAppointments(o Options) {
 	}
 	a.Appointments = appointments.New(appointments.Config{Pool: o.Pool, Keys: a.PII, Calendar: a.Calendar.Current, Catalog: a.Catalog,
 		Cases: a.Cases, Sender: o.CodeSender, Now: o.Now, Logger: o.Logger})
+	a.Documents.Codes = o.CodeSender
 }
 
 // defaults fills in the log's origin and the issuing center when unset.

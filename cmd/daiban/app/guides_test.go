@@ -3,9 +3,6 @@ package app_test
 import (
 	"context"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -54,7 +51,7 @@ func TestGuides(t *testing.T) {
 	})
 	t.Run("PDF", func(t *testing.T) {
 		r := env.Do(t, "", http.MethodGet, "/guide/YJS001.pdf", nil, nil).Must(t, http.StatusOK)
-		text := pdfText(t, r.Body)
+		text := pdftotext(t, r.Body)
 		for _, w := range []string{"办事指南", "开办餐馆一件事", "个体工商户设立登记", "食品经营许可（新办）", "新办纳税人首次申领发票", "未公布", "12345"} {
 			if !strings.Contains(text, w) {
 				t.Errorf("guide PDF lacks %q", w)
@@ -100,20 +97,4 @@ func entriesOfType(t *testing.T, env *apptest.Env, typ string) int {
 		t.Fatal(err)
 	}
 	return n
-}
-
-func pdfText(t *testing.T, b []byte) string {
-	t.Helper()
-	if !strings.HasPrefix(string(b), "%PDF") {
-		t.Fatalf("not a PDF: %.40q", b)
-	}
-	p := filepath.Join(t.TempDir(), "x.pdf")
-	if err := os.WriteFile(p, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("pdftotext", "-enc", "UTF-8", "-raw", p, "-").CombinedOutput()
-	if err != nil {
-		t.Fatalf("pdftotext: %v %s", err, out)
-	}
-	return string(out)
 }
