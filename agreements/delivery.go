@@ -136,4 +136,3 @@ func (s *Service) sealPosted(ctx context.Context, tx pgx.Tx, a cases.Actor, d db
 	}
 	return Status{DocumentID: d.ID, Kind: d.Kind, Sealed: true, Document: &doc, CaseState: string(next.State)}, nil
 }
-
