@@ -348,7 +348,7 @@ type resultsBody struct {
 	Items []ResultItem `json:"items"`
 	Note  string       `json:"note"`
 	// Delivery is the applicant's choice: in person (default) or by post.
-	Delivery Delivery `json:"delivery"`
+	Delivery Delivery `json:"delivery,omitempty"`
 }
 
 func (b *resultsBody) prepare(s *Service, st *step) error {
