@@ -202,3 +202,8 @@ func (s *Service) PostedTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, by
 		return nil
 	})
 }
+
+// Delivery returns a case's delivery (DeliveryOf on the service's pool).
+func (s *Service) Delivery(ctx context.Context, id int64) (DeliveryView, error) {
+	return s.DeliveryOf(ctx, s.pool, id)
+}
