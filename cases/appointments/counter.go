@@ -111,17 +111,3 @@ func (s *Service) CaseFrom(ctx context.Context, a cases.Actor, code string, in c
 	})
 	return c, err
 }
-
-// NoShows counts, per township, the bookings of [from, to) that nobody
-// came to (never turned into a case, not cancelled, their day past).
-func (s *Service) NoShows(ctx context.Context, from, to time.Time) (map[string]int, error) {
-	rows, err := s.q.AppointmentNoShows(ctx, s.Pool, day(from), day(to), day(s.Now()))
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]int{}
-	for _, r := range rows {
-		out[r.Region] = int(r.N)
-	}
-	return out, nil
-}

@@ -161,21 +161,37 @@ func (q *Queries) AppointmentInsert(ctx context.Context, db DBTX, arg Appointmen
 }
 
 const appointmentNoShows = `-- name: AppointmentNoShows :many
-SELECT region, count(*)::bigint AS n FROM appointments
-WHERE day >= $1 AND day < $2 AND day < $3
-  AND status IN ('booked', 'confirmed') AND case_id IS NULL
+SELECT region,
+    count(*)::bigint AS booked,
+    (count(*) FILTER (WHERE day < $1 AND status IN ('booked', 'confirmed') AND case_id IS NULL))::bigint AS no_shows
+FROM appointments
+WHERE day >= $2 AND day < $3 AND status <> 'cancelled'
+  AND region LIKE $4::text || '%'
 GROUP BY region ORDER BY region
 `
 
-type AppointmentNoShowsRow struct {
-	Region string
-	N      int64
+type AppointmentNoShowsParams struct {
+	Today   time.Time
+	FromDay time.Time
+	ToDay   time.Time
+	Prefix  string
 }
 
-// Appointments of a month that nobody came to: still booked or confirmed
-// after their day, never turned into a case.
-func (q *Queries) AppointmentNoShows(ctx context.Context, db DBTX, fromDay time.Time, toDay time.Time, today time.Time) ([]AppointmentNoShowsRow, error) {
-	rows, err := db.Query(ctx, appointmentNoShows, fromDay, toDay, today)
+type AppointmentNoShowsRow struct {
+	Region  string
+	Booked  int64
+	NoShows int64
+}
+
+// Per township, the month's bookings not cancelled, and those nobody came
+// to: still booked or confirmed after their day, never turned into a case.
+func (q *Queries) AppointmentNoShows(ctx context.Context, db DBTX, arg AppointmentNoShowsParams) ([]AppointmentNoShowsRow, error) {
+	rows, err := db.Query(ctx, appointmentNoShows,
+		arg.Today,
+		arg.FromDay,
+		arg.ToDay,
+		arg.Prefix,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +199,7 @@ func (q *Queries) AppointmentNoShows(ctx context.Context, db DBTX, fromDay time.
 	items := []AppointmentNoShowsRow{}
 	for rows.Next() {
 		var i AppointmentNoShowsRow
-		if err := rows.Scan(&i.Region, &i.N); err != nil {
+		if err := rows.Scan(&i.Region, &i.Booked, &i.NoShows); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

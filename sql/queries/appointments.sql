@@ -54,9 +54,12 @@ WHERE region LIKE @prefix::text || '%' AND day = @day AND status IN ('booked', '
 ORDER BY half, id;
 
 -- name: AppointmentNoShows :many
--- Appointments of a month that nobody came to: still booked or confirmed
--- after their day, never turned into a case.
-SELECT region, count(*)::bigint AS n FROM appointments
-WHERE day >= @from_day AND day < @to_day AND day < @today
-  AND status IN ('booked', 'confirmed') AND case_id IS NULL
+-- Per township, the month's bookings not cancelled, and those nobody came
+-- to: still booked or confirmed after their day, never turned into a case.
+SELECT region,
+    count(*)::bigint AS booked,
+    (count(*) FILTER (WHERE day < @today AND status IN ('booked', 'confirmed') AND case_id IS NULL))::bigint AS no_shows
+FROM appointments
+WHERE day >= @from_day AND day < @to_day AND status <> 'cancelled'
+  AND region LIKE @prefix::text || '%'
 GROUP BY region ORDER BY region;

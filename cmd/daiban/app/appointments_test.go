@@ -184,4 +184,16 @@ func TestAppointments(t *testing.T) {
 			t.Errorf("a booking became two cases")
 		}
 	})
+	t.Run("no-shows in the monthly report", func(t *testing.T) {
+		clock.Set(time.Date(2026, 10, 12, 9, 0, 0, 0, calendar.Shanghai))
+		r := env.Do(t, agent, http.MethodGet, "/api/v1/reports/monthly?month=2026-09&region=370323001", nil, nil).Must(t, http.StatusOK)
+		total := r.JSON["total"].(map[string]any)
+		if total["appointments"] != float64(4) || total["no_shows"] != float64(3) { // 3 never came on 9-22; 1 came; 1 cancelled
+			t.Fatalf("report: appointments %v, no-shows %v", total["appointments"], total["no_shows"])
+		}
+		pdf := env.Do(t, agent, http.MethodGet, "/api/v1/reports/monthly.pdf?month=2026-09&region=370323001", nil, nil).Must(t, http.StatusOK)
+		if text := strings.Join(strings.Fields(pdftotext(t, pdf.Body)), ""); !strings.Contains(text, "预约未到3人次") {
+			t.Errorf("the PDF does not count the no-shows")
+		}
+	})
 }
