@@ -76,6 +76,9 @@ type Service struct {
 	keys    *pii.Keys // seal the signing links' tokens (LiveLink)
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// Codes sends the applicant's one-time code for a posted delivery
+	// (cases.LogCodeSender when nil).
+	Codes cases.CodeSender
 	// pages are the drafts' pages rendered for the tablet (preview.go).
 	pages pageCache
 }
@@ -410,6 +413,13 @@ func (s *Service) renderSigned(ctx context.Context, c cases.Case, d dbsqlc.Docum
 			SignedAt: now, VerifyCode: d.VerifyCode,
 		})
 	}
+	return s.renderReceipt(ctx, c, d, sigs["applicant"].ImagePng, false, now)
+}
+
+// renderReceipt renders a handover receipt with the applicant's signature
+// (or, byCarrier, the carrier's signed proof of a posted delivery); a
+// posted delivery is stated on it.
+func (s *Service) renderReceipt(ctx context.Context, c cases.Case, d dbsqlc.Document, img []byte, byCarrier bool, now time.Time) ([]byte, error) {
 	var items []pdf.ReceiptItem
 	for _, it := range c.HandoverItems {
 		items = append(items, pdf.ReceiptItem{Kind: it.Kind, Name: it.Name, Number: it.Number, Verified: it.Verified})
@@ -418,9 +428,17 @@ func (s *Service) renderSigned(ctx context.Context, c cases.Case, d dbsqlc.Docum
 	if u, err := s.users.Get(ctx, d.CreatedBy); err == nil {
 		agentName = u.Name
 	}
+	dv, err := s.cases.DeliveryOf(ctx, s.pool, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	var post *pdf.ReceiptPost
+	if dv.Method == cases.ByPost {
+		post = &pdf.ReceiptPost{Carrier: dv.Carrier, Waybill: dv.Waybill, ByCarrier: byCarrier}
+	}
 	return s.render.ReceiptCtx(ctx, pdf.ReceiptData{
 		CaseNumber: c.Number, Title: c.Title, ApplicantName: c.Applicant.Name, Items: items, AgentName: agentName,
-		ApplicantSignature: sigs["applicant"].ImagePng, SignedAt: now, VerifyCode: d.VerifyCode,
+		ApplicantSignature: img, SignedAt: now, VerifyCode: d.VerifyCode, Post: post,
 	})
 }
 

@@ -35,6 +35,11 @@ func (h *Handler) Routes() []httpapi.Route {
 		{Method: http.MethodPost, Path: "/api/v1/cases/:id/agreement/link", Obj: "case", Act: "agreement", Scope: h.caseScope, Handler: h.agreementLink},
 		{Method: http.MethodPost, Path: "/api/v1/cases/:id/handover", Obj: "case", Act: "handover", Scope: h.caseScope, Handler: h.handover},
 		{Method: http.MethodPost, Path: "/api/v1/cases/:id/handover/link", Obj: "case", Act: "handover", Scope: h.caseScope, Handler: h.handoverLink},
+		// Results by post (证照到付).
+		{Method: http.MethodGet, Path: "/api/v1/cases/:id/delivery", Obj: "case", Act: "read", Scope: h.caseScope, Handler: h.delivery},
+		{Method: http.MethodPost, Path: "/api/v1/cases/:id/delivery/proof", Obj: "case", Act: "handover", Scope: h.caseScope, Handler: h.carrierProof,
+			MaxBody: signatureBody, TooLarge: "签收凭证图片过大"},
+		{Method: http.MethodPost, Path: "/api/v1/track/:code/delivery", Public: true, Handler: h.trackDelivery},
 		{Method: http.MethodGet, Path: "/api/v1/documents/:id", Obj: "case", Act: "document", Scope: h.documentScope, Handler: h.pdf},
 		{Method: http.MethodGet, Path: "/api/v1/certificate", Public: true, Handler: h.certificate},
 		// The public key infrastructure of the seal (issue 20): the root's
@@ -162,6 +167,8 @@ type handoverRequest struct {
 		ID       int64 `json:"id"`
 		Verified bool  `json:"verified"`
 	} `json:"items"`
+	// Post: carrier, waybill and address, for results sent by post.
+	Post *cases.Post `json:"post"`
 }
 
 func (h *Handler) handover(c echo.Context) error {
@@ -176,7 +183,24 @@ func (h *Handler) handover(c echo.Context) error {
 		}
 		verified[it.ID] = it.Verified
 	}
-	id, url, err := h.svc.StartHandover(c.Request().Context(), actor(c), caseID(c), verified)
+	ctx := c.Request().Context()
+	dv, err := h.svc.cases.DeliveryOf(ctx, h.svc.pool, caseID(c))
+	if err != nil {
+		return err
+	}
+	switch {
+	case dv.Method == cases.ByPost && req.Post == nil:
+		return daiban.Invalid("post", "申请人选择了邮寄送达，请填写承运商、运单号和收件地址")
+	case dv.Method == cases.ByPost:
+		d, err := h.svc.StartPostedHandover(ctx, actor(c), caseID(c), verified, *req.Post)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusCreated, d)
+	case req.Post != nil:
+		return daiban.Invalid("post", "申请人选择了窗口当面交付，不能填写邮寄信息")
+	}
+	id, url, err := h.svc.StartHandover(ctx, actor(c), caseID(c), verified)
 	if err != nil {
 		return err
 	}
@@ -253,4 +277,47 @@ func (h *Handler) verify(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, v)
+}
+
+func (h *Handler) delivery(c echo.Context) error {
+	dv, err := h.svc.cases.DeliveryOf(c.Request().Context(), h.svc.pool, caseID(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, dv)
+}
+
+// carrierProof records the carrier's signed proof of a posted delivery.
+func (h *Handler) carrierProof(c echo.Context) error {
+	var req struct {
+		ImagePNG string `json:"image_png"`
+	}
+	if err := httpapi.Bind(c, &req); err != nil {
+		return err
+	}
+	png, err := decodePNG(req.ImagePNG)
+	if err != nil {
+		return daiban.Invalid("image_png", "请上传承运人签收凭证图片（PNG）")
+	}
+	st, err := h.svc.CarrierProof(c.Request().Context(), actor(c), caseID(c), png)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+// trackDelivery: the applicant confirms a posted delivery with the
+// one-time code and gets the receipt's signing link.
+func (h *Handler) trackDelivery(c echo.Context) error {
+	var req struct {
+		OTP string `json:"otp"`
+	}
+	if err := httpapi.Bind(c, &req); err != nil {
+		return err
+	}
+	url, err := h.svc.DeliverySigningLink(c.Request().Context(), c.Param("code"), req.OTP)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"signing_url": url})
 }

@@ -74,8 +74,9 @@ var actionTable = []Action{
 		Choices: map[string][]Choice{"outcome": ChoicesOf(ReplyOutcomes, Result.Name)}, new: func() body { return &replyBody{} }},
 	{Name: ActSuspend, Label: "中止", Form: "act-reason", Fields: []string{"reason"}, new: func() body { return &reasonBody{} }},
 	{Name: ActResume, Label: "续办", Form: "act-reason", Fields: []string{"reason"}, new: func() body { return &reasonBody{} }},
-	{Name: ActResults, Label: "办理结果", Form: "act-results", Fields: []string{"items", "kind.", "name.", "number.", "note"},
-		Choices: map[string][]Choice{"kind": ChoicesOf(FormResultKinds, ResultKind.Name)}, new: func() body { return &resultsBody{} }},
+	{Name: ActResults, Label: "办理结果", Form: "act-results", Fields: []string{"items", "kind.", "name.", "number.", "note", "delivery"},
+		Choices: map[string][]Choice{"kind": ChoicesOf(FormResultKinds, ResultKind.Name), "delivery": ChoicesOf(Deliveries, Delivery.Name)},
+		new:     func() body { return &resultsBody{} }},
 	{Name: ActTerminate, Label: "终止", Form: "act-terminate", Fields: []string{"reason", "by"}, Confirm: "确定终止本案件吗？终止后不能恢复。",
 		Choices: map[string][]Choice{"by": ChoicesOf(Parties, Party.Name)}, new: func() body { return &terminateBody{} }},
 	{Name: ActEvaluate, Label: "评价", Form: "act-evaluate", Fields: []string{"rating", "comment"}, new: func() body { return &evaluateBody{} }},
@@ -113,7 +114,7 @@ var Actions = func() []string {
 // ActionNames are the Chinese labels of the actions and of the two
 // document events that change state.
 var ActionNames = func() map[string]string {
-	m := map[string]string{EventAgreement: "签订委托协议", EventHandedOver: "交付签收"}
+	m := map[string]string{EventAgreement: "签订委托协议", EventHandedOver: "交付签收", EventPosted: "邮寄送达确认"}
 	for _, a := range actionTable {
 		m[a.Name] = a.Label
 	}

@@ -347,6 +347,8 @@ func (b *reasonBody) fill(v url.Values) (func(string) string, error) {
 type resultsBody struct {
 	Items []ResultItem `json:"items"`
 	Note  string       `json:"note"`
+	// Delivery is the applicant's choice: in person (default) or by post.
+	Delivery Delivery `json:"delivery,omitempty"`
 }
 
 func (b *resultsBody) prepare(s *Service, st *step) error {
@@ -377,7 +379,7 @@ func (b *resultsBody) prepare(s *Service, st *step) error {
 	}
 	st.public("办理结果已出具，请按通知到窗口签收")
 	st.ch.ledger["items"], st.ch.ledger["note"] = append(logged, returned...), t
-	return nil
+	return s.prepareDelivery(st, b.Delivery)
 }
 
 // resultItem checks one result row.
@@ -428,7 +430,7 @@ func (b *resultsBody) fill(v url.Values) (func(string) string, error) {
 		rows = append(rows, n)
 		b.Items = append(b.Items, ResultItem{Kind: ResultKind(v.Get("kind." + n)), Name: name, Number: number})
 	}
-	b.Note = v.Get("note")
+	b.Note, b.Delivery = v.Get("note"), Delivery(v.Get("delivery"))
 	return rowField("items", rows), nil
 }
 

@@ -28,24 +28,35 @@ func (s *Service) SignedAgreementTx(ctx context.Context, tx pgx.Tx, a Actor, id 
 // held by the applicant again.
 func (s *Service) HandedOverTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, extra map[string]any) (_ Case, err error) {
 	defer daiban.Wrap(&err, "cases: handover on case %d", id)
+	// A receipt signed for results sent by post confirms the delivery
+	// (the applicant signed it on the phone): the case closes as posted.
+	if d, err := s.q.DeliveryGet(ctx, tx, id); err == nil && Delivery(d.Method) == ByPost {
+		return s.PostedTx(ctx, tx, a, id, "applicant", nil, extra)
+	}
 	return s.eventTx(ctx, tx, a, id, EventHandedOver, extra, func(c Case, ch *change) error {
-		items, err := s.q.HandoverItems(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		for _, it := range items {
-			if !it.Verified {
-				return daiban.Invalid("items", "「%s」尚未核验，不能交付", it.Name)
-			}
-			if it.MaterialCode != nil {
-				code := *it.MaterialCode
-				ch.after = append(ch.after, func(tx dbsqlc.DBTX) error {
-					return s.moveTx(ctx, tx, a, c, code, "applicant", 1, "交付时退还原件", 0)
-				})
-			}
-		}
-		return nil
+		return s.returnedToApplicant(ctx, tx, a, c, ch)
 	})
+}
+
+// returnedToApplicant checks that every handover item was verified and
+// gives every returned original back to the applicant.
+func (s *Service) returnedToApplicant(ctx context.Context, tx pgx.Tx, a Actor, c Case, ch *change) error {
+	items, err := s.q.HandoverItems(ctx, tx, c.ID)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		if !it.Verified {
+			return daiban.Invalid("items", "「%s」尚未核验，不能交付", it.Name)
+		}
+		if it.MaterialCode != nil {
+			code := *it.MaterialCode
+			ch.after = append(ch.after, func(tx dbsqlc.DBTX) error {
+				return s.moveTx(ctx, tx, a, c, code, "applicant", 1, "交付时退还原件", 0)
+			})
+		}
+	}
+	return nil
 }
 
 func (s *Service) eventTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, event string, extra map[string]any, prep func(Case, *change) error) (Case, error) {

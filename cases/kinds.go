@@ -111,12 +111,13 @@ const (
 	OutcomeGuided      Outcome = "guided"
 	OutcomeAccompanied Outcome = "accompanied"
 	OutcomeHandedOver  Outcome = "handed_over"
+	OutcomePosted      Outcome = "posted"
 	OutcomeDeclined    Outcome = "declined"
 	OutcomeTerminated  Outcome = "terminated"
 )
 
 var outcomeNames = map[Outcome]string{
-	OutcomeGuided: "即办指导办结", OutcomeAccompanied: "领办办结", OutcomeHandedOver: "已交付签收",
+	OutcomeGuided: "即办指导办结", OutcomeAccompanied: "领办办结", OutcomeHandedOver: "已交付签收", OutcomePosted: "已邮寄送达",
 	OutcomeDeclined: "不予受理", OutcomeTerminated: "已终止",
 }
 

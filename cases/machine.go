@@ -69,6 +69,9 @@ const (
 	ActSupervise    = "supervise"
 	EventAgreement  = "agreement_signed"
 	EventHandedOver = "handed_over"
+	// EventPosted: results sent by post (证照到付), delivery confirmed by
+	// the applicant on the tracking page or by the carrier's signed proof.
+	EventPosted = "posted"
 )
 
 // Edge is one row of the state machine: from a state, an action with a
@@ -123,6 +126,7 @@ var Machine = func() []Edge {
 
 		{From: Processing, Action: ActResults, To: ReadyForHandover},
 		{From: ReadyForHandover, Action: EventHandedOver, To: Closed, Outcome: OutcomeHandedOver},
+		{From: ReadyForHandover, Action: EventPosted, To: Closed, Outcome: OutcomePosted},
 
 		{From: Closed, Action: ActEvaluate, To: Same},
 	}
@@ -166,12 +170,18 @@ func ActionsFrom(from, pausedFrom State) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, e := range Machine {
-		if e.From == from && (e.PausedFrom == "" || e.PausedFrom == pausedFrom) && !seen[e.Action] && e.Action != EventAgreement && e.Action != EventHandedOver {
+		if e.From == from && (e.PausedFrom == "" || e.PausedFrom == pausedFrom) && !seen[e.Action] && !isEvent(e.Action) {
 			seen[e.Action] = true
 			out = append(out, e.Action)
 		}
 	}
 	return out
+}
+
+// isEvent reports whether a Machine action is a document event rather than
+// an API action.
+func isEvent(action string) bool {
+	return action == EventAgreement || action == EventHandedOver || action == EventPosted
 }
 
 // Resolve returns the state an edge leads to for a case in from, paused

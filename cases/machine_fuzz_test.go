@@ -9,7 +9,7 @@ import (
 
 // machineActions are every action the table knows: the API actions and
 // the two document events.
-var machineActions = append(append([]string{}, cases.Actions...), cases.EventAgreement, cases.EventHandedOver)
+var machineActions = append(append([]string{}, cases.Actions...), cases.EventAgreement, cases.EventHandedOver, cases.EventPosted)
 
 // machineResults are the results any action may carry ("" for none) plus
 // one no edge knows.
@@ -135,7 +135,7 @@ func checkState(t *testing.T, c machineCase) {
 	var want []string
 	for _, a := range machineActions {
 		if cases.Allowed(c.state, c.pausedFrom, a) {
-			if a != cases.EventAgreement && a != cases.EventHandedOver {
+			if a != cases.EventAgreement && a != cases.EventHandedOver && a != cases.EventPosted {
 				want = append(want, a)
 			}
 			if !anyResult(c, a) {
@@ -158,7 +158,7 @@ func checkState(t *testing.T, c machineCase) {
 		if !sameSet(got, ok) {
 			t.Fatalf("closed state %s allows %v, want %v", c.state, got, ok)
 		}
-		for _, ev := range []string{cases.EventAgreement, cases.EventHandedOver} {
+		for _, ev := range []string{cases.EventAgreement, cases.EventHandedOver, cases.EventPosted} {
 			if cases.Allowed(c.state, c.pausedFrom, ev) {
 				t.Fatalf("closed state %s allows %s", c.state, ev)
 			}

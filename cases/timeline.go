@@ -31,6 +31,7 @@ var eventNames = map[string]string{
 	"document.drafted": "生成文书", "document.signed": "文书签名", "document.sealed": "文书盖章", "document.timestamped": "补加时间戳",
 	"case.due_changed": "办结时限调整", "case.rectified": "差评整改办结", "notice.created": "发出提醒",
 	"case.rectification_due_changed": "整改期限调整", "calendar.imported": "导入节假日安排",
+	"case.dispatched": "邮寄寄出",
 }
 
 // EventName is the Chinese name of a ledger entry type, for people (the

@@ -25,6 +25,8 @@ var trackNotes = map[string]func(e Event) string{
 	// Results to collect, and the end of the case: outcomes.
 	"case." + ActResults:   func(e Event) string { return e.Public },
 	"case." + ActTerminate: func(e Event) string { return e.Public },
+	// Results posted: carrier and waybill (no address).
+	"case.dispatched": func(e Event) string { return e.Public },
 }
 
 // fixedTrackNotes are steps the applicant sees in the same words whatever
@@ -32,6 +34,7 @@ var trackNotes = map[string]func(e Event) string{
 var fixedTrackNotes = map[string]string{
 	"case." + EventAgreement:  "已签订委托协议，开始计算办理时限",
 	"case." + EventHandedOver: "办理结果已当面交付并签收，本件办结",
+	"case." + EventPosted:     "办理结果已邮寄送达并确认签收，本件办结",
 }
 
 // ApplicantNote is what the applicant's tracking page shows of the entry

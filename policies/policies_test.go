@@ -26,6 +26,8 @@ var vocabulary = map[string][]string{
 	"matter":  {"read", "manage"},
 	"key":     {"manage"},
 	"session": {"me"},
+	// 网上预约 (issue 17): the day's bookings, counter confirmation, slots.
+	"appointment": {"read", "confirm", "manage"},
 }
 
 func isOneOf(s string, list ...string) bool { return slices.Contains(list, s) }
@@ -48,6 +50,8 @@ func expected(role policies.Role, obj, act string, inside bool, rel string) bool
 			return act == "read"
 		case "session":
 			return act == "me"
+		case "appointment":
+			return true
 		}
 	case policies.RoleVillageAgent:
 		switch obj {
@@ -67,14 +71,14 @@ func expected(role policies.Role, obj, act string, inside bool, rel string) bool
 			return isOneOf(act, "read", "supervise", "document", "ledger")
 		case "ledger":
 			return isOneOf(act, "read", "verify", "export")
-		case "report", "notice", "region", "matter":
+		case "report", "notice", "region", "matter", "appointment":
 			return act == "read"
 		case "session":
 			return act == "me"
 		}
 	case policies.RoleAdmin:
 		switch obj {
-		case "user", "region", "matter":
+		case "user", "region", "matter", "appointment":
 			return isOneOf(act, "read", "manage")
 		case "key":
 			return act == "manage"

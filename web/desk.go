@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/cases/appointments"
 	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/httpapi"
@@ -55,6 +56,8 @@ type deskData struct {
 	Filter  deskFilter
 	Problem string
 	Options deskOptions
+	// Appointments are today's bookings (网上预约) in the user's region.
+	Appointments []appointments.Appointment
 }
 
 // queueLimit bounds each list of the desk.
@@ -104,6 +107,9 @@ func (p *Pages) desk(c echo.Context) error {
 		return err
 	}
 	if d.Buckets, err = p.queues(ctx, pr, ownOnly, d.All, d.Filter); err != nil {
+		return err
+	}
+	if d.Appointments, err = p.todaysAppointments(ctx, pr); err != nil {
 		return err
 	}
 	status := http.StatusOK

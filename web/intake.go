@@ -66,6 +66,11 @@ func (p *Pages) intakePage(c echo.Context) error {
 	f.Values.Set("kind", "person")
 	f.Values.Set("region", httpapi.CurrentPrincipal(c).Region)
 	f.Values.Set("matter", c.QueryParam("matter"))
+	if code := c.QueryParam("appointment"); code != "" {
+		if err := p.prefillFromBooking(c, f, code); err != nil {
+			return err
+		}
+	}
 	return p.renderIntake(c, http.StatusOK, "intake", f)
 }
 
@@ -256,6 +261,9 @@ func (p *Pages) create(c echo.Context, page string) error {
 			st, err = p.Cases.InTx(ctx, key, http.StatusCreated, func(tx pgx.Tx) (any, error) {
 				replayed = false
 				cs, err := p.Cases.Create(ctx, tx, actor(c), in)
+				if code := f.Value("appointment"); err == nil && code != "" && p.Appointments != nil {
+					err = p.Appointments.ArrivedTx(ctx, tx, actor(c).Username, code, cs.ID) // the booking came in
+				}
 				return map[string]any{"id": cs.ID, "number": cs.Number}, err
 			})
 			if err == nil {

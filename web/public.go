@@ -46,6 +46,11 @@ type trackData struct {
 	Looked bool // a code was given (and not found when Case is nil)
 	Case   *cases.TrackView
 	Form   *form
+	// Posted is a posted delivery waiting for the applicant's
+	// confirmation (carrier and waybill only; never the address).
+	Posted *cases.DeliveryView
+	// DeliveryForm is the confirmation form (one-time code).
+	DeliveryForm *form
 }
 
 func (p *Pages) trackLookup(c echo.Context) error {
@@ -72,6 +77,9 @@ func (p *Pages) renderTrack(c echo.Context, status int, f *form) error {
 	}
 	tv := cases.Track(cs)
 	d.Case = &tv
+	if err := p.trackPosted(c, &d, cs, f); err != nil {
+		return err
+	}
 	return p.Render(c, status, "track", view{Title: "办件进度查询", Data: d})
 }
 

@@ -30,6 +30,8 @@ type signingPage struct {
 	// LiveLink is the draft's live signing link, shown again after a
 	// reload (a new link would void it).
 	LiveLink string
+	// Delivery is how the results go to the applicant (receipts only).
+	Delivery *cases.DeliveryView
 }
 
 func (p *Pages) signingData(c echo.Context, kind string) (*signingPage, error) {
@@ -43,6 +45,11 @@ func (p *Pages) signingData(c echo.Context, kind string) (*signingPage, error) {
 	for i, d := range cs.Documents {
 		if d.Kind == kind {
 			sp.Sealed = &cs.Documents[i]
+		}
+	}
+	if kind == agreements.KindReceipt {
+		if sp.Delivery, err = p.delivery(ctx, cs.ID); err != nil {
+			return nil, err
 		}
 	}
 	st, err := p.Documents.Draft(ctx, cs.ID, kind)
@@ -104,6 +111,11 @@ func (p *Pages) handover(c echo.Context) error {
 			return daiban.Invalid("verified", "交付项目无效")
 		}
 		verified[id] = true
+	}
+	if d, err := p.delivery(c.Request().Context(), caseID(c)); err != nil {
+		return err
+	} else if d.Method == cases.ByPost {
+		return p.postedHandover(c, verified)
 	}
 	_, link, err := p.Documents.StartHandover(c.Request().Context(), actor(c), caseID(c), verified)
 	return p.afterLink(c, agreements.KindReceipt, link, err, "全部项目已核验。请在柜台平板上打开签收页，由申请人签名确认。")

@@ -11,6 +11,7 @@ import (
 	"github.com/daiban/daiban/agreements"
 	"github.com/daiban/daiban/agreements/pdf"
 	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/cases/appointments"
 	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/cases/deadlines"
 )
@@ -170,6 +171,22 @@ func TestTemplates(t *testing.T) {
 		{"sign pages", "sign", view{Data: signData{Info: &company, Token: "tkn", Pages: []int{1, 2}, CopyUses: 5}},
 			[]string{`src="/sign/tkn/pages/1"`, `src="/sign/tkn/pages/2"`, "共 2 页", "统一社会信用代码后四位", `pattern="[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]{4}"`, "最多可下载 5 次", "copy-qr"}},
 		{"sign invalid", "sign", view{Data: signData{Error: "签署链接无效、已使用或已过期"}}, []string{"签署链接无效"}},
+		// 办事指南 and 预约 (issue 17).
+		{"guides", "guides", view{Data: guideIndexData{Chains: []catalog.GuideEntry{{Kind: "chain", Code: "YJS001", Name: "开办餐馆一件事"}},
+			Matters: []catalog.GuideEntry{{Kind: "matter", Code: "GT001", Name: "个体工商户设立登记", Department: "县行政审批服务局", LimitDays: 1}}}},
+			[]string{"办事指南", "/guide/YJS001", "开办餐馆一件事", "承诺 1 个工作日"}},
+		{"guides none", "guides", view{Data: guideIndexData{Q: "没有"}}, []string{"没有找到相关事项"}},
+		{"guide", "guide", view{Data: sampleGuide()}, []string{"个体工商户设立登记", "未公布（请向窗口咨询）", "不收费", "帮办代办服务免费", "12345", "/guide/GT001.pdf", "原件 1 份", "空白表格", "县行政审批服务局 · 1 个工作日"}},
+		{"guide missing", "guide", view{Data: guideData{GuideView: catalog.GuideView{Code: "NOPE"}}}, []string{"没有编码为 NOPE 的事项"}},
+		{"appointments pick", "appointments", view{Data: bookData{Townships: []regionOption{{"370323001", "历山街道"}}, Form: blankForm("book", "tok")}},
+			[]string{"网上预约", "历山街道便民服务中心", "查看可预约时段"}},
+		{"appointments slots", "appointments", view{Data: sampleBook()}, []string{`value="2026-09-21/am"`, "余 2 个", "已约满", "开办餐馆一件事", "手机号码", "已约满，请选择其他时段"}},
+		{"booking", "booking", view{Data: bookingData{Title: "开办餐馆一件事", Form: blankForm("booking", "tok"), Booking: &appointments.Appointment{Code: "ABCDE23456", Status: "booked", StatusName: "待确认",
+			Label: "9月21日 星期一 上午", Name: "张喆", PhoneMasked: "138****1201"}}}, []string{"ABCDE23456", "短信确认码", "取消预约", "138****1201", "开办餐馆一件事"}},
+		{"booking missing", "booking", view{Data: bookingData{Code: "NOPE", Form: blankForm("booking", "tok")}}, []string{"预约码 NOPE 不存在"}},
+		{"slots", "slots", view{User: agent, Data: slotsData{Townships: []regionOption{{"370323001", "历山街道"}}, Names: map[string]string{"370323001": "历山街道"}, Form: blankForm("slots", "tok"),
+			Slots: []appointments.Slot{{Region: "370323001", Label: "9月21日 星期一 上午", Capacity: 5, Booked: 2}}, Opened: &appointments.Opened{Slots: []appointments.Slot{{}}, Skipped: []string{"2026-10-01"}}}},
+			[]string{"开放预约时段", "已开放 1 个时段", "2026-10-01", "9月21日 星期一 上午"}},
 	}
 	seen := map[string]bool{}
 	for _, tc := range tests {
@@ -226,4 +243,26 @@ func sampleCase(now time.Time) cases.Case {
 		Rectification: &cases.Rectification{Rating: 2, Status: "open", DueDate: "2025-03-30"},
 		Documents:     []cases.DocumentRef{{ID: 5, Kind: "notice", SHA256: strings.Repeat("cd", 32), IssuedAt: now}},
 	}
+}
+
+// sampleGuide is a one-matter guide with some fields published and some not.
+func sampleGuide() guideData {
+	m := catalog.Matter{Code: "GT001", Name: "个体工商户设立登记", Department: "县行政审批服务局", Level: "county", LimitDays: 1,
+		Materials: []catalog.Material{{Code: "ID_CARD", Name: "申请人居民身份证", Original: true, Count: 1, Source: "申请人", BlankForm: "https://example.gov.cn/form.docx"}},
+		Guide:     catalog.Guide{Fees: "不收费"}}
+	g := catalog.GuideView{Kind: "matter", Code: "GT001", Name: m.Name, Matters: []catalog.Matter{m}, ServiceFee: catalog.ServiceFee, Complaints: catalog.Complaints}
+	steps, _ := m.FlowOrDefault()
+	return guideData{GuideView: g, Items: []guideMatterView{{Matter: m, N: 1, LevelName: "县级", Steps: steps}}}
+}
+
+// sampleBook is the booking form of a township with slots, one full, after
+// a refused booking.
+func sampleBook() bookData {
+	f := blankForm("book", "tok")
+	f.Values.Set("matter", "YJS001")
+	f.Errors["slot"] = "2026-09-21 下午 已约满，请选择其他时段"
+	return bookData{Region: "370323001", Matter: "YJS001", Form: f, Townships: []regionOption{{"370323001", "历山街道"}},
+		Chains: []catalog.GuideEntry{{Kind: "chain", Code: "YJS001", Name: "开办餐馆一件事"}},
+		Slots: []appointments.Slot{{Key: "2026-09-21/am", Label: "9月21日 星期一 上午", Capacity: 5, Booked: 3, Remaining: 2},
+			{Key: "2026-09-21/pm", Label: "9月21日 星期一 下午", Capacity: 3, Booked: 3}}}
 }

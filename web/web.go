@@ -31,6 +31,7 @@ import (
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/agreements"
 	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/cases/appointments"
 	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/cases/deadlines"
@@ -75,6 +76,8 @@ type Deps struct {
 	// Backups reports the database's backups on the supervisor's
 	// dashboard (nil: not shown).
 	Backups *backup.Monitor
+	// Appointments is 网上预约 (the public booking page, the desk's list).
+	Appointments *appointments.Service
 }
 
 // Pages renders the pages.
@@ -93,6 +96,7 @@ var pageNames = []string{
 	"village", "village_new", "supervision", "verify", "track", "sign",
 	"notices", "receipt",
 	"village_custody",
+	"guides", "guide", "appointments", "booking", "slots",
 }
 
 // New parses every template once at start-up.
@@ -142,10 +146,19 @@ func (p *Pages) Routes() []httpapi.Route {
 		{Method: get, Path: "/track", Public: true, Handler: p.trackLookup},
 		{Method: get, Path: "/track/:code", Public: true, Handler: p.track},
 		{Method: post, Path: "/track/:code", Public: true, Handler: p.trackEvaluate},
+		{Method: post, Path: "/track/:code/delivery", Public: true, Handler: p.trackDelivery},
 		{Method: get, Path: "/sign/:token", Public: true, Handler: p.sign},
 		{Method: get, Path: "/sign/:token/pages/:n", Public: true, Handler: p.signPage},
 		{Method: get, Path: "/copy/:token", Public: true, Handler: p.copyPDF},
 		{Method: get, Path: "/copy/:token/qr", Public: true, Handler: p.copyQR},
+		{Method: get, Path: "/guide", Public: true, Handler: p.guideIndex},
+		{Method: get, Path: "/guide/:code", Public: true, Handler: p.guide}, // and /guide/{code}.pdf
+		{Method: get, Path: "/appointments", Public: true, Handler: p.bookPage},
+		{Method: post, Path: "/appointments", Public: true, Handler: p.book},
+		{Method: get, Path: "/appointments/:code", Public: true, Handler: p.bookingPage},
+		{Method: post, Path: "/appointments/:code/:act", Public: true, Handler: p.bookingAct}, // confirm, cancel
+		{Method: get, Path: "/appointments/slots", Obj: "appointment", Act: "manage", Handler: p.slotsPage},
+		{Method: post, Path: "/appointments/slots", Obj: "appointment", Act: "manage", Handler: p.openSlots},
 
 		// Staff.
 		{Method: get, Path: "/", Obj: "session", Act: "me", Handler: p.home},
@@ -179,6 +192,7 @@ func (p *Pages) Routes() []httpapi.Route {
 		{Method: get, Path: "/cases/:id/handover", Obj: "case", Act: "handover", Scope: cs, Handler: p.handoverPage},
 		{Method: post, Path: "/cases/:id/handover", Obj: "case", Act: "handover", Scope: cs, Handler: p.handover},
 		{Method: post, Path: "/cases/:id/handover/link", Obj: "case", Act: "handover", Scope: cs, Handler: p.handoverLink},
+		{Method: post, Path: "/cases/:id/delivery/proof", Obj: "case", Act: "handover", Scope: cs, Handler: p.carrierProof},
 		{Method: get, Path: "/supervision", Obj: "report", Act: "read", Handler: p.supervision},
 		{Method: post, Path: "/supervision/ledger", Obj: "ledger", Act: "verify", Handler: p.verifyLedger},
 		{Method: get, Path: "/supervision/report", Obj: "report", Act: "read", Handler: p.supervisionReport},

@@ -25,6 +25,18 @@ type ReceiptData struct {
 	ApplicantSignature []byte // normalized PNG, nil = not yet signed
 	SignedAt           time.Time
 	VerifyCode         string
+	// Post, when set, says the results went by post (证照到付) and how
+	// the delivery was confirmed; empty for a handover in person.
+	Post *ReceiptPost
+}
+
+// ReceiptPost is a postal delivery as the receipt states it.
+type ReceiptPost struct {
+	Carrier string
+	Waybill string
+	// ByCarrier: confirmed by the carrier's signed proof (the image in
+	// ApplicantSignature is that proof), not by the applicant's phone.
+	ByCarrier bool
 }
 
 // kindLabels are the printed names of handover item kinds.
@@ -72,6 +84,10 @@ func (r *Renderer) checkReceipt(d ReceiptData) error {
 	k.required("applicant_name", "申请人姓名或名称", d.ApplicantName, maxLine)
 	k.required("agent_name", "代办员姓名", d.AgentName, maxShort)
 	k.code("verify_code", "验证码", d.VerifyCode, true)
+	if d.Post != nil {
+		k.required("post.carrier", "承运商", d.Post.Carrier, maxShort)
+		k.required("post.waybill", "运单号", d.Post.Waybill, maxShort)
+	}
 	if len(d.Items) == 0 {
 		k.fail("items", "签收单至少应有一项办理结果或退还材料")
 	}
@@ -115,9 +131,20 @@ func (l receiptLayout) layout(c *canvas) {
 	c.heading("交付清单")
 	l.items(c)
 	c.space(2)
-	c.paragraph("以上办理结果及退还材料共 "+strconv.Itoa(len(d.Items))+" 项，已由代办员逐项核验并当面交付。本人已当场核对，数量齐全、内容无误，确认签收。", sizeBody, 2)
+	text, signer := "以上办理结果及退还材料共 "+strconv.Itoa(len(d.Items))+" 项，已由代办员逐项核验并当面交付。本人已当场核对，数量齐全、内容无误，确认签收。", "签收人（申请人）签字："
+	if p := d.Post; p != nil {
+		text = "交付方式：邮寄送达（证照到付），承运商 " + p.Carrier + "，运单号 " + p.Waybill + "。以上办理结果及退还材料共 " + strconv.Itoa(len(d.Items)) + " 项，已由代办员逐项核验后封装寄出。"
+		if p.ByCarrier {
+			text += "送达以承运人签收凭证为准（见下方图像，由代办员录入）。"
+			signer = "承运人签收凭证："
+		} else {
+			text += "申请人已收到邮件，在手机上凭确认码核对并签名确认签收。"
+			signer = "签收人（申请人）手机签名："
+		}
+	}
+	c.paragraph(text, sizeBody, 2)
 	c.closing(2, 2, []signBox{
-		{label: "签收人（申请人）签字：", image: l.sigImg, date: "日期：" + l.signed},
+		{label: signer, image: l.sigImg, date: "日期：" + l.signed},
 		{label: "交付人：" + l.ctr.Name + "（电子签章）", sublabel: "代办员：", text: d.AgentName, date: "日期：" + l.signed},
 	}, []qrItem{{bits: l.verifyQR, caption: "扫码核验文书", lines: []string{
 		"验证码：" + d.VerifyCode,

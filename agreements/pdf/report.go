@@ -191,6 +191,20 @@ func summary(d reports.Report) string {
 	e := t.Escalations
 	fmt.Fprintf(&b, "转报上级 %d 件（已批准 %d 件、退回补正 %d 件、不予批准 %d 件、待回复 %d 件）。", e.Total, e.Approved, e.Returned, e.Refused, e.Pending)
 	fmt.Fprintf(&b, "收到服务评价 %d 件，其中差评 %d 件。", t.Ratings.Total, t.Complaints.Total)
+	if t.Appointments > 0 {
+		fmt.Fprintf(&b, "网上预约 %d 人次，预约未到 %d 人次", t.Appointments, t.NoShows)
+		sep := "（"
+		for _, r := range d.Townships {
+			if r.NoShows > 0 {
+				fmt.Fprintf(&b, "%s%s %d 人次", sep, r.Name, r.NoShows)
+				sep = "、"
+			}
+		}
+		if sep == "、" {
+			b.WriteString("）")
+		}
+		b.WriteString("。")
+	}
 	return b.String()
 }
 

@@ -6,11 +6,11 @@ package catalog
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/daiban/daiban"
@@ -43,12 +43,17 @@ var Complexities = []string{"simple", "general", "complex"}
 // ComplexityNames are the Chinese labels users see.
 var ComplexityNames = map[string]string{"simple": "即办", "general": "领办", "complex": "代办"}
 
-// Material is a required material of a matter.
+// Material is a required material of a matter. Source, BlankForm and
+// Sample are the guide's: where the applicant gets it, and the URLs of
+// the blank form and the filled-in sample the department publishes.
 type Material struct {
-	Code     string `json:"code"`
-	Name     string `json:"name"`
-	Original bool   `json:"original"`
-	Count    int    `json:"count"`
+	Code      string `json:"code"`
+	Name      string `json:"name"`
+	Original  bool   `json:"original"`
+	Count     int    `json:"count"`
+	Source    string `json:"source,omitempty"`
+	BlankForm string `json:"blank_form,omitempty"`
+	Sample    string `json:"sample,omitempty"`
 }
 
 // Matter is one catalog entry.
@@ -61,6 +66,7 @@ type Matter struct {
 	Complexity string     `json:"complexity"`
 	Where      string     `json:"where"`
 	Materials  []Material `json:"materials"`
+	Guide
 }
 
 // Chain is a 一件事 bundle of matters.
@@ -68,6 +74,8 @@ type Chain struct {
 	Code    string   `json:"code"`
 	Name    string   `json:"name"`
 	Matters []string `json:"matters"`
+	// Description says what the 一件事 covers, for its guide.
+	Description string `json:"description,omitempty"`
 }
 
 // Catalog is everything the catalog holds, as imported or listed.
@@ -95,17 +103,16 @@ func (s *Store) List(ctx context.Context) ([]Matter, error) {
 	if err != nil {
 		return nil, err
 	}
-	mats, err := s.q.MatterMaterialsAll(ctx, s.pool)
+	byMatter, err := s.materialsByMatter(ctx, s.pool)
 	if err != nil {
 		return nil, err
 	}
-	byMatter := map[string][]Material{}
-	for _, m := range mats {
-		byMatter[m.MatterCode] = append(byMatter[m.MatterCode], Material{Code: m.MaterialCode, Name: m.Name, Original: m.Original, Count: int(m.Count)})
-	}
 	out := make([]Matter, 0, len(rows))
 	for _, r := range rows {
-		m := fromRow(r)
+		m, err := fromRow(r)
+		if err != nil {
+			return nil, err
+		}
 		m.Materials = byMatter[r.Code]
 		if m.Materials == nil {
 			m.Materials = []Material{}
@@ -122,14 +129,17 @@ func (s *Store) Get(ctx context.Context, code string) (_ Matter, err error) {
 	if err != nil {
 		return Matter{}, daiban.NoRows(err, "事项 %q 不存在", code)
 	}
-	m := fromRow(r)
-	mats, err := s.q.MatterMaterials(ctx, s.pool, []string{code})
+	m, err := fromRow(r)
 	if err != nil {
 		return Matter{}, err
 	}
-	m.Materials = make([]Material, 0, len(mats))
-	for _, x := range mats {
-		m.Materials = append(m.Materials, Material{Code: x.MaterialCode, Name: x.Name, Original: x.Original, Count: int(x.Count)})
+	byMatter, err := s.materialsByMatter(ctx, s.pool)
+	if err != nil {
+		return Matter{}, err
+	}
+	m.Materials = byMatter[code]
+	if m.Materials == nil {
+		m.Materials = []Material{}
 	}
 	return m, nil
 }
@@ -140,60 +150,27 @@ func (s *Store) Chains(ctx context.Context) ([]Chain, error) {
 	if err != nil {
 		return nil, err
 	}
+	descs, err := s.q.ChainDescriptions(ctx, s.pool)
+	if err != nil {
+		return nil, err
+	}
+	desc := map[string]string{}
+	for _, d := range descs {
+		desc[d.Code] = d.Description
+	}
 	out := make([]Chain, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, Chain{Code: r.Code, Name: r.Name, Matters: r.Matters})
+		out = append(out, Chain{Code: r.Code, Name: r.Name, Matters: r.Matters, Description: desc[r.Code]})
 	}
 	return out, nil
 }
 
 // Import validates a whole catalog and writes it in one transaction: either
-// every matter, material and chain is written or nothing is.
+// every matter, material and chain is written or nothing is. Every change
+// is a ledger entry by the system actor (the demo load).
 func (s *Store) Import(ctx context.Context, c Catalog) error {
-	if err := c.Validate(); err != nil {
-		return err
-	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		for _, m := range c.Materials {
-			if err := s.q.MaterialUpsert(ctx, tx, m.Code, m.Name); err != nil {
-				return err
-			}
-		}
-		for _, m := range c.Matters {
-			err := s.q.MatterUpsert(ctx, tx, dbsqlc.MatterUpsertParams{
-				Code: m.Code, Name: m.Name, Department: m.Department, Level: m.Level,
-				LimitDays: int32(m.LimitDays), Complexity: m.Complexity, WhereToGo: m.Where,
-			})
-			if err != nil {
-				return err
-			}
-			if err := s.q.MatterMaterialsClear(ctx, tx, m.Code); err != nil {
-				return err
-			}
-			for i, x := range m.Materials {
-				err := s.q.MatterMaterialInsert(ctx, tx, dbsqlc.MatterMaterialInsertParams{
-					MatterCode: m.Code, MaterialCode: x.Code, Position: int32(i), Original: x.Original, Count: int32(x.Count),
-				})
-				if err != nil {
-					return err
-				}
-			}
-		}
-		for _, ch := range c.Chains {
-			if err := s.q.ChainUpsert(ctx, tx, ch.Code, ch.Name); err != nil {
-				return err
-			}
-			if err := s.q.ChainMattersClear(ctx, tx, ch.Code); err != nil {
-				return err
-			}
-			for i, mc := range ch.Matters {
-				if err := s.q.ChainMatterInsert(ctx, tx, ch.Code, mc, int32(i)); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
+	_, err := s.ImportAs(ctx, c, "system:catalog-import")
+	return err
 }
 
 // Validate checks a catalog for the mistakes a hand-edited file makes:
@@ -237,6 +214,12 @@ func (c Catalog) Validate() error {
 				return daiban.Invalid(fmt.Sprintf("%s.materials[%d].count", f, j), "事项 %s 的材料 %s 份数无效", m.Code, x.Code)
 			}
 			seen[x.Code] = true
+			if err := x.validateGuide(fmt.Sprintf("%s.materials[%d]", f, j)); err != nil {
+				return err
+			}
+		}
+		if err := m.Guide.validate(f); err != nil {
+			return err
 		}
 	}
 	for i, ch := range c.Chains {
@@ -253,6 +236,25 @@ func (c Catalog) Validate() error {
 	return nil
 }
 
-func fromRow(r dbsqlc.Matter) Matter {
-	return Matter{Code: r.Code, Name: r.Name, Department: r.Department, Level: r.Level, LimitDays: int(r.LimitDays), Complexity: r.Complexity, Where: r.WhereToGo}
+func fromRow(r dbsqlc.Matter) (Matter, error) {
+	m := Matter{Code: r.Code, Name: r.Name, Department: r.Department, Level: r.Level, LimitDays: int(r.LimitDays), Complexity: r.Complexity, Where: r.WhereToGo,
+		Guide: Guide{Conditions: r.Conditions, LegalBasis: r.LegalBasis, Fees: r.Fees, OfficeHours: r.OfficeHours, Phone: r.Phone}}
+	if err := json.Unmarshal(r.Flow, &m.Flow); err != nil {
+		return Matter{}, fmt.Errorf("catalog: flow of %s: %w", r.Code, err)
+	}
+	return m, nil
+}
+
+// materialsByMatter reads every matter's materials with their guide fields.
+func (s *Store) materialsByMatter(ctx context.Context, db dbsqlc.DBTX) (map[string][]Material, error) {
+	mats, err := s.q.MatterMaterialGuides(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	byMatter := map[string][]Material{}
+	for _, m := range mats {
+		byMatter[m.MatterCode] = append(byMatter[m.MatterCode], Material{Code: m.MaterialCode, Name: m.Name, Original: m.Original, Count: int(m.Count),
+			Source: m.Source, BlankForm: m.BlankForm, Sample: m.Sample})
+	}
+	return byMatter, nil
 }

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -13,6 +14,9 @@ func (s *Store) Routes() []httpapi.Route {
 	return []httpapi.Route{
 		{Method: http.MethodGet, Path: "/api/v1/matters", Obj: "matter", Act: "read", Handler: s.handleList},
 		{Method: http.MethodGet, Path: "/api/v1/matters/:code", Obj: "matter", Act: "read", Handler: s.handleGet},
+		// 办事指南: public, for applicants (no account).
+		{Method: http.MethodGet, Path: "/api/v1/guides", Public: true, Handler: s.handleGuides},
+		{Method: http.MethodGet, Path: "/api/v1/guides/:code", Public: true, Handler: s.handleGuide},
 	}
 }
 
@@ -35,4 +39,49 @@ func (s *Store) handleGet(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, m)
+}
+
+func (s *Store) handleGuide(c echo.Context) error {
+	g, err := s.Guide(c.Request().Context(), c.Param("code"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, g)
+}
+
+// GuideEntry is one line of the guides' index.
+type GuideEntry struct {
+	Kind       string `json:"kind"`
+	Code       string `json:"code"`
+	Name       string `json:"name"`
+	Department string `json:"department,omitempty"`
+	LimitDays  int    `json:"limit_days,omitempty"`
+}
+
+// GuideIndex lists every chain, then every matter.
+func (s *Store) GuideIndex(ctx context.Context) ([]GuideEntry, error) {
+	chains, err := s.Chains(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]GuideEntry, 0, len(chains)+len(list))
+	for _, ch := range chains {
+		out = append(out, GuideEntry{Kind: "chain", Code: ch.Code, Name: ch.Name})
+	}
+	for _, m := range list {
+		out = append(out, GuideEntry{Kind: "matter", Code: m.Code, Name: m.Name, Department: m.Department, LimitDays: m.LimitDays})
+	}
+	return out, nil
+}
+
+func (s *Store) handleGuides(c echo.Context) error {
+	idx, err := s.GuideIndex(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": idx})
 }

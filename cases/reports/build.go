@@ -120,6 +120,9 @@ func (b *builder) gather(ctx context.Context, rep *Report, reg regions.Region) e
 	if err := b.escalations(ctx); err != nil {
 		return err
 	}
+	if err := b.appointments(ctx); err != nil {
+		return err
+	}
 	var err error
 	if rep.Overdue, err = b.overdue(ctx, rep.Overdue); err != nil {
 		return err
@@ -346,6 +349,22 @@ func addInto(t, r *Row) {
 	t.Complaints.Open += r.Complaints.Open
 	t.Complaints.Rectified += r.Complaints.Rectified
 	t.Complaints.Overdue += r.Complaints.Overdue
+	t.Appointments += r.Appointments
+	t.NoShows += r.NoShows
+}
+
+// appointments counts the month's bookings and no-shows per township.
+func (b *builder) appointments(ctx context.Context) error {
+	utc := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
+	rows, err := b.q.AppointmentNoShows(ctx, b.tx, dbsqlc.AppointmentNoShowsParams{Today: utc(b.p.overdueBefore), FromDay: utc(b.p.start), ToDay: utc(b.p.end), Prefix: b.scope})
+	if err != nil {
+		return err
+	}
+	for _, a := range rows {
+		r := b.rowOf(a.Region)
+		r.Appointments, r.NoShows = int(a.Booked), int(a.NoShows)
+	}
+	return nil
 }
 
 func addOutcomes(t *Outcomes, o Outcomes) {

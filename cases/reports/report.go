@@ -73,6 +73,11 @@ type Row struct {
 	Escalations Escalations    `json:"escalations"`
 	Ratings     Ratings        `json:"ratings"`
 	Complaints  ComplaintCount `json:"complaints"`
+	// Appointments counts the month's bookings (网上预约) at the township
+	// that were not cancelled; NoShows those whose day passed with nobody
+	// coming (never turned into a case).
+	Appointments int `json:"appointments"`
+	NoShows      int `json:"no_shows"`
 }
 
 // Modes splits received cases by mode.

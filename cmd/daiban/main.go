@@ -31,6 +31,7 @@ const usage = `daiban — 帮办代办案件系统
   daiban person erase --id-number N [--dry-run]   删除已办结且过保存期的申请人个人信息（台账不变）
   daiban calendar import [--dry-run] FILE   导入国务院节假日安排（CSV：date,kind,name），重算在办案件办结时限
   daiban calendar show [--year Y]           显示当前节假日日历
+  daiban catalog import [--actor U] FILE    导入事项目录及办事指南（JSON 完整目录或 CSV 逐事项修改；任一行有误则整份不导入）
   daiban report monthly --month YYYY-MM --region CODE --out FILE.pdf   生成每月调度报告（PDF）
   daiban keys init [--center NAME] [--if-missing]   生成中心根证书、电子签章证书和台账签名密钥（DAIBAN_KEYS 目录；首次 serve 之前运行，之后把 root.key 移到离线保存）
   daiban keys rotate            签发新的电子签章密钥和证书（旧证书保留，旧文书仍可核验；需要 root.key）
@@ -79,6 +80,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdCalendar(ctx, cfg, args[1:])
 	case "report":
 		return cmdReport(ctx, cfg, args[1:])
+	case "catalog":
+		return cmdCatalog(ctx, cfg, args[1:])
 	case "keys":
 		return cmdKeys(ctx, cfg, args[1:])
 	case "bench":

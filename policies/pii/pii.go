@@ -41,6 +41,11 @@ const (
 	IdempotentResponse Field = "idempotency_keys.response"
 	// SignLinkToken is a signing link's token (row: the document id).
 	SignLinkToken Field = "sign_links.token"
+	// AppointmentPhone is a booking's phone (row: the booking code).
+	AppointmentPhone Field = "appointments.phone"
+	// DeliveryAddress is the postal address results are sent to (row: the
+	// case id).
+	DeliveryAddress Field = "case_deliveries.address"
 )
 
 const (

@@ -9,6 +9,44 @@ import (
 	"context"
 )
 
+const chainDescriptionSet = `-- name: ChainDescriptionSet :exec
+UPDATE chains SET description = $1 WHERE code = $2
+`
+
+func (q *Queries) ChainDescriptionSet(ctx context.Context, db DBTX, description string, code string) error {
+	_, err := db.Exec(ctx, chainDescriptionSet, description, code)
+	return err
+}
+
+const chainDescriptions = `-- name: ChainDescriptions :many
+SELECT code, description FROM chains ORDER BY code
+`
+
+type ChainDescriptionsRow struct {
+	Code        string
+	Description string
+}
+
+func (q *Queries) ChainDescriptions(ctx context.Context, db DBTX) ([]ChainDescriptionsRow, error) {
+	rows, err := db.Query(ctx, chainDescriptions)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ChainDescriptionsRow{}
+	for rows.Next() {
+		var i ChainDescriptionsRow
+		if err := rows.Scan(&i.Code, &i.Description); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const chainList = `-- name: ChainList :many
 SELECT c.code, c.name, array_agg(cm.matter_code ORDER BY cm.position)::text[] AS matters
 FROM chains c JOIN chain_matters cm ON cm.chain_code = c.code
@@ -71,6 +109,30 @@ func (q *Queries) ChainUpsert(ctx context.Context, db DBTX, code string, name st
 	return err
 }
 
+const materialList = `-- name: MaterialList :many
+SELECT code, name FROM materials ORDER BY code
+`
+
+func (q *Queries) MaterialList(ctx context.Context, db DBTX) ([]Material, error) {
+	rows, err := db.Query(ctx, materialList)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Material{}
+	for rows.Next() {
+		var i Material
+		if err := rows.Scan(&i.Code, &i.Name); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const materialUpsert = `-- name: MaterialUpsert :exec
 INSERT INTO materials (code, name) VALUES ($1, $2)
 ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name
@@ -82,7 +144,7 @@ func (q *Queries) MaterialUpsert(ctx context.Context, db DBTX, code string, name
 }
 
 const matterGet = `-- name: MatterGet :one
-SELECT code, name, department, level, limit_days, complexity, where_to_go FROM matters WHERE code = $1
+SELECT code, name, department, level, limit_days, complexity, where_to_go, conditions, legal_basis, fees, office_hours, phone, flow FROM matters WHERE code = $1
 `
 
 func (q *Queries) MatterGet(ctx context.Context, db DBTX, code string) (Matter, error) {
@@ -96,12 +158,47 @@ func (q *Queries) MatterGet(ctx context.Context, db DBTX, code string) (Matter, 
 		&i.LimitDays,
 		&i.Complexity,
 		&i.WhereToGo,
+		&i.Conditions,
+		&i.LegalBasis,
+		&i.Fees,
+		&i.OfficeHours,
+		&i.Phone,
+		&i.Flow,
 	)
 	return i, err
 }
 
+const matterGuideSet = `-- name: MatterGuideSet :exec
+UPDATE matters SET conditions = $1, legal_basis = $2, fees = $3,
+    office_hours = $4, phone = $5, flow = $6
+WHERE code = $7
+`
+
+type MatterGuideSetParams struct {
+	Conditions  string
+	LegalBasis  string
+	Fees        string
+	OfficeHours string
+	Phone       string
+	Flow        []byte
+	Code        string
+}
+
+func (q *Queries) MatterGuideSet(ctx context.Context, db DBTX, arg MatterGuideSetParams) error {
+	_, err := db.Exec(ctx, matterGuideSet,
+		arg.Conditions,
+		arg.LegalBasis,
+		arg.Fees,
+		arg.OfficeHours,
+		arg.Phone,
+		arg.Flow,
+		arg.Code,
+	)
+	return err
+}
+
 const matterList = `-- name: MatterList :many
-SELECT code, name, department, level, limit_days, complexity, where_to_go FROM matters ORDER BY code
+SELECT code, name, department, level, limit_days, complexity, where_to_go, conditions, legal_basis, fees, office_hours, phone, flow FROM matters ORDER BY code
 `
 
 func (q *Queries) MatterList(ctx context.Context, db DBTX) ([]Matter, error) {
@@ -121,6 +218,82 @@ func (q *Queries) MatterList(ctx context.Context, db DBTX) ([]Matter, error) {
 			&i.LimitDays,
 			&i.Complexity,
 			&i.WhereToGo,
+			&i.Conditions,
+			&i.LegalBasis,
+			&i.Fees,
+			&i.OfficeHours,
+			&i.Phone,
+			&i.Flow,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const matterMaterialGuideSet = `-- name: MatterMaterialGuideSet :exec
+UPDATE matter_materials SET source = $1, blank_form = $2, sample = $3
+WHERE matter_code = $4 AND material_code = $5
+`
+
+type MatterMaterialGuideSetParams struct {
+	Source       string
+	BlankForm    string
+	Sample       string
+	MatterCode   string
+	MaterialCode string
+}
+
+func (q *Queries) MatterMaterialGuideSet(ctx context.Context, db DBTX, arg MatterMaterialGuideSetParams) error {
+	_, err := db.Exec(ctx, matterMaterialGuideSet,
+		arg.Source,
+		arg.BlankForm,
+		arg.Sample,
+		arg.MatterCode,
+		arg.MaterialCode,
+	)
+	return err
+}
+
+const matterMaterialGuides = `-- name: MatterMaterialGuides :many
+SELECT mm.matter_code, mm.material_code, m.name, mm.original, mm.count, mm.source, mm.blank_form, mm.sample
+FROM matter_materials mm JOIN materials m ON m.code = mm.material_code
+ORDER BY mm.matter_code, mm.position
+`
+
+type MatterMaterialGuidesRow struct {
+	MatterCode   string
+	MaterialCode string
+	Name         string
+	Original     bool
+	Count        int32
+	Source       string
+	BlankForm    string
+	Sample       string
+}
+
+func (q *Queries) MatterMaterialGuides(ctx context.Context, db DBTX) ([]MatterMaterialGuidesRow, error) {
+	rows, err := db.Query(ctx, matterMaterialGuides)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MatterMaterialGuidesRow{}
+	for rows.Next() {
+		var i MatterMaterialGuidesRow
+		if err := rows.Scan(
+			&i.MatterCode,
+			&i.MaterialCode,
+			&i.Name,
+			&i.Original,
+			&i.Count,
+			&i.Source,
+			&i.BlankForm,
+			&i.Sample,
 		); err != nil {
 			return nil, err
 		}

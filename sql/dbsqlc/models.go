@@ -10,6 +10,38 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+type Appointment struct {
+	ID           int64
+	Code         string
+	SlotID       int64
+	Region       string
+	Day          time.Time
+	Half         string
+	MatterCode   *string
+	ChainCode    *string
+	Name         string
+	PhoneEnc     []byte
+	PhoneLast4   string
+	OtpHash      []byte
+	OtpTries     int32
+	Status       string
+	ConfirmedVia string
+	CaseID       *int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+type AppointmentSlot struct {
+	ID       int64
+	Region   string
+	Day      time.Time
+	Half     string
+	Capacity int32
+	Booked   int32
+	OpenedBy string
+	OpenedAt time.Time
+}
+
 type CalendarDay struct {
 	Day  time.Time
 	Year int32
@@ -77,6 +109,21 @@ type CaseCounter struct {
 	N      int32
 }
 
+type CaseDelivery struct {
+	CaseID       int64
+	Method       string
+	Carrier      string
+	Waybill      string
+	AddressEnc   []byte
+	OtpHash      []byte
+	OtpTries     int32
+	DispatchedAt *time.Time
+	ConfirmedAt  *time.Time
+	ConfirmedBy  string
+	ProofPng     []byte
+	UpdatedAt    time.Time
+}
+
 type CaseMaterial struct {
 	CaseID           int64
 	Code             string
@@ -97,8 +144,9 @@ type CasesPiiPending struct {
 }
 
 type Chain struct {
-	Code string
-	Name string
+	Code        string
+	Name        string
+	Description string
 }
 
 type ChainMatter struct {
@@ -236,13 +284,19 @@ type Material struct {
 }
 
 type Matter struct {
-	Code       string
-	Name       string
-	Department string
-	Level      string
-	LimitDays  int32
-	Complexity string
-	WhereToGo  string
+	Code        string
+	Name        string
+	Department  string
+	Level       string
+	LimitDays   int32
+	Complexity  string
+	WhereToGo   string
+	Conditions  string
+	LegalBasis  string
+	Fees        string
+	OfficeHours string
+	Phone       string
+	Flow        []byte
 }
 
 type MatterMaterial struct {
@@ -251,6 +305,9 @@ type MatterMaterial struct {
 	Position     int32
 	Original     bool
 	Count        int32
+	Source       string
+	BlankForm    string
+	Sample       string
 }
 
 type Notice struct {

@@ -50,3 +50,26 @@ SELECT c.code, c.name, array_agg(cm.matter_code ORDER BY cm.position)::text[] AS
 FROM chains c JOIN chain_matters cm ON cm.chain_code = c.code
 GROUP BY c.code, c.name
 ORDER BY c.code;
+
+-- name: MatterGuideSet :exec
+UPDATE matters SET conditions = @conditions, legal_basis = @legal_basis, fees = @fees,
+    office_hours = @office_hours, phone = @phone, flow = @flow
+WHERE code = @code;
+
+-- name: MatterMaterialGuideSet :exec
+UPDATE matter_materials SET source = @source, blank_form = @blank_form, sample = @sample
+WHERE matter_code = @matter_code AND material_code = @material_code;
+
+-- name: MatterMaterialGuides :many
+SELECT mm.matter_code, mm.material_code, m.name, mm.original, mm.count, mm.source, mm.blank_form, mm.sample
+FROM matter_materials mm JOIN materials m ON m.code = mm.material_code
+ORDER BY mm.matter_code, mm.position;
+
+-- name: ChainDescriptionSet :exec
+UPDATE chains SET description = @description WHERE code = @code;
+
+-- name: ChainDescriptions :many
+SELECT code, description FROM chains ORDER BY code;
+
+-- name: MaterialList :many
+SELECT code, name FROM materials ORDER BY code;

@@ -21,6 +21,7 @@ import (
 	"github.com/daiban/daiban/agreements"
 	"github.com/daiban/daiban/agreements/pdf"
 	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/cases/appointments"
 	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/cases/deadlines"
@@ -79,6 +80,9 @@ type Options struct {
 	TimestampInterval time.Duration
 	// Public configures the witnesses and the public routes' rate limit.
 	Public PublicOptions
+	// CodeSender delivers applicants' one-time codes (bookings, postal
+	// delivery); a log line without personal data when nil.
+	CodeSender cases.CodeSender
 }
 
 // App is a wired service.
@@ -112,6 +116,8 @@ type App struct {
 	Publisher *ledger.Publisher
 	Witness   *ledger.Witness // the local witness, when none is configured
 	Limiter   *httpapi.RateLimiter
+	// Appointments is 网上预约.
+	Appointments *appointments.Service
 }
 
 // New builds the service on a migrated database.
@@ -160,6 +166,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err := a.newDocuments(o, renderer); err != nil {
 		return nil, err
 	}
+	a.newAppointments(o) // and the documents' sender of one-time codes
 	reg, gather := o.Registerer, o.Gatherer
 	if reg == nil {
 		r := prometheus.NewRegistry()
@@ -175,7 +182,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	caseHTTP := cases.NewHandler(a.Cases, a.Authz)
 	pages, err := web.New(web.Deps{Center: o.Center.Name, BaseURL: o.Center.BaseURL, Cases: a.Cases, Documents: a.Documents, Users: a.Users,
 		Catalog: a.Catalog, Regions: a.Regions, Authz: a.Authz, Supervision: a.Supervision, Notices: a.Deadlines, CaseScope: caseHTTP.Scope,
-		Ledger: a.Ledger, Logger: o.Logger, Backups: backups})
+		Ledger: a.Ledger, Logger: o.Logger, Backups: backups, Appointments: a.Appointments})
 	if err != nil {
 		return nil, err
 	}
@@ -183,6 +190,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.HTTP.Register(a.Users.Routes()...)
 	a.HTTP.Register(a.Regions.Routes()...)
 	a.HTTP.Register(a.Catalog.Routes()...)
+	a.HTTP.Register(a.Appointments.Routes()...)
 	a.HTTP.Register(caseHTTP.Routes()...)
 	a.HTTP.Register(a.Ledger.Routes(caseHTTP.Scope)...)
 	a.HTTP.Register(agreements.NewHandler(a.Documents, caseHTTP.Scope).Routes()...)
@@ -191,6 +199,16 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.HTTP.Register(a.Supervision.Routes()...)
 	a.HTTP.Register(reports.NewService(o.Pool, a.Calendar.Current, renderer, o.Now).Routes()...)
 	return a, a.openPublic(o)
+}
+
+// newAppointments wires 网上预约 (after the case service).
+func (a *App) newAppointments(o Options) {
+	if o.CodeSender == nil {
+		o.CodeSender = cases.LogCodeSender{Logger: o.Logger}
+	}
+	a.Appointments = appointments.New(appointments.Config{Pool: o.Pool, Keys: a.PII, Calendar: a.Calendar.Current, Catalog: a.Catalog,
+		Cases: a.Cases, Sender: o.CodeSender, Now: o.Now, Logger: o.Logger})
+	a.Documents.Codes = o.CodeSender
 }
 
 // defaults fills in the log's origin and the issuing center when unset.

@@ -114,6 +114,8 @@ type Options struct {
 	// limits mean limits high enough for the tests' bursts from one
 	// address (the rate limit's own tests set theirs).
 	Public app.PublicOptions
+	// CodeSender delivers applicants' one-time codes.
+	CodeSender cases.CodeSender
 }
 
 var (
@@ -158,7 +160,7 @@ func NewShared(tb testing.TB, url string, opts ...Options) *Env {
 		o.Public.RatePerSecond, o.Public.RateBurst = 1e6, 1e6
 	}
 	e.App, err = app.New(ctx, app.Options{Pool: e.Pool, Logger: logger, KeyDir: e.Keys, Now: o.Now, ScanInterval: o.ScanInterval, Sender: o.Sender, JobsID: e.name,
-		TSAURL: o.TSAURL, TimestampInterval: o.TimestampInterval, Public: o.Public})
+		TSAURL: o.TSAURL, TimestampInterval: o.TimestampInterval, Public: o.Public, CodeSender: o.CodeSender})
 	if err != nil {
 		tb.Fatal(err)
 	}
