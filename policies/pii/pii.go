@@ -41,6 +41,9 @@ const (
 	IdempotentResponse Field = "idempotency_keys.response"
 	// SignLinkToken is a signing link's token (row: the document id).
 	SignLinkToken Field = "sign_links.token"
+	// PartnerKey is a partner's API key, also its HMAC secret (row: the
+	// key's public prefix).
+	PartnerKey Field = "partners.key"
 )
 
 const (

@@ -23,11 +23,14 @@ import (
 	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/cases/deadlines"
+	"github.com/daiban/daiban/cases/hotline"
+	"github.com/daiban/daiban/cases/notify"
 	"github.com/daiban/daiban/cases/reports"
 	"github.com/daiban/daiban/cmd/daiban/jobs"
 	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/httpapi"
+	"github.com/daiban/daiban/policies/partners"
 	"github.com/daiban/daiban/policies/pii"
 	"github.com/daiban/daiban/policies/regions"
 	"github.com/daiban/daiban/policies/users"
@@ -66,6 +69,9 @@ type Options struct {
 	Sender deadlines.Sender
 	// JobsID names this server's River client (generated when empty).
 	JobsID string
+	// Notify tunes the applicant notifications' delivery (retries,
+	// senders); Pool, Partners, PII, Logger and BaseURL are filled in.
+	Notify notify.Config
 }
 
 // App is a wired service.
@@ -92,6 +98,10 @@ type App struct {
 	HTTP        *httpapi.Server
 	// PII seals the applicants' ID numbers and phones (KeyDir/pii.key).
 	PII *pii.Keys
+	// Partners are the systems daiban exchanges data with; Notify
+	// delivers the applicant notifications and hotline replies.
+	Partners *partners.Store
+	Notify   *notify.Service
 }
 
 // New builds the service on a migrated database.
@@ -124,6 +134,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err := a.openPII(ctx, o); err != nil {
 		return nil, err
 	}
+	a.newNotify(o)
 	if err := a.newDeadlines(o); err != nil {
 		return nil, err
 	}
@@ -132,7 +143,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Cases = cases.NewService(cases.Config{Pool: o.Pool, Record: record, Encode: encode, Calendar: a.Calendar.Current,
-		Deadlines: a.Deadlines, Now: o.Now, PII: a.PII, Authz: a.Authz, Printable: fonts.Check})
+		Deadlines: a.Deadlines, Now: o.Now, PII: a.PII, Authz: a.Authz, Printable: fonts.Check, Notify: notify.Notify})
 	renderer, err := pdf.NewRenderer(fonts, o.Center)
 	if err != nil {
 		return nil, err
@@ -171,7 +182,25 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.HTTP.Register(a.Deadlines.Routes()...)
 	a.HTTP.Register(a.Supervision.Routes()...)
 	a.HTTP.Register(reports.NewService(o.Pool, a.Calendar.Current, renderer, o.Now).Routes()...)
+	a.registerPartners(o)
 	return a, nil
+}
+
+// newNotify builds the partners and the applicant notifications' outbox
+// (before the case service, which writes into it).
+func (a *App) newNotify(o Options) {
+	a.Partners = partners.NewStore(o.Pool, a.PII, ledger.RecordAccount)
+	nc := o.Notify
+	nc.Pool, nc.Partners, nc.PII, nc.Logger, nc.BaseURL = o.Pool, a.Partners, a.PII, o.Logger, o.Center.BaseURL
+	a.Notify = notify.NewService(nc)
+}
+
+// registerPartners adds the partner endpoints: the administrator's, the
+// outbox's dead letters, and the 12345 work orders.
+func (a *App) registerPartners(o Options) {
+	a.HTTP.Register(a.Partners.Routes()...)
+	a.HTTP.Register(a.Notify.Routes(ledger.RecordAccount)...)
+	a.HTTP.Register(hotline.NewHandler(o.Pool, a.Cases, a.Partners, a.Deadlines, record).Routes()...)
 }
 
 // defaults fills in the log's origin and the issuing center when unset.

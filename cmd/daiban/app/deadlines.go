@@ -18,6 +18,7 @@ func (a *App) newDeadlines(o Options) error {
 	a.Supervision = deadlines.NewSupervision(a.Pool, a.PII, a.Calendar.Current, o.Now)
 	workers := river.NewWorkers()
 	periodic := a.Deadlines.Jobs(workers, o.ScanInterval)
+	periodic = append(periodic, a.Notify.Jobs(workers)...)
 	var err error
 	a.Jobs, err = jobs.New(jobs.Config{Pool: a.Pool, Logger: a.Logger, Workers: workers, Periodic: periodic, ID: o.JobsID})
 	return err

@@ -27,6 +27,7 @@ import (
 	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/cases/deadlines"
+	"github.com/daiban/daiban/cases/notify"
 	"github.com/daiban/daiban/cmd/daiban/app"
 	"github.com/daiban/daiban/cmd/daiban/demo"
 	"github.com/daiban/daiban/policies"
@@ -105,6 +106,8 @@ type Options struct {
 	ScanInterval time.Duration
 	// Sender delivers the instance's notices.
 	Sender deadlines.Sender
+	// Notify tunes the applicant notifications (retries, senders).
+	Notify notify.Config
 }
 
 var (
@@ -145,7 +148,8 @@ func NewShared(tb testing.TB, url string, opts ...Options) *Env {
 	}
 	tb.Cleanup(e.Pool.Close)
 	e.Keys = sharedKeys(tb, url)
-	e.App, err = app.New(ctx, app.Options{Pool: e.Pool, Logger: logger, KeyDir: e.Keys, Now: o.Now, ScanInterval: o.ScanInterval, Sender: o.Sender, JobsID: e.name})
+	e.App, err = app.New(ctx, app.Options{Pool: e.Pool, Logger: logger, KeyDir: e.Keys, Now: o.Now, ScanInterval: o.ScanInterval, Sender: o.Sender, JobsID: e.name,
+		Notify: o.Notify})
 	if err != nil {
 		tb.Fatal(err)
 	}
