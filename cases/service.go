@@ -393,7 +393,7 @@ func (s *Service) Load(ctx context.Context, db dbsqlc.DBTX, id int64) (_ Case, e
 		c.Documents = append(c.Documents, DocumentRef{ID: d.ID, Kind: d.Kind, SHA256: hex.EncodeToString(d.Sha256), IssuedAt: *d.IssuedAt})
 	}
 	if r, err := s.q.CaseRectification(ctx, db, id); err == nil {
-		c.Rectification = &Rectification{Rating: int(r.Rating), Comment: r.Comment, Status: r.Status, OpenedAt: r.OpenedAt, DueDate: r.DueDate.Format("2006-01-02"), ClosedAt: r.ClosedAt, Result: deref(r.Result)}
+		c.Rectification = &Rectification{Source: r.Source, Rating: int(r.Rating), Comment: r.Comment, Status: r.Status, OpenedAt: r.OpenedAt, DueDate: r.DueDate.Format("2006-01-02"), ClosedAt: r.ClosedAt, Result: deref(r.Result)}
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return Case{}, err
 	}

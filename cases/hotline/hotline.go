@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -158,7 +159,7 @@ func (h *Handler) take(ctx context.Context, tx pgx.Tx, p partners.Partner, o Ord
 		return 0, nil, daiban.Invalid("order_no", "工单编号无效：应为 1 到 64 位字母、数字、- 或 _")
 	}
 	q := dbsqlc.New()
-	if err := q.HotlineLock(ctx, tx, p.Name+"\x00"+o.OrderNo); err != nil {
+	if err := q.HotlineLock(ctx, tx, fmt.Sprintf("hotline:%d:%s", p.ID, o.OrderNo)); err != nil {
 		return 0, nil, err
 	}
 	prev, err := q.HotlineOrderGet(ctx, tx, p.ID, o.OrderNo)

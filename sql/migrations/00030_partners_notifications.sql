@@ -67,7 +67,7 @@ CREATE TABLE hotline_orders (
     rectification_id  bigint REFERENCES rectifications (id) ON DELETE CASCADE,
     reply_due         date NOT NULL,
     status            integer NOT NULL,
-    response          jsonb NOT NULL,
+    response          bytea NOT NULL, -- the first answer, byte for byte
     created_at        timestamptz NOT NULL DEFAULT now(),
     UNIQUE (partner_id, order_no)
 );
@@ -91,11 +91,20 @@ ALTER TABLE cases ADD CONSTRAINT cases_matter_or_chain CHECK (
     (matter_code IS NULL) <> (chain_code IS NULL)
     OR (channel = 'hotline' AND matter_code IS NULL AND chain_code IS NULL));
 
+-- The township's supervisors hear of a 12345 complaint as a notice.
+ALTER TABLE notices DROP CONSTRAINT notices_kind_check;
+ALTER TABLE notices ADD CONSTRAINT notices_kind_check
+    CHECK (kind IN ('warn_3', 'warn_1', 'overdue', 'reply_overdue', 'supervise', 'calendar', 'hotline_complaint'));
+
 GRANT SELECT, INSERT, UPDATE ON partners, notifications, notification_optouts, hotline_orders TO daiban_app;
 GRANT SELECT, INSERT ON notification_deliveries TO daiban_app;
 GRANT USAGE ON SEQUENCE partners_id_seq, notifications_id_seq, hotline_orders_id_seq TO daiban_app;
 
 -- +goose Down
+DELETE FROM notices WHERE kind = 'hotline_complaint';
+ALTER TABLE notices DROP CONSTRAINT notices_kind_check;
+ALTER TABLE notices ADD CONSTRAINT notices_kind_check
+    CHECK (kind IN ('warn_3', 'warn_1', 'overdue', 'reply_overdue', 'supervise', 'calendar'));
 ALTER TABLE cases DROP CONSTRAINT cases_matter_or_chain;
 ALTER TABLE cases ADD CONSTRAINT cases_check CHECK ((matter_code IS NULL) <> (chain_code IS NULL));
 ALTER TABLE rectifications DROP COLUMN source;
