@@ -30,6 +30,9 @@ const usage = `daiban — 帮办代办案件系统
   daiban report monthly --month YYYY-MM --region CODE --out FILE.pdf   生成每月调度报告（PDF）
   daiban keys init [--center NAME] [--if-missing]   生成中心根证书、电子签章证书和台账签名密钥（DAIBAN_KEYS 目录；首次 serve 之前运行，之后把 root.key 移到离线保存）
   daiban keys rotate-pii [--resume|--add-only] [--retire]   轮换身份证号码与电话的加密密钥（pii.key）并重新加密
+  daiban partner add --name N --kind hotline|sms|platform [--webhook URL]   添加合作方（12345 热线、短信网关、政务平台），密钥只显示一次
+  daiban partner list          列出合作方及投递情况
+  daiban partner revoke --name N   吊销合作方密钥
   daiban bench [--workers N] [--duration D] [--addr URL [--pid P]]   压测：模拟代办员走完整案件流程，对比数据库裸事务速率
 
 环境变量见 README 的配置表（DATABASE_URL、DAIBAN_APP_DATABASE_URL、DAIBAN_ADDR、DAIBAN_DATA、DAIBAN_KEYS、DAIBAN_LOG_LEVEL）。
@@ -76,6 +79,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdKeys(ctx, cfg, args[1:])
 	case "bench":
 		return cmdBench(ctx, cfg, args[1:])
+	case "partner":
+		return cmdPartner(ctx, cfg, args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil
