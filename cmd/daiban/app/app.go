@@ -183,6 +183,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.HTTP.Register(a.Supervision.Routes()...)
 	a.HTTP.Register(reports.NewService(o.Pool, a.Calendar.Current, renderer, o.Now).Routes()...)
 	a.registerPartners(o)
+	a.HTTP.Register(a.HTTP.DocsRoutes()...) // built on first use from the whole route table
 	return a, nil
 }
 

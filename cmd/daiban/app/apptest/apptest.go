@@ -273,18 +273,22 @@ func (r Response) ErrorCode() string {
 func (e *Env) Do(tb testing.TB, token, method, path string, body any, header map[string]string) Response {
 	tb.Helper()
 	var rd io.Reader
+	var sent []byte
 	switch b := body.(type) {
 	case nil:
 	case []byte:
-		rd = bytes.NewReader(b)
+		sent = b
 	case string:
-		rd = strings.NewReader(b)
+		sent = []byte(b)
 	default:
 		buf, err := json.Marshal(b)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		rd = bytes.NewReader(buf)
+		sent = buf
+	}
+	if body != nil {
+		rd = bytes.NewReader(sent)
 	}
 	req, err := http.NewRequest(method, e.Server.URL+path, rd)
 	if err != nil {
@@ -308,6 +312,7 @@ func (e *Env) Do(tb testing.TB, token, method, path string, body any, header map
 	if err != nil {
 		tb.Fatal(err)
 	}
+	e.checkContract(tb, req, sent, resp, data)
 	r := Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") && len(data) > 0 && data[0] == '{' {
 		if err := json.Unmarshal(data, &r.JSON); err != nil {
