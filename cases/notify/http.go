@@ -33,8 +33,10 @@ func (s *Service) Routes(record func(ctx context.Context, db dbsqlc.DBTX, actor,
 		return c.NoContent(http.StatusNoContent)
 	}
 	return []httpapi.Route{
-		{Method: http.MethodGet, Path: "/api/v1/notifications/dead", Obj: "partner", Act: "read", Handler: s.handleDead},
-		{Method: http.MethodPost, Path: "/api/v1/notifications/:id/resend", Obj: "partner", Act: "manage", Handler: resend},
+		{Method: http.MethodGet, Path: "/api/v1/notifications/dead", Obj: "partner", Act: "read", Handler: s.handleDead,
+			Doc: httpapi.Doc{Summary: "投递失败（重试用尽）的通知", Tag: "partners", Response: DeadResponse{}}},
+		{Method: http.MethodPost, Path: "/api/v1/notifications/:id/resend", Obj: "partner", Act: "manage", Handler: resend,
+			Doc: httpapi.Doc{Summary: "重发一条投递失败的通知", Tag: "partners", Status: http.StatusNoContent}},
 	}
 }
 

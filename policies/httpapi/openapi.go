@@ -114,10 +114,10 @@ var errorResponse = map[string]any{"$ref": "#/components/schemas/Error"}
 func operation(rt Route) map[string]any {
 	d := rt.Doc
 	op := map[string]any{
-		"operationId": operationID(rt),
-		"summary":     d.Summary,
-		"tags":        []string{tagOf(rt)},
-		"description": permissionText(rt) + d.Notes,
+		"operationId":         operationID(rt),
+		"summary":             d.Summary,
+		"tags":                []string{tagOf(rt)},
+		"description":         permissionText(rt) + d.Notes,
 		"x-daiban-permission": map[string]any{"public": rt.Public, "obj": rt.Obj, "act": rt.Act, "act_param": rt.ActParam, "scoped": rt.Scope != nil},
 	}
 	if rt.Public {

@@ -30,9 +30,12 @@ type ListResponse struct {
 // Routes returns the administrator's partner endpoints.
 func (s *Store) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Method: http.MethodGet, Path: "/api/v1/partners", Obj: "partner", Act: "read", Handler: s.handleList},
-		{Method: http.MethodPost, Path: "/api/v1/partners", Obj: "partner", Act: "manage", Handler: s.handleAdd},
-		{Method: http.MethodPost, Path: "/api/v1/partners/:name/revoke", Obj: "partner", Act: "manage", Handler: s.handleRevoke},
+		{Method: http.MethodGet, Path: "/api/v1/partners", Obj: "partner", Act: "read", Handler: s.handleList,
+			Doc: httpapi.Doc{Summary: "合作方列表（最近投递、失败次数、死信数）", Tag: "partners", Response: ListResponse{}}},
+		{Method: http.MethodPost, Path: "/api/v1/partners", Obj: "partner", Act: "manage", Handler: s.handleAdd,
+			Doc: httpapi.Doc{Summary: "添加合作方（密钥只在此应答中出现一次）", Tag: "partners", Request: AddRequest{}, Response: AddResponse{}, Status: http.StatusCreated}},
+		{Method: http.MethodPost, Path: "/api/v1/partners/:name/revoke", Obj: "partner", Act: "manage", Handler: s.handleRevoke,
+			Doc: httpapi.Doc{Summary: "吊销合作方密钥", Tag: "partners", Status: http.StatusNoContent}},
 	}
 }
 
