@@ -28,29 +28,40 @@ func NewHandler(svc *Service, caseScope httpapi.ScopeFunc) *Handler {
 // Routes returns the document endpoints of the contract.
 func (h *Handler) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Method: http.MethodPost, Path: "/api/v1/cases/:id/notice", Obj: "case", Act: "issue_notice", Scope: h.caseScope, Handler: h.notice},
-		{Method: http.MethodPost, Path: "/api/v1/cases/:id/agreement", Obj: "case", Act: "agreement", Scope: h.caseScope, Handler: h.agreement},
+		{Method: http.MethodPost, Path: "/api/v1/cases/:id/notice", Obj: "case", Act: "issue_notice", Scope: h.caseScope, Handler: h.notice,
+			Doc: httpapi.Doc{Summary: "出具告知书（PDF）", Response: noticeResponse{}, Status: http.StatusCreated, Errors: []string{daiban.EINVALIDTRANSITION}}},
+		{Method: http.MethodPost, Path: "/api/v1/cases/:id/agreement", Obj: "case", Act: "agreement", Scope: h.caseScope, Handler: h.agreement,
+			Doc: httpapi.Doc{Summary: "起草委托协议，得到签署链接", Response: draftResponse{}, Status: http.StatusCreated, Errors: []string{daiban.EINVALIDTRANSITION}}},
 		{Method: http.MethodPost, Path: "/api/v1/cases/:id/agreement/signatures", Obj: "case", Act: "agreement", Scope: h.caseScope, Handler: h.agentSignature,
-			MaxBody: signatureBody, TooLarge: signatureTooLarge},
-		{Method: http.MethodPost, Path: "/api/v1/cases/:id/agreement/link", Obj: "case", Act: "agreement", Scope: h.caseScope, Handler: h.agreementLink},
-		{Method: http.MethodPost, Path: "/api/v1/cases/:id/handover", Obj: "case", Act: "handover", Scope: h.caseScope, Handler: h.handover},
-		{Method: http.MethodPost, Path: "/api/v1/cases/:id/handover/link", Obj: "case", Act: "handover", Scope: h.caseScope, Handler: h.handoverLink},
+			MaxBody: signatureBody, TooLarge: signatureTooLarge,
+			Doc: httpapi.Doc{Summary: "代办员在委托协议上签名", Request: agentSignatureRequest{}, Response: Status{}, Errors: []string{daiban.EINVALIDTRANSITION}}},
+		{Method: http.MethodPost, Path: "/api/v1/cases/:id/agreement/link", Obj: "case", Act: "agreement", Scope: h.caseScope, Handler: h.agreementLink,
+			Doc: httpapi.Doc{Summary: "重新生成协议签署链接", Response: draftResponse{}, Status: http.StatusCreated, Errors: []string{daiban.EINVALIDTRANSITION}}},
+		{Method: http.MethodPost, Path: "/api/v1/cases/:id/handover", Obj: "case", Act: "handover", Scope: h.caseScope, Handler: h.handover,
+			Doc: httpapi.Doc{Summary: "核验交付项目，起草交付回执", Request: handoverRequest{}, Response: draftResponse{}, Status: http.StatusCreated, Errors: []string{daiban.EINVALIDTRANSITION}}},
+		{Method: http.MethodPost, Path: "/api/v1/cases/:id/handover/link", Obj: "case", Act: "handover", Scope: h.caseScope, Handler: h.handoverLink,
+			Doc: httpapi.Doc{Summary: "重新生成交付回执签署链接", Response: draftResponse{}, Status: http.StatusCreated, Errors: []string{daiban.EINVALIDTRANSITION}}},
 		// Results by post (证照到付).
 		{Method: http.MethodGet, Path: "/api/v1/cases/:id/delivery", Obj: "case", Act: "read", Scope: h.caseScope, Handler: h.delivery},
 		{Method: http.MethodPost, Path: "/api/v1/cases/:id/delivery/proof", Obj: "case", Act: "handover", Scope: h.caseScope, Handler: h.carrierProof,
 			MaxBody: signatureBody, TooLarge: "签收凭证图片过大"},
 		{Method: http.MethodPost, Path: "/api/v1/track/:code/delivery", Public: true, Handler: h.trackDelivery},
-		{Method: http.MethodGet, Path: "/api/v1/documents/:id", Obj: "case", Act: "document", Scope: h.documentScope, Handler: h.pdf},
-		{Method: http.MethodGet, Path: "/api/v1/certificate", Public: true, Handler: h.certificate},
+		{Method: http.MethodGet, Path: "/api/v1/documents/:id", Obj: "case", Act: "document", Scope: h.documentScope, Handler: h.pdf,
+			Doc: httpapi.Doc{Summary: "下载文书（PDF）", Produces: "application/pdf"}},
+		{Method: http.MethodGet, Path: "/api/v1/certificate", Public: true, Handler: h.certificate,
+			Doc: httpapi.Doc{Summary: "政务服务中心根证书（PEM，用于验章）", Produces: "application/x-pem-file"}},
 		// The public key infrastructure of the seal (issue 20): the root's
 		// CRL (the certificates' CRL distribution point) and the local
 		// TSA's certificate, for offline checks.
 		{Method: http.MethodGet, Path: "/pki/root.crl", Public: true, Handler: h.rootCRL},
 		{Method: http.MethodGet, Path: "/pki/root.pem", Public: true, Handler: h.certificate},
 		{Method: http.MethodGet, Path: "/pki/tsa.pem", Public: true, Handler: h.tsaCert},
-		{Method: http.MethodGet, Path: "/api/v1/sign/:token", Public: true, Handler: h.signInfo},
-		{Method: http.MethodPost, Path: "/api/v1/sign/:token", Public: true, Handler: h.sign, MaxBody: signatureBody, TooLarge: signatureTooLarge},
-		{Method: http.MethodGet, Path: "/api/v1/verify/:key", Public: true, Handler: h.verify},
+		{Method: http.MethodGet, Path: "/api/v1/sign/:token", Public: true, Handler: h.signInfo,
+			Doc: httpapi.Doc{Summary: "签署链接的信息（申请人在平板上看到的文书）", Response: SignInfo{}}},
+		{Method: http.MethodPost, Path: "/api/v1/sign/:token", Public: true, Handler: h.sign, MaxBody: signatureBody, TooLarge: signatureTooLarge,
+			Doc: httpapi.Doc{Summary: "申请人签名（核对证件号码后四位）", Request: signatureRequest{}, Response: signResponse{}, Errors: []string{daiban.EINVALIDTRANSITION, daiban.ETOOMANYREQUESTS}}},
+		{Method: http.MethodGet, Path: "/api/v1/verify/:key", Public: true, Handler: h.verify,
+			Doc: httpapi.Doc{Summary: "核验文书真伪（扫描二维码）", Response: Verification{}}},
 	}
 }
 
@@ -96,7 +107,18 @@ func (h *Handler) notice(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, map[string]any{"document_id": d.ID, "document": d})
+	return c.JSON(http.StatusCreated, noticeResponse{DocumentID: d.ID, Document: d})
+}
+
+// noticeResponse is the notice issued.
+type noticeResponse struct {
+	DocumentID int64    `json:"document_id"`
+	Document   Document `json:"document"`
+}
+
+// agentSignatureRequest is the agent's signature image.
+type agentSignatureRequest struct {
+	ImagePNG string `json:"image_png" doc:"签名图片（PNG，base64）"`
 }
 
 type draftResponse struct {
@@ -145,9 +167,7 @@ func decodePNG(s string) ([]byte, error) {
 }
 
 func (h *Handler) agentSignature(c echo.Context) error {
-	var req struct {
-		ImagePNG string `json:"image_png"`
-	}
+	var req agentSignatureRequest
 	if err := httpapi.Bind(c, &req); err != nil {
 		return err
 	}

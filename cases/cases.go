@@ -69,6 +69,9 @@ type CustodyMove struct {
 
 // Rectification is the 差评 item a poor rating opens.
 type Rectification struct {
+	// Source is what opened it: rating (a rating of 2 or less; Rating
+	// holds it) or hotline (a 12345 complaint; Rating is 0).
+	Source   string     `json:"source"`
 	Rating   int        `json:"rating"`
 	Comment  string     `json:"comment"`
 	Status   string     `json:"status"`

@@ -77,6 +77,7 @@ func (s *Service) clock(ctx context.Context, db dbsqlc.DBTX, a Actor, cur Case, 
 		ch.row.DueDate = d.Due
 	}
 	ch.after = append(ch.after, d.After...)
+	s.tellAfter(ctx, ch, cur, action, to)
 	return nil
 }
 

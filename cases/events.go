@@ -82,6 +82,7 @@ func (s *Service) eventTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, eve
 	}
 	to := edge.Resolve(cur.State, cur.PausedFrom)
 	s.applyEdge(&ch, cur, to, edge, now)
+	s.tellAfter(ctx, &ch, cur, event, to)
 	w := newPipe(tx)
 	if err := s.q.CaseUpdate(ctx, w, ch.row); err != nil {
 		return Case{}, err

@@ -3,6 +3,7 @@ package cases
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
@@ -32,14 +33,25 @@ func NewHandler(svc *Service, authz *policies.Authorizer) *Handler {
 // Routes returns the case endpoints.
 func (h *Handler) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Method: http.MethodPost, Path: "/api/v1/cases", Obj: "case", Act: "create", Handler: h.create},
-		{Method: http.MethodGet, Path: "/api/v1/cases", Obj: "case", Act: "read", Handler: h.list},
-		{Method: http.MethodGet, Path: "/api/v1/cases/:id", Obj: "case", Act: "read", Scope: h.Scope, Handler: h.get},
-		{Method: http.MethodPost, Path: "/api/v1/cases/:id/actions/:action", Obj: "case", ActParam: "action", Scope: h.Scope, Handler: h.act},
-		{Method: http.MethodPost, Path: "/api/v1/cases/:id/custody", Obj: "case", Act: "custody", Scope: h.Scope, Handler: h.custody},
-		{Method: http.MethodPost, Path: "/api/v1/cases/:id/rectification", Obj: "case", Act: "evaluate", Scope: h.Scope, Handler: h.rectify},
-		{Method: http.MethodGet, Path: "/api/v1/track/:code", Public: true, Handler: h.track},
-		{Method: http.MethodPost, Path: "/api/v1/track/:code/evaluation", Public: true, Handler: h.trackEvaluate},
+		{Method: http.MethodPost, Path: "/api/v1/cases", Obj: "case", Act: "create", Handler: h.create,
+			Doc: httpapi.Doc{Summary: "受理新案件（登记申请人与事项）", Request: NewCase{}, Response: createResponse{}, Status: http.StatusCreated, Idempotent: true,
+				Errors: []string{daiban.EDUPLICATE}, Notes: "同一申请人同一事项已有在办案件时答 409 duplicate（附 case_id），除非带 duplicate_reason。"}},
+		{Method: http.MethodGet, Path: "/api/v1/cases", Obj: "case", Act: "read", Handler: h.list,
+			Doc: httpapi.Doc{Summary: "案件列表（按管辖范围，游标翻页）", Query: listQuery{}, Response: listResponse{}}},
+		{Method: http.MethodGet, Path: "/api/v1/cases/:id", Obj: "case", Act: "read", Scope: h.Scope, Handler: h.get,
+			Doc: httpapi.Doc{Summary: "案件详情", Response: CaseView{}, ETag: true}},
+		{Method: http.MethodPost, Path: "/api/v1/cases/:id/actions/:action", Obj: "case", ActParam: "action", Scope: h.Scope, Handler: h.act,
+			Doc: httpapi.Doc{Summary: "办理操作（审查、委托后推进、报上级、答复、出结果、终止、评价、督办等）", Request: json.RawMessage{}, Response: CaseView{},
+				IfMatch: true, Idempotent: true, ETag: true, Notes: "请求体随操作而定（见各操作的表单字段）。"}},
+		{Method: http.MethodPost, Path: "/api/v1/cases/:id/custody", Obj: "case", Act: "custody", Scope: h.Scope, Handler: h.custody,
+			Doc: httpapi.Doc{Summary: "登记原件交接（谁在何时持有哪份原件）", Request: Move{}, Response: CaseView{}, Status: http.StatusCreated, Idempotent: true}},
+		{Method: http.MethodPost, Path: "/api/v1/cases/:id/rectification", Obj: "case", Act: "evaluate", Scope: h.Scope, Handler: h.rectify,
+			Doc: httpapi.Doc{Summary: "办结差评或 12345 投诉的整改（填写整改结果）", Request: rectifyBody{}, Response: CaseView{}, Idempotent: true,
+				Errors: []string{daiban.EINVALIDTRANSITION}}},
+		{Method: http.MethodGet, Path: "/api/v1/track/:code", Public: true, Handler: h.track,
+			Doc: httpapi.Doc{Summary: "申请人凭查询码查看办理进度（不含个人信息）", Response: TrackView{}}},
+		{Method: http.MethodPost, Path: "/api/v1/track/:code/evaluation", Public: true, Handler: h.trackEvaluate,
+			Doc: httpapi.Doc{Summary: "申请人评价服务（每件一次）", Request: evaluateBody{}, Response: TrackView{}, Errors: []string{daiban.EINVALIDTRANSITION}}},
 	}
 }
 
@@ -238,6 +250,18 @@ func (h *Handler) custody(c echo.Context) error {
 		return err
 	}
 	return writeStored(c, st)
+}
+
+// listQuery documents the list's query parameters.
+type listQuery struct {
+	State   string `query:"state" doc:"案件状态，如 processing"`
+	Region  string `query:"region" doc:"地区代码（含下级）"`
+	Matter  string `query:"matter" doc:"事项或一件事编码"`
+	Handler string `query:"handler" doc:"经办人用户名"`
+	Overdue bool   `query:"overdue" doc:"只看已超期"`
+	Q       string `query:"q" doc:"编号、申请人姓名或证件号码"`
+	Cursor  string `query:"cursor" doc:"上一页应答的 next_cursor"`
+	Limit   int    `query:"limit" doc:"每页条数，1 至 200，默认 50"`
 }
 
 // listResponse is one page of cases.

@@ -58,6 +58,9 @@ func (s *Service) RectifyTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, r
 	if err != nil {
 		return Case{}, err
 	}
+	if err := s.tell(ctx, tx, ApplicantEvent{CaseID: id, Version: int(row.Version), Action: "rectified", From: State(row.State), To: State(row.State), Note: t}); err != nil {
+		return Case{}, err
+	}
 	return s.Load(ctx, tx, id)
 }
 

@@ -42,6 +42,7 @@ type Service struct {
 	pii       *pii.Keys
 	authz     *policies.Authorizer
 	printable func(field, s string) error
+	notify    Notifier
 }
 
 // Config is what a Service needs; NewService takes it whole.
@@ -70,6 +71,9 @@ type Config struct {
 	// font has, a private-use one); the applicant's name is checked at
 	// intake, not first at the tablet. Nil checks nothing.
 	Printable func(field, s string) error
+	// Notify writes the applicant notifications of a change in its
+	// transaction (package cases/notify). Nil tells nobody.
+	Notify Notifier
 }
 
 // NewService returns a Service. It panics without c.Deadlines: every
@@ -84,7 +88,7 @@ func NewService(c Config) *Service {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return &Service{pool: c.Pool, q: dbsqlc.New(), record: c.Record, encode: c.Encode, cal: c.Calendar, now: c.Now, deadlines: c.Deadlines, pii: c.PII, authz: c.Authz, printable: c.Printable}
+	return &Service{pool: c.Pool, q: dbsqlc.New(), record: c.Record, encode: c.Encode, cal: c.Calendar, now: c.Now, deadlines: c.Deadlines, pii: c.PII, authz: c.Authz, printable: c.Printable, notify: c.Notify}
 }
 
 // Now returns the service's current time.
@@ -101,7 +105,14 @@ type NewCase struct {
 	// case for the same matter is open (required then; see
 	// OpenDuplicates). It goes into the ledger entry.
 	DuplicateReason string `json:"duplicate_reason,omitempty"`
+	// Notify false: the applicant wants no texts about the case (they
+	// are sent by default).
+	Notify *bool `json:"notify,omitempty"`
 }
+
+// HotlineTitle is the title of a case a 12345 work order opened without
+// naming a matter.
+const HotlineTitle = "12345 热线诉求"
 
 // Create opens a case in consultation. It runs in tx so an idempotent
 // request can store its response in the same transaction.
@@ -113,7 +124,7 @@ func (s *Service) Create(ctx context.Context, tx pgx.Tx, a Actor, in NewCase) (_
 	if _, err := s.q.RegionGet(ctx, tx, in.Region); err != nil {
 		return Case{}, invalidIfMissing(err, "region", "地区代码 %q 不存在", in.Region)
 	}
-	title, matterCode, chainCode, codes, err := s.resolveMatter(ctx, tx, in.Matter)
+	title, matterCode, chainCode, codes, err := s.matterOf(ctx, tx, in.Matter)
 	if err != nil {
 		return Case{}, err
 	}
@@ -121,15 +132,7 @@ func (s *Service) Create(ctx context.Context, tx pgx.Tx, a Actor, in NewCase) (_
 	if err != nil {
 		return Case{}, err
 	}
-	matters := make([]dbsqlc.Matter, 0, len(codes))
-	for _, c := range codes {
-		m, err := s.q.MatterGet(ctx, tx, c)
-		if err != nil {
-			return Case{}, err
-		}
-		matters = append(matters, m)
-	}
-	mats, err := s.q.MatterMaterials(ctx, tx, codes)
+	matters, mats, err := s.mattersOf(ctx, tx, codes)
 	if err != nil {
 		return Case{}, err
 	}
@@ -176,11 +179,42 @@ func (s *Service) Create(ctx context.Context, tx pgx.Tx, a Actor, in NewCase) (_
 		"matters": c.Matters, "title": c.Title, "limit_days": c.LimitDays,
 		"applicant": map[string]string{"kind": c.Applicant.Kind, "name": c.Applicant.Name, "id_number": MaskID(c.Applicant.IDNumber), "phone": MaskPhone(c.Applicant.Phone)},
 	}
+	if optedOut(in) {
+		entry["notify"] = false // the applicant wants no texts
+	}
 	if len(dupOf) > 0 {
 		entry["duplicate_of"], entry["duplicate_reason"] = dupOf, dupReason
 	}
-	err = s.record(ctx, tx, a.Username, c.ID, c.Region, "case.created", entry)
-	return c, err
+	if err = s.record(ctx, tx, a.Username, c.ID, c.Region, "case.created", entry); err != nil {
+		return Case{}, err
+	}
+	return c, s.tell(ctx, tx, ApplicantEvent{CaseID: c.ID, Version: c.Version, Action: "create", To: c.State, OptOut: optedOut(in)})
+}
+
+// mattersOf reads the matters of a new case and their materials.
+func (s *Service) mattersOf(ctx context.Context, tx pgx.Tx, codes []string) ([]dbsqlc.Matter, []dbsqlc.MatterMaterialsRow, error) {
+	matters := make([]dbsqlc.Matter, 0, len(codes))
+	for _, c := range codes {
+		m, err := s.q.MatterGet(ctx, tx, c)
+		if err != nil {
+			return nil, nil, err
+		}
+		matters = append(matters, m)
+	}
+	mats, err := s.q.MatterMaterials(ctx, tx, codes)
+	return matters, mats, err
+}
+
+// optedOut reports whether the applicant said at intake: no texts.
+func optedOut(in NewCase) bool { return in.Notify != nil && !*in.Notify }
+
+// matterOf resolves the matter (or chain) of a new case; a 12345 order
+// naming none opens a case without one (HotlineTitle).
+func (s *Service) matterOf(ctx context.Context, tx pgx.Tx, code string) (title string, matter, chain *string, codes []string, err error) {
+	if code == "" {
+		return HotlineTitle, nil, nil, []string{}, nil
+	}
+	return s.resolveMatter(ctx, tx, code)
 }
 
 // insertMaterials lists a new case's required materials. A chain collects
@@ -226,7 +260,10 @@ func (s *Service) validateNew(in *NewCase) error {
 	if !slices.Contains(Channels, in.Channel) {
 		return daiban.Invalid("channel", "请选择受理渠道：窗口、村代办点、热线或网上")
 	}
-	if in.Matter == "" {
+	// A 12345 work order may name no matter and carries no ID number:
+	// the agent learns both when the caller comes in.
+	byHotline := in.Channel == Hotline
+	if in.Matter == "" && !byHotline {
 		return daiban.Invalid("matter", "请选择办理事项")
 	}
 	ap := &in.Applicant
@@ -242,7 +279,7 @@ func (s *Service) validateNew(in *NewCase) error {
 	}
 	switch ap.Kind {
 	case "person":
-		if !ValidIDNumber(ap.IDNumber) {
+		if !ValidIDNumber(ap.IDNumber) && !(byHotline && ap.IDNumber == "") {
 			return daiban.Invalid("applicant.id_number", "身份证号码无效：应为 18 位，且校验位正确")
 		}
 	case "enterprise":
@@ -362,7 +399,7 @@ func (s *Service) Load(ctx context.Context, db dbsqlc.DBTX, id int64) (_ Case, e
 			AwaitingTimestamp: d.TimestampStatus != nil && *d.TimestampStatus == "awaiting"})
 	}
 	if r, err := s.q.CaseRectification(ctx, db, id); err == nil {
-		c.Rectification = &Rectification{Rating: int(r.Rating), Comment: r.Comment, Status: r.Status, OpenedAt: r.OpenedAt, DueDate: r.DueDate.Format("2006-01-02"), ClosedAt: r.ClosedAt, Result: deref(r.Result)}
+		c.Rectification = &Rectification{Source: r.Source, Rating: int(r.Rating), Comment: r.Comment, Status: r.Status, OpenedAt: r.OpenedAt, DueDate: r.DueDate.Format("2006-01-02"), ClosedAt: r.ClosedAt, Result: deref(r.Result)}
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return Case{}, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/policies/httpapi"
@@ -20,12 +21,32 @@ import (
 // guard answers 404 for a case outside the user's scope.
 func (l *Log) Routes(caseScope httpapi.ScopeFunc) []httpapi.Route {
 	return []httpapi.Route{
-		{Method: http.MethodGet, Path: "/api/v1/ledger/checkpoint", Obj: "ledger", Act: "read", Handler: l.handleCheckpoint},
-		{Method: http.MethodGet, Path: "/api/v1/ledger/proof", Obj: "ledger", Act: "read", Handler: l.handleProof},
-		{Method: http.MethodGet, Path: "/api/v1/cases/:id/ledger", Obj: "case", Act: "ledger", Scope: caseScope, Handler: l.handleCaseLedger},
-		{Method: http.MethodGet, Path: "/api/v1/ledger/export.csv", Obj: "ledger", Act: "export", Handler: l.handleExport},
+		{Method: http.MethodGet, Path: "/api/v1/ledger/checkpoint", Obj: "ledger", Act: "read", Handler: l.handleCheckpoint,
+			Doc: httpapi.Doc{Summary: "台账最新签名检查点", Response: checkpointDoc{}}},
+		{Method: http.MethodGet, Path: "/api/v1/ledger/proof", Obj: "ledger", Act: "read", Handler: l.handleProof,
+			Doc: httpapi.Doc{Summary: "台账记录的包含证明（RFC 6962）", Query: proofQuery{}, Response: Inclusion{}}},
+		{Method: http.MethodGet, Path: "/api/v1/cases/:id/ledger", Obj: "case", Act: "ledger", Scope: caseScope, Handler: l.handleCaseLedger,
+			Doc: httpapi.Doc{Summary: "一个案件的台账记录", Response: entriesDoc{}}},
+		{Method: http.MethodGet, Path: "/api/v1/ledger/export.csv", Obj: "ledger", Act: "export", Handler: l.handleExport,
+			Doc: httpapi.Doc{Summary: "导出台账（CSV，可逐条重算叶子哈希）", Produces: "text/csv"}},
 	}
 }
+
+// The answers of the routes, for their descriptions.
+type (
+	checkpointDoc struct {
+		Size int64     `json:"size"`
+		Root tlog.Hash `json:"root" doc:"树根哈希（base64）"`
+		Note string    `json:"note" doc:"签名检查点（C2SP signed note）"`
+	}
+	proofQuery struct {
+		Index int64 `query:"index,required" doc:"叶子序号"`
+		Size  int64 `query:"size,required" doc:"树的大小"`
+	}
+	entriesDoc struct {
+		Items []Entry `json:"items"`
+	}
+)
 
 // handleCheckpoint: {size, root (base64), note}.
 func (l *Log) handleCheckpoint(c echo.Context) error {

@@ -12,8 +12,10 @@ import (
 // Routes returns the catalog endpoints.
 func (s *Store) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Method: http.MethodGet, Path: "/api/v1/matters", Obj: "matter", Act: "read", Handler: s.handleList},
-		{Method: http.MethodGet, Path: "/api/v1/matters/:code", Obj: "matter", Act: "read", Handler: s.handleGet},
+		{Method: http.MethodGet, Path: "/api/v1/matters", Obj: "matter", Act: "read", Handler: s.handleList,
+			Doc: httpapi.Doc{Summary: "事项目录与一件事（链条）", Response: listResponse{}}},
+		{Method: http.MethodGet, Path: "/api/v1/matters/:code", Obj: "matter", Act: "read", Handler: s.handleGet,
+			Doc: httpapi.Doc{Summary: "事项详情（材料、时限、部门）", Response: Matter{}}},
 		// 办事指南: public, for applicants (no account).
 		{Method: http.MethodGet, Path: "/api/v1/guides", Public: true, Handler: s.handleGuides},
 		{Method: http.MethodGet, Path: "/api/v1/guides/:code", Public: true, Handler: s.handleGuide},
@@ -30,7 +32,13 @@ func (s *Store) handleList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"items": list, "chains": chains})
+	return c.JSON(http.StatusOK, listResponse{Items: list, Chains: chains})
+}
+
+// listResponse is the catalog: the matters and the chains (一件事).
+type listResponse struct {
+	Items  []Matter `json:"items"`
+	Chains []Chain  `json:"chains"`
 }
 
 func (s *Store) handleGet(c echo.Context) error {

@@ -59,6 +59,8 @@ const (
 	Overdue      = "overdue"
 	ReplyOverdue = "reply_overdue"
 	Supervise    = "supervise"
+	// Complaint is a 12345 complaint about a case (hotline.go).
+	Complaint = "hotline_complaint"
 )
 
 // KindNames are the Chinese labels of the kinds.
@@ -69,6 +71,7 @@ var KindNames = map[string]string{
 	ReplyOverdue: "上级回复超期",
 	Supervise:    "督办意见",
 	CalendarDue:  "节假日安排待导入",
+	Complaint:    "12345 投诉",
 }
 
 // Working hours (Asia/Shanghai), in minutes after midnight.

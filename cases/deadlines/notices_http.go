@@ -19,12 +19,21 @@ import (
 // notices: another user's notice is simply not found.
 func (s *Service) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Method: http.MethodGet, Path: "/api/v1/notices", Obj: "notice", Act: "read", Handler: s.handleNotices},
-		{Method: http.MethodPost, Path: "/api/v1/notices/:id/read", Obj: "notice", Act: "read", Handler: s.handleRead},
+		{Method: http.MethodGet, Path: "/api/v1/notices", Obj: "notice", Act: "read", Handler: s.handleNotices,
+			Doc: httpapi.Doc{Summary: "我的通知（时限预警、督办、12345 投诉等），游标翻页", Query: noticesQuery{}, Response: NoticePage{}}},
+		{Method: http.MethodPost, Path: "/api/v1/notices/:id/read", Obj: "notice", Act: "read", Handler: s.handleRead,
+			Doc: httpapi.Doc{Summary: "标记通知已读", Response: Notice{}}},
 	}
 }
 
 // NoticePage is one page of a user's notices, newest first.
+// noticesQuery documents the notice list's query parameters.
+type noticesQuery struct {
+	Unread bool   `query:"unread" doc:"只看未读"`
+	Cursor string `query:"cursor" doc:"上一页应答的 next_cursor"`
+	Limit  int    `query:"limit" doc:"每页条数，1 至 200，默认 50"`
+}
+
 type NoticePage struct {
 	Items      []Notice `json:"items"`
 	Unread     int      `json:"unread"`

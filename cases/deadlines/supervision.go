@@ -42,6 +42,11 @@ type Supervision struct {
 // NewSupervision returns the supervision lists; keys open the applicants'
 // ID numbers (shown masked), cal returns the calendar in force, now is the
 // clock (time.Now when nil).
+// supervisionQuery documents the list's query parameter.
+type supervisionQuery struct {
+	Region string `query:"region" doc:"地区代码（默认本人管辖范围）"`
+}
+
 func NewSupervision(pool *pgxpool.Pool, keys *pii.Keys, cal func() *calendar.Calendar, now func() time.Time) *Supervision {
 	if now == nil {
 		now = time.Now
@@ -52,7 +57,8 @@ func NewSupervision(pool *pgxpool.Pool, keys *pii.Keys, cal func() *calendar.Cal
 // Routes returns GET /api/v1/supervision (report:read).
 func (s *Supervision) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Method: http.MethodGet, Path: "/api/v1/supervision", Obj: "report", Act: "read", Handler: s.handle},
+		{Method: http.MethodGet, Path: "/api/v1/supervision", Obj: "report", Act: "read", Handler: s.handle,
+			Doc: httpapi.Doc{Summary: "督查清单：即将到期、已超期、上级回复超期、待整改", Query: supervisionQuery{}, Response: Report{}}},
 	}
 }
 

@@ -19,8 +19,10 @@ import (
 // region defaults to the user's own region.
 func (s *Service) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Method: http.MethodGet, Path: "/api/v1/reports/monthly", Obj: "report", Act: "read", Scope: s.scope, Handler: s.handleJSON},
-		{Method: http.MethodGet, Path: "/api/v1/reports/monthly.pdf", Obj: "report", Act: "read", Scope: s.scope, Handler: s.handlePDF},
+		{Method: http.MethodGet, Path: "/api/v1/reports/monthly", Obj: "report", Act: "read", Scope: s.scope, Handler: s.handleJSON,
+			Doc: httpapi.Doc{Summary: "每月调度报告（数据）", Query: monthlyQuery{}, Response: Report{}}},
+		{Method: http.MethodGet, Path: "/api/v1/reports/monthly.pdf", Obj: "report", Act: "read", Scope: s.scope, Handler: s.handlePDF,
+			Doc: httpapi.Doc{Summary: "每月调度报告（PDF）", Query: monthlyQuery{}, Produces: "application/pdf"}},
 	}
 }
 
@@ -46,6 +48,12 @@ func (s *Service) scope(c echo.Context, p httpapi.Principal) (string, string, er
 	}
 	c.Set("report_region", reg)
 	return reg.Code, policies.RelAny, nil
+}
+
+// monthlyQuery documents the report's query parameters.
+type monthlyQuery struct {
+	Month  string `query:"month,required" doc:"月份 YYYY-MM"`
+	Region string `query:"region" doc:"地区代码（默认本人管辖范围）"`
 }
 
 func (s *Service) report(c echo.Context) (Report, error) {

@@ -38,6 +38,9 @@ const usage = `daiban — 帮办代办案件系统
   daiban keys revoke --serial S --reason R [--at RFC3339]   吊销签章或时间戳证书（写入根证书吊销列表 /pki/root.crl；需要 root.key）
   daiban keys rotate-pii [--resume|--add-only] [--retire]   轮换身份证号码与电话的加密密钥（pii.key）并重新加密
   daiban backup check          检查 WAL 归档与最近一次完好的备份（pgBackRest）；26 小时内没有备份时退出码为 1
+  daiban partner add --name N --kind hotline|sms|platform [--webhook URL]   添加合作方（12345 热线、短信网关、政务平台），密钥只显示一次
+  daiban partner list          列出合作方及投递情况
+  daiban partner revoke --name N   吊销合作方密钥
   daiban bench [--workers N] [--duration D] [--addr URL [--pid P]]   压测：模拟代办员走完整案件流程，对比数据库裸事务速率
 
 环境变量见 README 的配置表（DATABASE_URL、DAIBAN_APP_DATABASE_URL、DAIBAN_ADDR、DAIBAN_DATA、DAIBAN_KEYS、DAIBAN_TSA_URL、DAIBAN_LOG_LEVEL）。
@@ -92,6 +95,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdWitness(ctx, cfg, args[1:])
 	case "person":
 		return cmdPerson(ctx, cfg, args[1:])
+	case "partner":
+		return cmdPartner(ctx, cfg, args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil

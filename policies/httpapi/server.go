@@ -64,6 +64,10 @@ type Route struct {
 	// the refusal.
 	MaxBody  int64
 	TooLarge string
+	// Doc describes an /api/v1 route in the OpenAPI document (openapi.go):
+	// a Chinese summary and the Go types of its body and answer. A route
+	// under /api/v1 without one fails the tests.
+	Doc Doc
 }
 
 // Server is the HTTP server.

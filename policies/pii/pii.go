@@ -46,6 +46,9 @@ const (
 	// DeliveryAddress is the postal address results are sent to (row: the
 	// case id).
 	DeliveryAddress Field = "case_deliveries.address"
+	// PartnerKey is a partner's API key, also its HMAC secret (row: the
+	// key's public prefix).
+	PartnerKey Field = "partners.key"
 )
 
 const (

@@ -11,7 +11,8 @@ import (
 // Routes returns the region endpoints.
 func (s *Store) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Method: http.MethodGet, Path: "/api/v1/regions", Obj: "region", Act: "read", Handler: s.handleList},
+		{Method: http.MethodGet, Path: "/api/v1/regions", Obj: "region", Act: "read", Handler: s.handleList,
+			Doc: httpapi.Doc{Summary: "地区（县、乡镇、村）列表", Response: listResponse{}}},
 	}
 }
 
@@ -20,5 +21,10 @@ func (s *Store) handleList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"items": list})
+	return c.JSON(http.StatusOK, listResponse{Items: list})
+}
+
+// listResponse lists the regions.
+type listResponse struct {
+	Items []Region `json:"items"`
 }

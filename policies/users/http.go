@@ -25,6 +25,17 @@ func (a authenticator) Authenticate(ctx context.Context, token string) (httpapi.
 	return httpapi.Principal{Username: u.Username, Name: u.Name, Role: u.Role, Region: u.Region, CSRFToken: sess.CSRFToken, ExpiresAt: sess.ExpiresAt}, nil
 }
 
+// meResponse is the signed-in user and when the session ends.
+type meResponse struct {
+	User      User   `json:"user"`
+	ExpiresAt string `json:"expires_at"`
+}
+
+// listResponse lists users.
+type listResponse struct {
+	Items []User `json:"items"`
+}
+
 type loginRequest struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
@@ -39,13 +50,20 @@ type loginResponse struct {
 // Routes returns the sign-in and user administration endpoints.
 func (s *Service) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Method: http.MethodPost, Path: "/api/v1/login", Public: true, Handler: s.handleLogin},
-		{Method: http.MethodPost, Path: "/api/v1/logout", Obj: "session", Act: "me", Handler: s.handleLogout},
-		{Method: http.MethodGet, Path: "/api/v1/me", Obj: "session", Act: "me", Handler: s.handleMe},
-		{Method: http.MethodGet, Path: "/api/v1/users", Obj: "user", Act: "read", Handler: s.handleList},
-		{Method: http.MethodPost, Path: "/api/v1/users", Obj: "user", Act: "manage", Handler: s.handleCreate},
-		{Method: http.MethodGet, Path: "/api/v1/users/:username", Obj: "user", Act: "read", Scope: s.scope, Handler: s.handleGet},
-		{Method: http.MethodPatch, Path: "/api/v1/users/:username", Obj: "user", Act: "manage", Scope: s.scope, Handler: s.handleUpdate},
+		{Method: http.MethodPost, Path: "/api/v1/login", Public: true, Handler: s.handleLogin,
+			Doc: httpapi.Doc{Summary: "登录，取得令牌", Request: loginRequest{}, Response: loginResponse{}, Errors: []string{daiban.ETOOMANYREQUESTS}}},
+		{Method: http.MethodPost, Path: "/api/v1/logout", Obj: "session", Act: "me", Handler: s.handleLogout,
+			Doc: httpapi.Doc{Summary: "退出登录（令牌作废）", Status: http.StatusNoContent}},
+		{Method: http.MethodGet, Path: "/api/v1/me", Obj: "session", Act: "me", Handler: s.handleMe,
+			Doc: httpapi.Doc{Summary: "当前用户", Response: meResponse{}}},
+		{Method: http.MethodGet, Path: "/api/v1/users", Obj: "user", Act: "read", Handler: s.handleList,
+			Doc: httpapi.Doc{Summary: "用户列表（本人管辖范围内）", Response: listResponse{}}},
+		{Method: http.MethodPost, Path: "/api/v1/users", Obj: "user", Act: "manage", Handler: s.handleCreate,
+			Doc: httpapi.Doc{Summary: "新建用户", Request: createRequest{}, Response: User{}, Status: http.StatusCreated}},
+		{Method: http.MethodGet, Path: "/api/v1/users/:username", Obj: "user", Act: "read", Scope: s.scope, Handler: s.handleGet,
+			Doc: httpapi.Doc{Summary: "用户详情", Response: User{}}},
+		{Method: http.MethodPatch, Path: "/api/v1/users/:username", Obj: "user", Act: "manage", Scope: s.scope, Handler: s.handleUpdate,
+			Doc: httpapi.Doc{Summary: "修改用户（角色、地区、姓名、停用、重设密码）", Request: Update{}, Response: User{}}},
 	}
 }
 
@@ -93,7 +111,7 @@ func (s *Service) handleMe(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"user": u, "expires_at": p.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z")})
+	return c.JSON(http.StatusOK, meResponse{User: u, ExpiresAt: p.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z")})
 }
 
 func (s *Service) handleList(c echo.Context) error {
@@ -102,7 +120,7 @@ func (s *Service) handleList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"items": list})
+	return c.JSON(http.StatusOK, listResponse{Items: list})
 }
 
 func (s *Service) handleGet(c echo.Context) error {

@@ -593,7 +593,7 @@ func (q *Queries) CaseOpenDuplicates(ctx context.Context, db DBTX, idx [][]byte,
 }
 
 const caseRectification = `-- name: CaseRectification :one
-SELECT id, case_id, rating, comment, status, opened_at, due_date, closed_at, result FROM rectifications WHERE case_id = $1
+SELECT id, case_id, rating, comment, status, opened_at, due_date, closed_at, result, source FROM rectifications WHERE case_id = $1
 `
 
 func (q *Queries) CaseRectification(ctx context.Context, db DBTX, caseID int64) (Rectification, error) {
@@ -609,6 +609,7 @@ func (q *Queries) CaseRectification(ctx context.Context, db DBTX, caseID int64) 
 		&i.DueDate,
 		&i.ClosedAt,
 		&i.Result,
+		&i.Source,
 	)
 	return i, err
 }

@@ -143,7 +143,7 @@ func (q *Queries) RectificationClose(ctx context.Context, db DBTX, closedAt *tim
 }
 
 const rectificationForUpdate = `-- name: RectificationForUpdate :one
-SELECT id, case_id, rating, comment, status, opened_at, due_date, closed_at, result FROM rectifications WHERE case_id = $1 FOR UPDATE
+SELECT id, case_id, rating, comment, status, opened_at, due_date, closed_at, result, source FROM rectifications WHERE case_id = $1 FOR UPDATE
 `
 
 func (q *Queries) RectificationForUpdate(ctx context.Context, db DBTX, caseID int64) (Rectification, error) {
@@ -159,6 +159,7 @@ func (q *Queries) RectificationForUpdate(ctx context.Context, db DBTX, caseID in
 		&i.DueDate,
 		&i.ClosedAt,
 		&i.Result,
+		&i.Source,
 	)
 	return i, err
 }

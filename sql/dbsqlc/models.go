@@ -227,6 +227,19 @@ type HandoverItem struct {
 	Verified     bool
 }
 
+type HotlineOrder struct {
+	ID              int64
+	PartnerID       int64
+	OrderNo         string
+	Kind            string
+	CaseID          int64
+	RectificationID *int64
+	ReplyDue        time.Time
+	Status          int32
+	Response        []byte
+	CreatedAt       time.Time
+}
+
 type IdempotencyKey struct {
 	Username    string
 	Key         string
@@ -327,6 +340,47 @@ type Notice struct {
 	LedgerEntry *int64
 }
 
+type Notification struct {
+	ID            int64
+	CaseID        int64
+	Event         string
+	EventKey      string
+	PartnerID     *int64
+	SentVia       *int64
+	Data          []byte
+	Status        string
+	Round         int32
+	QueuedRound   int32
+	Attempts      int32
+	LastError     string
+	CreatedAt     time.Time
+	LastAttemptAt *time.Time
+	DeliveredAt   *time.Time
+}
+
+type NotificationDelivery struct {
+	NotificationID int64
+	PartnerID      *int64
+	DeliveredAt    time.Time
+}
+
+type NotificationOptout struct {
+	CaseID int64
+}
+
+type Partner struct {
+	ID         int64
+	Name       string
+	Kind       string
+	WebhookUrl string
+	KeyPrefix  string
+	KeyHash    []byte
+	KeyEnc     []byte
+	CreatedBy  string
+	CreatedAt  time.Time
+	RevokedAt  *time.Time
+}
+
 type Rectification struct {
 	ID       int64
 	CaseID   int64
@@ -337,6 +391,7 @@ type Rectification struct {
 	DueDate  time.Time
 	ClosedAt *time.Time
 	Result   *string
+	Source   string
 }
 
 type Region struct {

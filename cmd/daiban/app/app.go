@@ -25,11 +25,14 @@ import (
 	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/cases/deadlines"
+	"github.com/daiban/daiban/cases/hotline"
+	"github.com/daiban/daiban/cases/notify"
 	"github.com/daiban/daiban/cases/reports"
 	"github.com/daiban/daiban/cmd/daiban/jobs"
 	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/httpapi"
+	"github.com/daiban/daiban/policies/partners"
 	"github.com/daiban/daiban/policies/pii"
 	"github.com/daiban/daiban/policies/regions"
 	"github.com/daiban/daiban/policies/users"
@@ -83,6 +86,9 @@ type Options struct {
 	// CodeSender delivers applicants' one-time codes (bookings, postal
 	// delivery); a log line without personal data when nil.
 	CodeSender cases.CodeSender
+	// Notify tunes the applicant notifications' delivery (retries,
+	// senders); Pool, Partners, PII, Logger and BaseURL are filled in.
+	Notify notify.Config
 }
 
 // App is a wired service.
@@ -118,6 +124,10 @@ type App struct {
 	Limiter   *httpapi.RateLimiter
 	// Appointments is 网上预约.
 	Appointments *appointments.Service
+	// Partners are the systems daiban exchanges data with; Notify
+	// delivers the applicant notifications and hotline replies.
+	Partners *partners.Store
+	Notify   *notify.Service
 }
 
 // New builds the service on a migrated database.
@@ -150,6 +160,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err := a.openPII(ctx, o); err != nil {
 		return nil, err
 	}
+	a.newNotify(o)
 	if err := a.newDeadlines(o); err != nil {
 		return nil, err
 	}
@@ -158,7 +169,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Cases = cases.NewService(cases.Config{Pool: o.Pool, Record: a.record, Encode: a.encode, Calendar: a.Calendar.Current,
-		Deadlines: a.Deadlines, Now: o.Now, PII: a.PII, Authz: a.Authz, Printable: fonts.Check})
+		Deadlines: a.Deadlines, Now: o.Now, PII: a.PII, Authz: a.Authz, Printable: fonts.Check, Notify: notify.Notify})
 	renderer, err := pdf.NewRenderer(fonts, o.Center)
 	if err != nil {
 		return nil, err
@@ -198,6 +209,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.HTTP.Register(a.Deadlines.Routes()...)
 	a.HTTP.Register(a.Supervision.Routes()...)
 	a.HTTP.Register(reports.NewService(o.Pool, a.Calendar.Current, renderer, o.Now).Routes()...)
+	a.registerPartners(o)
+	a.HTTP.Register(a.HTTP.DocsRoutes()...) // built on first use from the whole route table
 	return a, a.openPublic(o)
 }
 
@@ -209,6 +222,23 @@ func (a *App) newAppointments(o Options) {
 	a.Appointments = appointments.New(appointments.Config{Pool: o.Pool, Keys: a.PII, Calendar: a.Calendar.Current, Catalog: a.Catalog,
 		Cases: a.Cases, Sender: o.CodeSender, Now: o.Now, Logger: o.Logger})
 	a.Documents.Codes = o.CodeSender
+}
+
+// newNotify builds the partners and the applicant notifications' outbox
+// (before the case service, which writes into it).
+func (a *App) newNotify(o Options) {
+	a.Partners = partners.NewStore(o.Pool, a.PII, ledger.RecordAccount)
+	nc := o.Notify
+	nc.Pool, nc.Partners, nc.PII, nc.Logger, nc.BaseURL = o.Pool, a.Partners, a.PII, o.Logger, o.Center.BaseURL
+	a.Notify = notify.NewService(nc)
+}
+
+// registerPartners adds the partner endpoints: the administrator's, the
+// outbox's dead letters, and the 12345 work orders.
+func (a *App) registerPartners(o Options) {
+	a.HTTP.Register(a.Partners.Routes()...)
+	a.HTTP.Register(a.Notify.Routes(ledger.RecordAccount)...)
+	a.HTTP.Register(hotline.NewHandler(o.Pool, a.Cases, a.Partners, a.Deadlines, a.record).Routes()...)
 }
 
 // defaults fills in the log's origin and the issuing center when unset.

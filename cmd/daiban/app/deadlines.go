@@ -19,6 +19,7 @@ func (a *App) newDeadlines(o Options) error {
 	workers := river.NewWorkers()
 	a.workers = workers
 	periodic := a.Deadlines.Jobs(workers, o.ScanInterval)
+	periodic = append(periodic, a.Notify.Jobs(workers)...)
 	var err error
 	a.Jobs, err = jobs.New(jobs.Config{Pool: a.Pool, Logger: a.Logger, Workers: workers, Periodic: periodic, ID: o.JobsID})
 	return err

@@ -27,6 +27,7 @@ import (
 	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/cases/deadlines"
+	"github.com/daiban/daiban/cases/notify"
 	"github.com/daiban/daiban/cmd/daiban/app"
 	"github.com/daiban/daiban/cmd/daiban/demo"
 	"github.com/daiban/daiban/policies"
@@ -116,6 +117,8 @@ type Options struct {
 	Public app.PublicOptions
 	// CodeSender delivers applicants' one-time codes.
 	CodeSender cases.CodeSender
+	// Notify tunes the applicant notifications (retries, senders).
+	Notify notify.Config
 }
 
 var (
@@ -160,7 +163,7 @@ func NewShared(tb testing.TB, url string, opts ...Options) *Env {
 		o.Public.RatePerSecond, o.Public.RateBurst = 1e6, 1e6
 	}
 	e.App, err = app.New(ctx, app.Options{Pool: e.Pool, Logger: logger, KeyDir: e.Keys, Now: o.Now, ScanInterval: o.ScanInterval, Sender: o.Sender, JobsID: e.name,
-		TSAURL: o.TSAURL, TimestampInterval: o.TimestampInterval, Public: o.Public, CodeSender: o.CodeSender})
+		TSAURL: o.TSAURL, TimestampInterval: o.TimestampInterval, Public: o.Public, CodeSender: o.CodeSender, Notify: o.Notify})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -284,18 +287,22 @@ func (r Response) ErrorCode() string {
 func (e *Env) Do(tb testing.TB, token, method, path string, body any, header map[string]string) Response {
 	tb.Helper()
 	var rd io.Reader
+	var sent []byte
 	switch b := body.(type) {
 	case nil:
 	case []byte:
-		rd = bytes.NewReader(b)
+		sent = b
 	case string:
-		rd = strings.NewReader(b)
+		sent = []byte(b)
 	default:
 		buf, err := json.Marshal(b)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		rd = bytes.NewReader(buf)
+		sent = buf
+	}
+	if body != nil {
+		rd = bytes.NewReader(sent)
 	}
 	req, err := http.NewRequest(method, e.Server.URL+path, rd)
 	if err != nil {
@@ -319,6 +326,7 @@ func (e *Env) Do(tb testing.TB, token, method, path string, body any, header map
 	if err != nil {
 		tb.Fatal(err)
 	}
+	e.checkContract(tb, req, sent, resp, data)
 	r := Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") && len(data) > 0 && data[0] == '{' {
 		if err := json.Unmarshal(data, &r.JSON); err != nil {
