@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/daiban/daiban/cmd/daiban/loadgen"
+	"github.com/daiban/daiban/sql/pgserver/pgcluster"
 )
 
 // supervisor issues 督办 notes on a few cases, through both instances in
@@ -118,6 +119,7 @@ func TestFailoverMidLoad(t *testing.T) {
 	begin := time.Now()
 	bin := buildDaiban(t)
 	c := startCluster(t, pgclusterOptions())
+	t.Run("replication is synchronous", func(t *testing.T) { checkSynchronous(t, c) })
 	url := c.URL("daiban")
 	prepareDB(t, url)
 	agents := makeAgents(t, url, 5)
@@ -186,18 +188,7 @@ func TestFailoverMidLoad(t *testing.T) {
 		}
 		st, _ := c.ShowState(context.Background())
 		t.Logf("node1 secondary again after %.1f s:\n%s", time.Since(rejoin).Seconds(), st)
-		// Commits wait for it again (synchronous replication restored).
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			n, err := c.SyncStandbys(context.Background())
-			if err == nil && n == 1 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("synchronous standbys on the new primary: %d %v, want 1", n, err)
-			}
-			time.Sleep(500 * time.Millisecond)
-		}
+		checkSynchronous(t, c) // commits wait for it again
 	})
 	t.Logf("whole test %.1f s", time.Since(begin).Seconds())
 }
@@ -327,4 +318,35 @@ func checkLedgerAfter(t *testing.T, d *daiban, kept string, keptSize int64) {
 		t.Fatalf("daiban ledger verify --checkpoint: %v\n%s", err, out)
 	}
 	t.Logf("kept checkpoint size %d, latest %d; ledger verify --checkpoint: %s", keptSize, size, strings.TrimSpace(out))
+}
+
+// checkSynchronous: the primary's commits wait for the secondary
+// (synchronous_commit on, one standby in sync or quorum state), so an
+// acknowledged action is on both machines.
+func checkSynchronous(t *testing.T, c *pgcluster.Cluster) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n, err := c.SyncStandbys(context.Background())
+		if err == nil && n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("synchronous standbys on the primary: %d %v, want 1", n, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	conn, err := pgx.Connect(context.Background(), c.URL("daiban"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var names, level string
+	if err := conn.QueryRow(context.Background(), "SELECT current_setting('synchronous_standby_names'), current_setting('synchronous_commit')").Scan(&names, &level); err != nil {
+		t.Fatal(err)
+	}
+	if names == "" || level != "on" {
+		t.Fatalf("synchronous_standby_names %q, synchronous_commit %q", names, level)
+	}
+	t.Logf("synchronous replication: synchronous_standby_names = %s, one standby in sync", names)
 }
