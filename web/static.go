@@ -20,7 +20,9 @@ func staticFiles() echo.HandlerFunc {
 	return func(c echo.Context) error {
 		p := c.Request().URL.Path
 		name := strings.TrimPrefix(path.Clean("/"+strings.TrimPrefix(p, "/static/")), "/")
-		if st, err := fs.Stat(static, name); err != nil || st.IsDir() || strings.HasSuffix(p, "/") || path.Base(name) == "index.html" {
+		// The village app's service worker is served (with its build) at
+		// /village/sw.js only.
+		if st, err := fs.Stat(static, name); err != nil || st.IsDir() || strings.HasSuffix(p, "/") || path.Base(name) == "index.html" || name == "village-sw.js" {
 			return daiban.Errorf(daiban.ENOTFOUND, "未找到")
 		}
 		if name == "favicon.svg" {

@@ -20,6 +20,8 @@ func TestStaticListsNothing(t *testing.T) {
 	for path, want := range map[string]int{
 		"/static/style.css":          http.StatusOK,
 		"/static/app.js":             http.StatusOK,
+		"/static/village.js":         http.StatusOK,
+		"/static/village-sw.js":      http.StatusNotFound,
 		"/static/":                   http.StatusNotFound,
 		"/static/.":                  http.StatusNotFound,
 		"/static/style.css/":         http.StatusNotFound,
