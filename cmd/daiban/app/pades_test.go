@@ -257,8 +257,12 @@ func TestRevokedKeyReported(t *testing.T) {
 		t.Errorf("document sealed after the revocation: %v", s)
 	}
 	page := env.Do(t, "", http.MethodGet, "/verify/"+after, nil, nil).Must(t, 200)
-	if !strings.Contains(string(page.Body), "由已吊销的签章密钥在吊销后盖章") {
+	if !strings.Contains(string(page.Body), "由已吊销的签章密钥在吊销后盖章") || strings.Contains(string(page.Body), `id="verify-ok"`) {
 		t.Error("verify page does not report the revoked key")
+	}
+	if page := env.Do(t, "", http.MethodGet, "/verify/"+before, nil, nil).Must(t, 200); !strings.Contains(string(page.Body), `id="verify-ok"`) ||
+		!strings.Contains(string(page.Body), "在吊销之前已盖章，仍然有效") {
+		t.Error("verify page does not keep the document sealed before the revocation valid")
 	}
 	t.Logf("revoked %s at %s", rev.Serial, rev.At)
 }
