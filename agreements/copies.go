@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"strings"
@@ -87,7 +86,7 @@ func (s *Service) CopyPDF(ctx context.Context, token string) (_ []byte, _ Docume
 	now := s.Now()
 	r, err := s.q.CopyLinkUse(ctx, s.pool, h, now)
 	if err == nil {
-		return r.Pdf, Document{ID: r.ID, Kind: r.Kind, SHA256: hex.EncodeToString(r.Sha256)}, nil
+		return r.Pdf, Document{ID: r.ID, Kind: r.Kind, SHA256: servedSHA(r.Sha256, r.StampedSha256)}, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return nil, Document{}, err

@@ -113,7 +113,16 @@ func (s *Service) PDF(ctx context.Context, id int64) (_ []byte, _ Document, err 
 	if err != nil || d.Status != "sealed" {
 		return nil, Document{}, daiban.Errorf(daiban.ENOTFOUND, "文书不存在或尚未盖章")
 	}
-	return d.Pdf, Document{ID: d.ID, Kind: d.Kind, SHA256: hex.EncodeToString(d.Sha256), IssuedAt: *d.IssuedAt, VerifyCode: d.VerifyCode}, nil
+	return d.Pdf, Document{ID: d.ID, Kind: d.Kind, SHA256: servedSHA(d.Sha256, d.StampedSha256), IssuedAt: *d.IssuedAt, VerifyCode: d.VerifyCode}, nil
+}
+
+// servedSHA is the hash of the file served now: the sealed file's, or
+// the one completed by a document timestamp.
+func servedSHA(sealed, stamped []byte) string {
+	if stamped != nil {
+		return hex.EncodeToString(stamped)
+	}
+	return hex.EncodeToString(sealed)
 }
 
 // CaseOf returns the case a document belongs to.

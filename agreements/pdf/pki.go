@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -226,19 +227,24 @@ func CompleteKeys(dir string, o KeyOptions) ([]string, error) {
 		added = append(added, tsaKeyFile, tsaCertFile)
 	}
 	crl, _, crlErr := readCRL(dir, nil2root(dir))
-	if crlErr != nil || time.Since(crl.ThisUpdate) > 30*24*time.Hour {
-		if err := need(); err != nil {
-			return added, err
-		}
-		var entries []x509.RevocationListEntry
-		if crl != nil {
-			entries = crl.RevokedCertificateEntries
-		}
-		if err := root.issueCRL(dir, entries); err != nil {
-			return added, err
-		}
-		added = append(added, crlFile)
+	usable := crlErr == nil && time.Now().Before(crl.NextUpdate)
+	if usable && time.Since(crl.ThisUpdate) < 30*24*time.Hour {
+		return added, nil
 	}
+	if err := need(); err != nil {
+		if usable {
+			return added, nil // still current; renewed when root.key is back
+		}
+		return added, err
+	}
+	var entries []x509.RevocationListEntry
+	if crl != nil {
+		entries = crl.RevokedCertificateEntries
+	}
+	if err := root.issueCRL(dir, entries); err != nil {
+		return added, err
+	}
+	added = append(added, crlFile)
 	return added, nil
 }
 
@@ -372,6 +378,9 @@ func (c *crlCache) get() (*x509.RevocationList, []byte, error) {
 	list, der, err := readCRL(c.dir, c.root)
 	if err != nil {
 		return nil, nil, daiban.Errorf(daiban.EUNAVAILABLE, "根证书吊销列表 root.crl 无效（%v）：请运行 `daiban keys init --if-missing`", err)
+	}
+	if time.Until(list.NextUpdate) < 30*24*time.Hour {
+		slog.Warn("根证书吊销列表即将或已经过期：请把 root.key 临时放回密钥目录并运行 daiban keys init --if-missing 重新签发", "next_update", list.NextUpdate)
 	}
 	c.list, c.der, c.mod = list, der, st.ModTime()
 	return list, der, nil

@@ -66,16 +66,17 @@ UPDATE copy_links l SET uses = l.uses + 1
 FROM documents d
 WHERE l.token_hash = $1 AND d.id = l.document_id AND d.status = 'sealed'
   AND l.uses < l.max_uses AND l.expires_at > $2
-RETURNING d.id, d.kind, d.pdf, d.sha256, l.uses, l.max_uses
+RETURNING d.id, d.kind, d.pdf, d.sha256, l.uses, l.max_uses, d.stamped_sha256
 `
 
 type CopyLinkUseRow struct {
-	ID      int64
-	Kind    string
-	Pdf     []byte
-	Sha256  []byte
-	Uses    int32
-	MaxUses int32
+	ID            int64
+	Kind          string
+	Pdf           []byte
+	Sha256        []byte
+	Uses          int32
+	MaxUses       int32
+	StampedSha256 []byte
 }
 
 // Counts one download of a live link to a sealed document and returns it;
@@ -90,6 +91,7 @@ func (q *Queries) CopyLinkUse(ctx context.Context, db DBTX, tokenHash []byte, no
 		&i.Sha256,
 		&i.Uses,
 		&i.MaxUses,
+		&i.StampedSha256,
 	)
 	return i, err
 }

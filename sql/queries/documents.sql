@@ -83,7 +83,7 @@ UPDATE copy_links l SET uses = l.uses + 1
 FROM documents d
 WHERE l.token_hash = @token_hash AND d.id = l.document_id AND d.status = 'sealed'
   AND l.uses < l.max_uses AND l.expires_at > @now
-RETURNING d.id, d.kind, d.pdf, d.sha256, l.uses, l.max_uses;
+RETURNING d.id, d.kind, d.pdf, d.sha256, l.uses, l.max_uses, d.stamped_sha256;
 
 -- name: CopyLinksPurge :exec
 DELETE FROM copy_links WHERE expires_at < @before;

@@ -153,11 +153,15 @@ func TestTimestampAddedWhenTSAReturns(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	t.Logf("document timestamp added %v after the TSA returned", time.Since(restarted).Round(100*time.Millisecond))
-	stamped := env.Do(t, tok, http.MethodGet, fmt.Sprintf("/api/v1/documents/%d", docB), nil, nil).Must(t, 200).Body
+	resp := env.Do(t, tok, http.MethodGet, fmt.Sprintf("/api/v1/documents/%d", docB), nil, nil).Must(t, 200)
+	stamped := resp.Body
 	if !strings.HasPrefix(string(stamped), string(awaiting)) {
 		t.Fatal("the document timestamp rewrote the sealed file instead of appending to it")
 	}
 	sum := sha256.Sum256(stamped)
+	if got := resp.Header.Get("X-Content-SHA256"); got != hex.EncodeToString(sum[:]) {
+		t.Errorf("X-Content-SHA256 %s does not name the file served", got)
+	}
 	for _, key := range []string{sealedSum, hex.EncodeToString(sum[:])} {
 		if s := sealOf(t, env, key); s["timestamp"] != "stamped" || s["status"] != "valid" {
 			t.Errorf("verify %s after the timestamp: %v", key, s)
@@ -253,8 +257,12 @@ func TestRevokedKeyReported(t *testing.T) {
 		t.Errorf("document sealed after the revocation: %v", s)
 	}
 	page := env.Do(t, "", http.MethodGet, "/verify/"+after, nil, nil).Must(t, 200)
-	if !strings.Contains(string(page.Body), "由已吊销的签章密钥在吊销后盖章") {
+	if !strings.Contains(string(page.Body), "由已吊销的签章密钥在吊销后盖章") || strings.Contains(string(page.Body), `id="verify-ok"`) {
 		t.Error("verify page does not report the revoked key")
+	}
+	if page := env.Do(t, "", http.MethodGet, "/verify/"+before, nil, nil).Must(t, 200); !strings.Contains(string(page.Body), `id="verify-ok"`) ||
+		!strings.Contains(string(page.Body), "在吊销之前已盖章，仍然有效") {
+		t.Error("verify page does not keep the document sealed before the revocation valid")
 	}
 	t.Logf("revoked %s at %s", rev.Serial, rev.At)
 }
