@@ -35,6 +35,8 @@ func (h *Handler) Routes() []httpapi.Route {
 		{Method: http.MethodPost, Path: "/api/v1/cases/:id/agreement/link", Obj: "case", Act: "agreement", Scope: h.caseScope, Handler: h.agreementLink},
 		{Method: http.MethodPost, Path: "/api/v1/cases/:id/handover", Obj: "case", Act: "handover", Scope: h.caseScope, Handler: h.handover},
 		{Method: http.MethodPost, Path: "/api/v1/cases/:id/handover/link", Obj: "case", Act: "handover", Scope: h.caseScope, Handler: h.handoverLink},
+		// 一表申请: the combined application form of a 一件事 case.
+		{Method: http.MethodPost, Path: "/api/v1/cases/:id/application", Obj: "case", Act: "issue_notice", Scope: h.caseScope, Handler: h.application},
 		// Results by post (证照到付).
 		{Method: http.MethodGet, Path: "/api/v1/cases/:id/delivery", Obj: "case", Act: "read", Scope: h.caseScope, Handler: h.delivery},
 		{Method: http.MethodPost, Path: "/api/v1/cases/:id/delivery/proof", Obj: "case", Act: "handover", Scope: h.caseScope, Handler: h.carrierProof,
@@ -294,4 +296,12 @@ func (h *Handler) trackDelivery(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"signing_url": url})
+}
+
+func (h *Handler) application(c echo.Context) error {
+	d, err := h.svc.IssueApplication(c.Request().Context(), actor(c), caseID(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, d)
 }
