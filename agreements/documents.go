@@ -42,7 +42,7 @@ const (
 )
 
 // KindNames are the documents' Chinese titles.
-var KindNames = map[string]string{KindNotice: "一次告知单", KindAgreement: "代办服务委托协议书", KindReceipt: "签收单"}
+var KindNames = map[string]string{KindNotice: "一次告知单", KindAgreement: "代办服务委托协议书", KindReceipt: "签收单", KindApplication: "一件事联合申请表"}
 
 // Signing links live 30 minutes and allow five wrong ID checks.
 const (

@@ -41,6 +41,8 @@ func (h *Handler) Routes() []httpapi.Route {
 			Doc: httpapi.Doc{Summary: "核验交付项目，起草交付回执", Request: handoverRequest{}, Response: draftResponse{}, Status: http.StatusCreated, Errors: []string{daiban.EINVALIDTRANSITION}}},
 		{Method: http.MethodPost, Path: "/api/v1/cases/:id/handover/link", Obj: "case", Act: "handover", Scope: h.caseScope, Handler: h.handoverLink,
 			Doc: httpapi.Doc{Summary: "重新生成交付回执签署链接", Response: draftResponse{}, Status: http.StatusCreated, Errors: []string{daiban.EINVALIDTRANSITION}}},
+		// 一表申请: the combined application form of a 一件事 case.
+		{Method: http.MethodPost, Path: "/api/v1/cases/:id/application", Obj: "case", Act: "issue_notice", Scope: h.caseScope, Handler: h.application},
 		// Results by post (证照到付).
 		{Method: http.MethodGet, Path: "/api/v1/cases/:id/delivery", Obj: "case", Act: "read", Scope: h.caseScope, Handler: h.delivery},
 		{Method: http.MethodPost, Path: "/api/v1/cases/:id/delivery/proof", Obj: "case", Act: "handover", Scope: h.caseScope, Handler: h.carrierProof,
@@ -340,4 +342,12 @@ func (h *Handler) trackDelivery(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"signing_url": url})
+}
+
+func (h *Handler) application(c echo.Context) error {
+	d, err := h.svc.IssueApplication(c.Request().Context(), actor(c), caseID(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, d)
 }

@@ -225,9 +225,15 @@ type progressBody struct {
 	Note            string `json:"note"`
 	Step            string `json:"step"`
 	NotifyApplicant bool   `json:"notify_applicant"`
+	// Matter and MatterStatus report one matter's progress within a 一件事.
+	Matter       string       `json:"matter,omitempty"`
+	MatterStatus MatterStatus `json:"matter_status,omitempty"`
 }
 
 func (b *progressBody) prepare(_ *Service, st *step) error {
+	if err := prepareMatterStatus(st, b.Matter, b.MatterStatus); err != nil {
+		return err
+	}
 	t, err := text("note", b.Note, 2000, true)
 	if err != nil {
 		return err
@@ -245,6 +251,7 @@ func (b *progressBody) prepare(_ *Service, st *step) error {
 
 func (b *progressBody) fill(v url.Values) (func(string) string, error) {
 	b.Note, b.Step, b.NotifyApplicant = v.Get("note"), v.Get("step"), v.Get("notify_applicant") == "1"
+	b.Matter, b.MatterStatus = v.Get("matter"), MatterStatus(v.Get("matter_status"))
 	return same, nil
 }
 

@@ -351,6 +351,8 @@ type CaseView struct {
 	StateName string   `json:"state_name"`
 	Overdue   bool     `json:"overdue"`
 	Actions   []string `json:"actions"`
+	// ChainProgress is each matter's progress within a 一件事.
+	ChainProgress []MatterProgress `json:"chain_progress,omitempty"`
 }
 
 // View prepares a case for the API.
@@ -359,6 +361,9 @@ func View(c Case, full bool) CaseView {
 		c.Applicant.IDNumber, c.Applicant.Phone = MaskID(c.Applicant.IDNumber), MaskPhone(c.Applicant.Phone)
 	}
 	v := CaseView{Case: c, StateName: StateNames[c.State], Actions: ActionsFrom(c.State, c.PausedFrom)}
+	if len(c.Matters) > 1 {
+		v.ChainProgress = ChainProgress(c)
+	}
 	if c.DueDate != "" && c.State.Open() {
 		v.Overdue = c.DueDate < calendar.Date(time.Now()).Format("2006-01-02")
 	}
@@ -382,6 +387,8 @@ type TrackView struct {
 	// DueProvisional: the due date lies past the calendar and may move
 	// when the next year's holiday notice is imported.
 	DueProvisional bool `json:"due_provisional"`
+	// ChainProgress: each matter's status within a 一件事 (no notes).
+	ChainProgress []MatterProgress `json:"chain_progress,omitempty"`
 }
 
 // TrackNote is a progress note shown to the applicant.
@@ -400,6 +407,12 @@ func Track(c Case) TrackView {
 	for _, e := range c.Timeline {
 		if note := e.ApplicantNote(); note != "" {
 			v.Progress = append(v.Progress, TrackNote{At: e.At, Step: e.Step, Note: note})
+		}
+	}
+	if len(c.Matters) > 1 {
+		v.ChainProgress = ChainProgress(c)
+		for i := range v.ChainProgress {
+			v.ChainProgress[i].Note = ""
 		}
 	}
 	return v

@@ -21,6 +21,9 @@ type Event struct {
 	Step   string    `json:"step,omitempty"`
 	Note   string    `json:"note,omitempty"`
 	Public string    `json:"public_note,omitempty"`
+	// Matter and MatterStatus: a progress step of one matter of a 一件事.
+	Matter       string `json:"matter,omitempty"`
+	MatterStatus string `json:"matter_status,omitempty"`
 }
 
 // eventNames labels ledger entry types that are not actions.
@@ -79,6 +82,8 @@ func timeline(rows []dbsqlc.CaseEventsRow) []Event {
 			// same matter.
 			DuplicateOf     []string `json:"duplicate_of"`
 			DuplicateReason string   `json:"duplicate_reason"`
+			Matter          string   `json:"matter"`
+			MatterStatus    string   `json:"matter_status"`
 		}
 		_ = json.Unmarshal(r.Payload, &p) // the ledger holds canonical JSON objects
 		name := EventName(r.Type)
@@ -92,7 +97,8 @@ func timeline(rows []dbsqlc.CaseEventsRow) []Event {
 		if note == "" && p.DuplicateReason != "" {
 			note = "已有在办案件 " + strings.Join(p.DuplicateOf, "、") + "，另行登记原因：" + p.DuplicateReason
 		}
-		out = append(out, Event{At: r.At, Actor: r.Actor, Type: r.Type, Name: name, Step: p.Step, Note: note, Public: p.PublicNote})
+		out = append(out, Event{At: r.At, Actor: r.Actor, Type: r.Type, Name: name, Step: p.Step, Note: note, Public: p.PublicNote,
+			Matter: p.Matter, MatterStatus: p.MatterStatus})
 	}
 	return out
 }

@@ -34,6 +34,9 @@ type casePage struct {
 	names           map[string]string
 	failed          *form
 	forms           map[string]*form
+	// MatterNames names the matters of a 一件事 case (its progress table
+	// and the progress form's choice of matter).
+	MatterNames map[string]string
 }
 
 // materialRow is a required material with its original's custody.
@@ -148,6 +151,9 @@ func (p *Pages) renderCase(c echo.Context, status int, failed *form) error {
 		return err
 	}
 	cp.failed = failed
+	if cp.MatterNames, err = p.matterNames(ctx, cs.Matters); err != nil {
+		return err
+	}
 	return p.Render(c, status, "case", view{Title: "案件 " + cs.Number, Data: cp})
 }
 

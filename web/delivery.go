@@ -93,3 +93,34 @@ func (p *Pages) trackPosted(c echo.Context, d *trackData, cs cases.Case, f *form
 	}
 	return nil
 }
+
+// matterNames names the matters of a 一件事 (nil for a single matter).
+func (p *Pages) matterNames(ctx context.Context, codes []string) (map[string]string, error) {
+	if len(codes) < 2 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, code := range codes {
+		m, err := p.Catalog.Get(ctx, code)
+		if err != nil {
+			return nil, err
+		}
+		out[code] = m.Name
+	}
+	return out, nil
+}
+
+// application issues the combined application form of a 一件事 case.
+func (p *Pages) application(c echo.Context) error {
+	d, err := p.Documents.IssueApplication(c.Request().Context(), actor(c), caseID(c))
+	if err != nil {
+		f := newForm(c, "notice")
+		status, ferr := f.fail(err, atTop)
+		if ferr != nil {
+			return ferr
+		}
+		return p.renderCase(c, status, f)
+	}
+	setFlash(c, flash{Message: "一件事联合申请表已生成并盖章。", Link: fmt.Sprintf("/api/v1/documents/%d", d.ID), LinkText: "打开申请表（PDF）并打印"})
+	return seeOther(c, fmt.Sprintf("/cases/%d", caseID(c)))
+}

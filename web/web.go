@@ -193,6 +193,7 @@ func (p *Pages) Routes() []httpapi.Route {
 		{Method: post, Path: "/cases/:id/handover", Obj: "case", Act: "handover", Scope: cs, Handler: p.handover},
 		{Method: post, Path: "/cases/:id/handover/link", Obj: "case", Act: "handover", Scope: cs, Handler: p.handoverLink},
 		{Method: post, Path: "/cases/:id/delivery/proof", Obj: "case", Act: "handover", Scope: cs, Handler: p.carrierProof},
+		{Method: post, Path: "/cases/:id/application", Obj: "case", Act: "issue_notice", Scope: cs, Handler: p.application},
 		{Method: get, Path: "/supervision", Obj: "report", Act: "read", Handler: p.supervision},
 		{Method: post, Path: "/supervision/ledger", Obj: "ledger", Act: "verify", Handler: p.verifyLedger},
 		{Method: get, Path: "/supervision/report", Obj: "report", Act: "read", Handler: p.supervisionReport},
