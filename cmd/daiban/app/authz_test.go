@@ -19,7 +19,7 @@ func contractMay(role, obj, act string) bool {
 		return act == "me" || act == "read"
 	case "notice":
 		return true
-	case "user", "key":
+	case "user", "key", "partner": // partners: the administrator (issue 16)
 		return role == "admin"
 	case "report":
 		return role == "supervisor" || role == "county_agent" || role == "township_agent"
