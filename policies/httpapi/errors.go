@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"errors"
+	"io"
 	"net"
 	"net/http"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
 
@@ -108,6 +110,8 @@ func unavailable(err error) bool {
 	switch {
 	case errors.As(err, &ce), errors.As(err, &ne):
 		return true
+	case lostServer(err):
+		return true
 	case errors.As(err, &pe):
 		// admin_shutdown, crash_shutdown, cannot_connect_now. (Too many
 		// connections arrives as a ConnectError; out of memory is not
@@ -117,6 +121,18 @@ func unavailable(err error) bool {
 		return pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code == "25006"
 	}
 	return pgconn.SafeToRetry(err)
+}
+
+// lostServer reports whether the driver lost its server mid-statement:
+// the socket closed with nothing more to read (a killed or failed-over
+// server; its kernel closes the connection, which arrives as EOF rather
+// than as a network error). Only EOFs inside the driver's own errors
+// count, not those of reading a request body.
+func lostServer(err error) bool {
+	var driver interface{ SafeToRetry() bool }
+	var batch pgx.ErrPreprocessingBatch // a batch's statements being prepared
+	return (errors.As(err, &driver) || errors.As(err, &batch)) &&
+		(errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, pgconn.ErrConnClosed))
 }
 
 func (s *Server) handleError(err error, c echo.Context) {

@@ -40,6 +40,7 @@ func AppPoolConfig(dsn string, login Login, maxConns int32) (*pgxpool.Config, er
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}
+	failFast(&cfg.ConnConfig.Config)
 	switch login {
 	case LoginAsApp:
 		cfg.ConnConfig.User = AppRole

@@ -80,5 +80,6 @@ func OpenOwnerPool(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 		return nil, fmt.Errorf("数据库地址格式错误: %w", err)
 	}
 	cfg.MaxConns = 4
+	failFast(&cfg.ConnConfig.Config)
 	return pgxpool.NewWithConfig(ctx, cfg)
 }
