@@ -229,7 +229,7 @@ func (s *Sealer) cms(ctx context.Context, content []byte) (der []byte, tok *time
 	if si.EncryptedDigest, err = s.key.Sign(rand.Reader, sha256Sum(set), crypto.SHA256); err != nil {
 		return nil, nil, err
 	}
-	if s.tsa != nil {
+	if s.tsa != nil && !s.tsaResting() {
 		tok, err = s.tsa.Stamp(ctx, sha256Sum(si.EncryptedDigest))
 		if err == nil {
 			err = si.SetUnauthenticatedAttributes([]pkcs7.Attribute{{Type: oidTimeStampToken, Value: asn1.RawValue{FullBytes: tok.RawToken}}})
@@ -237,6 +237,7 @@ func (s *Sealer) cms(ctx context.Context, content []byte) (der []byte, tok *time
 				return nil, nil, err
 			}
 		} else {
+			s.restTSA()
 			s.logTSAFailure(err)
 			tok = nil
 		}
