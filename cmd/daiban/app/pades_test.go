@@ -226,10 +226,10 @@ func checkWithTools(t *testing.T, env *apptest.Env, doc []byte) {
 	}
 }
 
-// TestRevokedKeyReported: after `keys revoke`, a document sealed (and
-// timestamped) before stays valid, one sealed after is reported as sealed
-// by a revoked key; the CRL at /pki/root.crl lists the certificate; after
-// `keys rotate` new documents are valid again and old ones still verify.
+// TestRevokedKeyReported: `keys revoke --at T` (the key was compromised
+// since T): a document sealed before T stays valid, one sealed after T is
+// reported as sealed by a revoked key; the CRL at /pki/root.crl lists the
+// certificate; and the server seals nothing more with the revoked key.
 func TestRevokedKeyReported(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
@@ -239,8 +239,16 @@ func TestRevokedKeyReported(t *testing.T) {
 	before := docOfCase(t, env, tok, caseA, docA)["sha256"].(string)
 	serial := sealOf(t, env, before)["serial"].(string)
 
-	time.Sleep(1100 * time.Millisecond) // revocation times have whole seconds
-	rev, err := pdf.RevokeCert(env.Keys, serial, "keyCompromise", time.Time{})
+	time.Sleep(1100 * time.Millisecond) // timestamps and revocation times have whole seconds
+	compromised := time.Now()
+	time.Sleep(1100 * time.Millisecond)
+	caseB, docB := noticeOf(t, env, tok, 22)
+	after := docOfCase(t, env, tok, caseB, docB)["sha256"].(string)
+	if s := sealOf(t, env, after); s["status"] != "valid" {
+		t.Fatalf("before any revocation: %v", s)
+	}
+
+	rev, err := pdf.RevokeCert(env.Keys, serial, "keyCompromise", compromised)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,12 +258,9 @@ func TestRevokedKeyReported(t *testing.T) {
 	if err != nil || len(crl.RevokedCertificateEntries) != 1 || pdf.SerialHex(crl.RevokedCertificateEntries[0].SerialNumber) != serial {
 		t.Fatalf("/pki/root.crl after revoke: %v %+v", err, crl)
 	}
-	s := sealOf(t, env, before)
-	if s["status"] != "valid" || s["revocation"] == nil {
+	if s := sealOf(t, env, before); s["status"] != "valid" || s["revocation"] == nil {
 		t.Errorf("document sealed before the revocation: %v", s)
 	}
-	caseB, docB := noticeOf(t, env, tok, 22) // this server still holds the revoked key
-	after := docOfCase(t, env, tok, caseB, docB)["sha256"].(string)
 	if s := sealOf(t, env, after); s["status"] != "revoked" {
 		t.Errorf("document sealed after the revocation: %v", s)
 	}
@@ -267,7 +272,14 @@ func TestRevokedKeyReported(t *testing.T) {
 		!strings.Contains(string(page.Body), "在吊销之前已盖章，仍然有效") {
 		t.Error("verify page does not keep the document sealed before the revocation valid")
 	}
-	t.Logf("revoked %s at %s", rev.Serial, rev.At)
+	r := env.Do(t, tok, http.MethodPost, "/api/v1/cases", map[string]any{
+		"region": "370323001002", "channel": "counter", "matter": "SP001", "applicant": apptest.Person(t, 23), "summary": "开办小餐馆",
+	}, nil).Must(t, 201)
+	refused := env.Do(t, tok, http.MethodPost, fmt.Sprintf("/api/v1/cases/%d/notice", int64(r.JSON["id"].(float64))), nil, nil)
+	if refused.Status == 201 || !strings.Contains(string(refused.Body), "daiban keys rotate") {
+		t.Errorf("sealing with the revoked key: %d %s", refused.Status, refused.Body)
+	}
+	t.Logf("revoked %s from %s; sealing afterwards: %d %s", rev.Serial, rev.At, refused.Status, refused.Body)
 }
 
 // TestDelegatedAgreementPassesEveryTool: one delegated case through the
