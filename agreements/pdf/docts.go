@@ -53,6 +53,7 @@ func (s *Sealer) AddDocTimestamp(ctx context.Context, doc []byte) ([]byte, time.
 			return nil, err
 		}
 		tok = t
+		s.tsaDownUntil.Store(0) // it answers again: seals stop skipping it
 		return t.RawToken, nil
 	})
 	if err != nil {

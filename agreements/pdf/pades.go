@@ -19,6 +19,8 @@ import (
 	"github.com/digitorus/pdf"
 	"github.com/digitorus/pkcs7"
 	"github.com/digitorus/timestamp"
+
+	"github.com/daiban/daiban"
 )
 
 // Sealed is a sealed document and what the seal says about it.
@@ -74,6 +76,12 @@ func (s *Sealer) SealDocument(ctx context.Context, doc []byte, when time.Time) (
 	crl, err := s.currentCRL()
 	if err != nil {
 		return Sealed{}, err
+	}
+	if r, revoked := s.Revocation(s.Serial()); revoked && !when.Before(r.At) {
+		// A revoked key seals nothing more: the counter learns at once,
+		// rather than the applicant later from the verify page.
+		return Sealed{}, daiban.Errorf(daiban.EUNAVAILABLE, "电子签章证书（序列号 %s）已于 %s 吊销，不能再盖章：请管理员运行 `daiban keys rotate` 签发新证书并重启服务",
+			r.Serial, r.At.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04:05"))
 	}
 	// The DSS goes into the signed revision itself (the chains and the
 	// CRL are known before signing), so the signature covers the whole
@@ -229,7 +237,7 @@ func (s *Sealer) cms(ctx context.Context, content []byte) (der []byte, tok *time
 	if si.EncryptedDigest, err = s.key.Sign(rand.Reader, sha256Sum(set), crypto.SHA256); err != nil {
 		return nil, nil, err
 	}
-	if s.tsa != nil {
+	if s.tsa != nil && !s.tsaResting() {
 		tok, err = s.tsa.Stamp(ctx, sha256Sum(si.EncryptedDigest))
 		if err == nil {
 			err = si.SetUnauthenticatedAttributes([]pkcs7.Attribute{{Type: oidTimeStampToken, Value: asn1.RawValue{FullBytes: tok.RawToken}}})
@@ -237,6 +245,7 @@ func (s *Sealer) cms(ctx context.Context, content []byte) (der []byte, tok *time
 				return nil, nil, err
 			}
 		} else {
+			s.restTSA()
 			s.logTSAFailure(err)
 			tok = nil
 		}

@@ -1,6 +1,7 @@
 package pdf_test
 
 import (
+	"github.com/jung-kurt/gofpdf"
 	"net/http"
 	"net/http/httptest"
 	"time"
@@ -424,5 +425,54 @@ func TestRemoteTSAChainAndCRLInDSS(t *testing.T) {
 		if n := bytes.Count(res.PDF, crl); n < 1 {
 			t.Errorf("seal %d: the remote TSA's CRL is not in the DSS", i)
 		}
+	}
+}
+
+// TestSealKeepsInlineAnnotations: a page whose /Annots holds a direct
+// link annotation (as gofpdf writes them) keeps it next to the seal's
+// widget.
+func TestSealKeepsInlineAnnotations(t *testing.T) {
+	g := gofpdf.New("P", "mm", "A4", "")
+	g.AddPage()
+	g.LinkString(10, 10, 50, 10, "https://example.cn/")
+	var b bytes.Buffer
+	if err := g.Output(&b); err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := testSealer(t).Seal(b.Bytes(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := writeTemp(t, "link.pdf", sealed)
+	if out, err := exec.Command("qpdf", "--check", p).CombinedOutput(); err != nil {
+		t.Fatalf("qpdf --check: %v\n%s", err, out)
+	}
+	out, err := exec.Command("qpdf", "--json=2", "--json-key=qpdf", p).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var js struct {
+		Qpdf []json.RawMessage `json:"qpdf"`
+	}
+	var objs map[string]struct {
+		Value map[string]any `json:"value"`
+	}
+	if err := json.Unmarshal(out, &js); err != nil || len(js.Qpdf) < 2 || json.Unmarshal(js.Qpdf[1], &objs) != nil {
+		t.Fatalf("qpdf json: %v", err)
+	}
+	var annots []any
+	for _, o := range objs {
+		if o.Value["/Type"] == "/Page" {
+			annots, _ = o.Value["/Annots"].([]any)
+		}
+	}
+	if len(annots) != 2 {
+		t.Fatalf("page /Annots after sealing: %v", annots)
+	}
+	if link, ok := annots[0].(map[string]any); !ok || link["/Subtype"] != "/Link" {
+		t.Errorf("the inline link annotation was not kept: %v", annots[0])
+	}
+	if out, _ := exec.Command("pdfsig", p).CombinedOutput(); !strings.Contains(string(out), "Signature is Valid.") {
+		t.Errorf("pdfsig:\n%s", out)
 	}
 }

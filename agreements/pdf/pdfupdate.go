@@ -150,12 +150,16 @@ func copyDict(b *bytes.Buffer, dict pdf.Value, self uint32, skip ...string) {
 	}
 }
 
-// refsOf lists "n g R" for each element of an array of references.
+// refsOf lists the elements of an array as they are to be written again:
+// "n g R" for referenced objects (annotations, fields), the value itself
+// for a direct one (gofpdf writes link annotations inline).
 func refsOf(arr pdf.Value) []string {
 	var out []string
+	self := ptrOf(arr).id
 	for i := 0; i < arr.Len(); i++ {
-		p := ptrOf(arr.Index(i))
-		out = append(out, fmt.Sprintf("%d %d R", p.id, p.gen))
+		var b bytes.Buffer
+		writeValue(&b, arr.Index(i), self)
+		out = append(out, b.String())
 	}
 	return out
 }

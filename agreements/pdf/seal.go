@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/daiban/daiban"
@@ -178,9 +179,10 @@ type Sealer struct {
 	local   *localTSA // the center's own TSA, nil when tsa.key is absent
 	crls    *crlCache
 
-	chainMu     sync.Mutex
-	remoteChain []*x509.Certificate // DAIBAN_TSA_URL's chain, from its last token
-	remoteCRLs  [][]byte            // that chain's CRLs (see tsaCRLs)
+	chainMu      sync.Mutex
+	remoteChain  []*x509.Certificate // DAIBAN_TSA_URL's chain, from its last token
+	remoteCRLs   [][]byte            // that chain's CRLs (see tsaCRLs)
+	tsaDownUntil atomic.Int64        // Unix ns until which seals skip the TSA (restTSA)
 }
 
 // LoadSealer reads the seal key and certificates from dir (made by

@@ -235,6 +235,17 @@ func (s *Sealer) LocalTSAHandler() http.Handler {
 	return s.local
 }
 
+// tsaRest is how long seals skip a TSA that failed: the counter does not
+// wait for a timeout on every document while it is away (the documents
+// await their timestamps; the job keeps asking).
+const tsaRest = 30 * time.Second
+
+func (s *Sealer) tsaResting() bool {
+	return time.Now().UnixNano() < s.tsaDownUntil.Load()
+}
+
+func (s *Sealer) restTSA() { s.tsaDownUntil.Store(time.Now().Add(tsaRest).UnixNano()) }
+
 func (s *Sealer) logTSAFailure(err error) {
 	slog.Warn("时间戳服务无应答：文书已盖章，待时间戳服务恢复后补加文档时间戳", "tsa", s.tsa.Name(), "err", err)
 }

@@ -1,10 +1,13 @@
 package app_test
 
 import (
+	"encoding/asn1"
+
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"github.com/digitorus/pkcs7"
 	"net"
 	"net/http"
 	"os"
@@ -223,10 +226,10 @@ func checkWithTools(t *testing.T, env *apptest.Env, doc []byte) {
 	}
 }
 
-// TestRevokedKeyReported: after `keys revoke`, a document sealed (and
-// timestamped) before stays valid, one sealed after is reported as sealed
-// by a revoked key; the CRL at /pki/root.crl lists the certificate; after
-// `keys rotate` new documents are valid again and old ones still verify.
+// TestRevokedKeyReported: `keys revoke --at T` (the key was compromised
+// since T): a document sealed before T stays valid, one sealed after T is
+// reported as sealed by a revoked key; the CRL at /pki/root.crl lists the
+// certificate; and the server seals nothing more with the revoked key.
 func TestRevokedKeyReported(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
@@ -236,8 +239,16 @@ func TestRevokedKeyReported(t *testing.T) {
 	before := docOfCase(t, env, tok, caseA, docA)["sha256"].(string)
 	serial := sealOf(t, env, before)["serial"].(string)
 
-	time.Sleep(1100 * time.Millisecond) // revocation times have whole seconds
-	rev, err := pdf.RevokeCert(env.Keys, serial, "keyCompromise", time.Time{})
+	time.Sleep(1100 * time.Millisecond) // timestamps and revocation times have whole seconds
+	compromised := time.Now()
+	time.Sleep(1100 * time.Millisecond)
+	caseB, docB := noticeOf(t, env, tok, 22)
+	after := docOfCase(t, env, tok, caseB, docB)["sha256"].(string)
+	if s := sealOf(t, env, after); s["status"] != "valid" {
+		t.Fatalf("before any revocation: %v", s)
+	}
+
+	rev, err := pdf.RevokeCert(env.Keys, serial, "keyCompromise", compromised)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,12 +258,9 @@ func TestRevokedKeyReported(t *testing.T) {
 	if err != nil || len(crl.RevokedCertificateEntries) != 1 || pdf.SerialHex(crl.RevokedCertificateEntries[0].SerialNumber) != serial {
 		t.Fatalf("/pki/root.crl after revoke: %v %+v", err, crl)
 	}
-	s := sealOf(t, env, before)
-	if s["status"] != "valid" || s["revocation"] == nil {
+	if s := sealOf(t, env, before); s["status"] != "valid" || s["revocation"] == nil {
 		t.Errorf("document sealed before the revocation: %v", s)
 	}
-	caseB, docB := noticeOf(t, env, tok, 22) // this server still holds the revoked key
-	after := docOfCase(t, env, tok, caseB, docB)["sha256"].(string)
 	if s := sealOf(t, env, after); s["status"] != "revoked" {
 		t.Errorf("document sealed after the revocation: %v", s)
 	}
@@ -264,5 +272,118 @@ func TestRevokedKeyReported(t *testing.T) {
 		!strings.Contains(string(page.Body), "在吊销之前已盖章，仍然有效") {
 		t.Error("verify page does not keep the document sealed before the revocation valid")
 	}
-	t.Logf("revoked %s at %s", rev.Serial, rev.At)
+	r := env.Do(t, tok, http.MethodPost, "/api/v1/cases", map[string]any{
+		"region": "370323001002", "channel": "counter", "matter": "SP001", "applicant": apptest.Person(t, 23), "summary": "开办小餐馆",
+	}, nil).Must(t, 201)
+	refused := env.Do(t, tok, http.MethodPost, fmt.Sprintf("/api/v1/cases/%d/notice", int64(r.JSON["id"].(float64))), nil, nil)
+	if refused.Status == 201 || !strings.Contains(string(refused.Body), "daiban keys rotate") {
+		t.Errorf("sealing with the revoked key: %d %s", refused.Status, refused.Body)
+	}
+	t.Logf("revoked %s from %s; sealing afterwards: %d %s", rev.Serial, rev.At, refused.Status, refused.Body)
+}
+
+// TestDelegatedAgreementPassesEveryTool: one delegated case through the
+// API; its sealed agreement, as served, passes every tool we did not
+// write: pdfsig (trusted root), qpdf, mutool, pdffonts, openssl cms and
+// openssl ts on the signature timestamp.
+func TestDelegatedAgreementPassesEveryTool(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	env.User(t, "ag.town", "township_agent", "370323001")
+	tok := env.Token(t, "ag.town")
+	person := apptest.Person(t, 31)
+	r := env.Do(t, tok, http.MethodPost, "/api/v1/cases", map[string]any{
+		"region": "370323001002", "channel": "counter", "matter": "SP001", "applicant": person, "summary": "开办小餐馆",
+	}, nil).Must(t, 201)
+	id := int64(r.JSON["id"].(float64))
+	path := fmt.Sprintf("/api/v1/cases/%d", id)
+	c := caseJSON(t, env, tok, id)
+	env.Act(t, tok, id, version(c), "review", map[string]any{"result": "accept", "materials": allMaterials(c)}).Must(t, 200)
+	link := env.Do(t, tok, http.MethodPost, path+"/agreement", nil, nil).Must(t, 201).JSON["signing_url"].(string)
+	env.Do(t, tok, http.MethodPost, path+"/agreement/signatures", map[string]any{"image_png": signaturePNG(t, 3)}, nil).Must(t, 200)
+	env.Do(t, "", http.MethodPost, "/api/v1/sign/"+strings.TrimPrefix(link, "/sign/"),
+		map[string]any{"image_png": signaturePNG(t, 5), "id_last4": person["id_number"][14:]}, nil).Must(t, 200)
+	var docID int64
+	for _, d := range caseJSON(t, env, tok, id)["documents"].([]any) {
+		if dm := d.(map[string]any); dm["kind"] == "agreement" {
+			docID = int64(dm["id"].(float64))
+		}
+	}
+	doc := env.Do(t, tok, http.MethodGet, fmt.Sprintf("/api/v1/documents/%d", docID), nil, nil).Must(t, 200).Body
+
+	dir := t.TempDir()
+	p := filepath.Join(dir, "agreement.pdf")
+	os.WriteFile(p, doc, 0o600)
+	root := filepath.Join(dir, "root.pem")
+	os.WriteFile(root, env.Do(t, "", http.MethodGet, "/pki/root.pem", nil, nil).Must(t, 200).Body, 0o600)
+	tsaPEM := filepath.Join(dir, "tsa.pem")
+	os.WriteFile(tsaPEM, env.Do(t, "", http.MethodGet, "/pki/tsa.pem", nil, nil).Must(t, 200).Body, 0o600)
+	nss := t.TempDir()
+	for _, args := range [][]string{{"-N", "--empty-password", "-d", nss}, {"-A", "-t", "CT,C,C", "-n", "root", "-i", root, "-d", nss}} {
+		if out, err := exec.Command("certutil", args...).CombinedOutput(); err != nil {
+			t.Fatalf("certutil: %v %s", err, out)
+		}
+	}
+	tool := func(want []string, name string, args ...string) string {
+		cmd := exec.Command(name, args...)
+		cmd.Dir = dir
+		out, _ := cmd.CombinedOutput()
+		for _, w := range want {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("%s %v lacks %q:\n%s", name, args, w, out)
+			}
+		}
+		return string(out)
+	}
+	tool([]string{"Signature Type: ETSI.CAdES.detached", "Signature is Valid.", "Certificate is Trusted.", "Total document signed"}, "pdfsig", "-nssdir", nss, p)
+	tool([]string{"No syntax or stream encoding errors"}, "qpdf", "--check", p)
+	tool([]string{"The document is unchanged since signing."}, "mutool", "sign", "-v", p)
+	fonts := tool(nil, "pdffonts", p)
+	for _, l := range strings.Split(strings.TrimSpace(fonts), "\n")[2:] {
+		if !regexp.MustCompile(`^[A-Z]{6}\+\S+ .* yes yes `).MatchString(l) {
+			t.Errorf("pdffonts: not a tagged embedded subset: %s", l)
+		}
+	}
+	tool(nil, "pdfsig", "-dump", "agreement.pdf")
+	m := regexp.MustCompile(`/ByteRange \[0 (\d+) (\d+) (\d+)\s*\]`).FindSubmatch(doc)
+	a, _ := strconv.Atoi(string(m[1]))
+	b, _ := strconv.Atoi(string(m[2]))
+	n, _ := strconv.Atoi(string(m[3]))
+	os.WriteFile(filepath.Join(dir, "covered.bin"), append(append([]byte(nil), doc[:a]...), doc[b:b+n]...), 0o600)
+	tool([]string{"CMS Verification successful"}, "openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", "agreement.pdf.sig0",
+		"-content", "covered.bin", "-CAfile", root, "-purpose", "any", "-out", os.DevNull)
+	printed := tool([]string{"id-smime-aa-timeStampToken", "id-smime-aa-signingCertificateV2"}, "openssl", "cms", "-cmsout", "-print", "-inform", "DER", "-in", "agreement.pdf.sig0")
+	signed := strings.SplitN(strings.SplitN(printed, "signedAttrs:", 2)[1], "unsignedAttrs:", 2)[0]
+	if strings.Contains(signed, "signingTime") {
+		t.Errorf("the seal's signed attributes carry signingTime:\n%s", signed)
+	}
+	token, sigValue := timestampToken(t, filepath.Join(dir, "agreement.pdf.sig0"))
+	os.WriteFile(filepath.Join(dir, "token.der"), token, 0o600)
+	os.WriteFile(filepath.Join(dir, "sigvalue.bin"), sigValue, 0o600)
+	tool([]string{"Verification: OK"}, "openssl", "ts", "-verify", "-in", "token.der", "-token_in", "-data", "sigvalue.bin", "-CAfile", root, "-untrusted", tsaPEM)
+}
+
+// timestampToken takes the signature timestamp out of the seal's CMS.
+func timestampToken(t *testing.T, cmsPath string) (token, sigValue []byte) {
+	t.Helper()
+	der, err := os.ReadFile(cmsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p7, err := pkcs7.Parse(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	si := p7.Signers[0]
+	for _, a := range si.UnauthenticatedAttributes {
+		if a.Type.Equal(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14}) {
+			var tok asn1.RawValue
+			if _, err := asn1.Unmarshal(a.Value.Bytes, &tok); err != nil {
+				t.Fatal(err)
+			}
+			return tok.FullBytes, si.EncryptedDigest
+		}
+	}
+	t.Fatal("no signature timestamp")
+	return nil, nil
 }
