@@ -32,7 +32,8 @@ import (
 var personalFields = map[string]bool{
 	"name": true, "id_number": true, "phone": true, "address": true, // who the person is
 	"note": true, "public_note": true, "reason": true, "comment": true, // free text typed about a case
-	"summary": true, "duplicate_reason": true, "content": true, "authority_note": true,
+	"summary": true, "duplicate_reason": true, "content": true, "step": true,
+	"items": true, // result items: a licence's name and number identify its holder
 }
 
 // CommitmentPrefix opens every commitment string.

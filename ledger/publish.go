@@ -118,9 +118,18 @@ func (p *Publisher) Witnesses() (keys []string, quorum int) {
 func (p *Publisher) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var last string
+	var lastAt time.Time
 	for {
+		// A witness that is down is reported when the reason changes and
+		// then once a minute, not every second.
 		if _, err := p.Publish(ctx); err != nil && ctx.Err() == nil {
-			p.log.logger.Warn("ledger checkpoint not cosigned", "err", err.Error())
+			if msg := err.Error(); msg != last || time.Since(lastAt) > time.Minute {
+				p.log.logger.Warn("ledger checkpoint not cosigned", "err", msg)
+				last, lastAt = msg, time.Now()
+			}
+		} else if err == nil {
+			last = ""
 		}
 		select {
 		case <-ctx.Done():
