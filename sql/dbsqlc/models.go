@@ -183,12 +183,25 @@ type IdempotencyKey struct {
 	CreatedAt   time.Time
 }
 
+type LedgerCaseKey struct {
+	CaseID    int64
+	KeyEnc    []byte
+	CreatedAt time.Time
+}
+
 type LedgerCheckpoint struct {
 	Size    int64
 	Root    []byte
 	Note    string
 	At      time.Time
 	Horizon pgtype.Uint64
+}
+
+type LedgerCosigned struct {
+	ID   int64
+	Size int64
+	Note string
+	At   time.Time
 }
 
 type LedgerEntry struct {
@@ -210,6 +223,12 @@ type LedgerHash struct {
 type LedgerLeafe struct {
 	LeafIndex int64
 	EntryID   int64
+}
+
+type LedgerOpening struct {
+	CaseID     int64
+	Commitment string
+	Value      string
 }
 
 type LoginFailure struct {
