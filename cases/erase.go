@@ -88,9 +88,13 @@ func erasableCases(ctx context.Context, tx pgx.Tx, keys *pii.Keys, idNumber stri
 // many documents lost their PDF.
 func eraseRows(ctx context.Context, tx pgx.Tx, ids []int64) (int, error) {
 	q := dbsqlc.New()
+	// The name is replaced in free text before the case row loses it.
 	steps := []func() error{
 		func() error { return q.EraseNoticeNames(ctx, tx, ErasedName, ids) },
 		func() error { return q.EraseCustodyNames(ctx, tx, ErasedName, ids) },
+		func() error { return q.EraseEscalationNames(ctx, tx, ErasedName, ids) },
+		func() error { return q.EraseRectifications(ctx, tx, ErasedName, ids) },
+		func() error { return q.EraseResultNumbers(ctx, tx, ids) },
 		func() error { return q.EraseApplicants(ctx, tx, ErasedName, ids) },
 		func() error { return q.ErasePendingPII(ctx, tx, ids) },
 		func() error { return q.EraseSignatureImages(ctx, tx, ids) },

@@ -63,6 +63,16 @@ func (q *Queries) EraseDocumentFiles(ctx context.Context, db DBTX, ids []int64) 
 	return result.RowsAffected(), nil
 }
 
+const eraseEscalationNames = `-- name: EraseEscalationNames :exec
+UPDATE escalations x SET note = replace(x.note, c.applicant_name, $1::text), reply_note = replace(x.reply_note, c.applicant_name, $1::text)
+FROM cases c WHERE x.case_id = c.id AND c.id = ANY($2::bigint[]) AND c.applicant_name <> ''
+`
+
+func (q *Queries) EraseEscalationNames(ctx context.Context, db DBTX, erased string, ids []int64) error {
+	_, err := db.Exec(ctx, eraseEscalationNames, erased, ids)
+	return err
+}
+
 const eraseNoticeNames = `-- name: EraseNoticeNames :exec
 UPDATE notices n SET body = replace(n.body, c.applicant_name, $1::text), title = replace(n.title, c.applicant_name, $1::text)
 FROM cases c WHERE n.case_id = c.id AND c.id = ANY($2::bigint[]) AND c.applicant_name <> ''
@@ -89,6 +99,28 @@ DELETE FROM cases_pii_pending WHERE case_id = ANY($1::bigint[])
 
 func (q *Queries) ErasePendingPII(ctx context.Context, db DBTX, ids []int64) error {
 	_, err := db.Exec(ctx, erasePendingPII, ids)
+	return err
+}
+
+const eraseRectifications = `-- name: EraseRectifications :exec
+UPDATE rectifications r SET comment = '', result = replace(r.result, c.applicant_name, $1::text)
+FROM cases c WHERE r.case_id = c.id AND c.id = ANY($2::bigint[])
+`
+
+// The applicant's own words go; the center's account of what it did stays,
+// without the name.
+func (q *Queries) EraseRectifications(ctx context.Context, db DBTX, erased string, ids []int64) error {
+	_, err := db.Exec(ctx, eraseRectifications, erased, ids)
+	return err
+}
+
+const eraseResultNumbers = `-- name: EraseResultNumbers :exec
+UPDATE handover_items SET number = '' WHERE case_id = ANY($1::bigint[])
+`
+
+// A licence's number identifies its holder.
+func (q *Queries) EraseResultNumbers(ctx context.Context, db DBTX, ids []int64) error {
+	_, err := db.Exec(ctx, eraseResultNumbers, ids)
 	return err
 }
 

@@ -16,6 +16,20 @@ FROM cases c WHERE n.case_id = c.id AND c.id = ANY(@ids::bigint[]) AND c.applica
 UPDATE custody_moves m SET note = replace(m.note, c.applicant_name, @erased::text)
 FROM cases c WHERE m.case_id = c.id AND c.id = ANY(@ids::bigint[]) AND c.applicant_name <> '';
 
+-- name: EraseEscalationNames :exec
+UPDATE escalations x SET note = replace(x.note, c.applicant_name, @erased::text), reply_note = replace(x.reply_note, c.applicant_name, @erased::text)
+FROM cases c WHERE x.case_id = c.id AND c.id = ANY(@ids::bigint[]) AND c.applicant_name <> '';
+
+-- name: EraseRectifications :exec
+-- The applicant's own words go; the center's account of what it did stays,
+-- without the name.
+UPDATE rectifications r SET comment = '', result = replace(r.result, c.applicant_name, @erased::text)
+FROM cases c WHERE r.case_id = c.id AND c.id = ANY(@ids::bigint[]);
+
+-- name: EraseResultNumbers :exec
+-- A licence's number identifies its holder.
+UPDATE handover_items SET number = '' WHERE case_id = ANY(@ids::bigint[]);
+
 -- name: EraseApplicants :exec
 UPDATE cases SET applicant_name = @erased::text, applicant_id_number_enc = NULL, applicant_phone_enc = NULL,
     applicant_id_number_bidx = NULL, applicant_phone_bidx = NULL, summary = '', rating_comment = NULL
