@@ -12,6 +12,7 @@ import (
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies/pii"
+	"github.com/daiban/daiban/sql/dbsqlc"
 )
 
 // Erasure is what erasing a person removes (or, in a dry run, would).
@@ -61,32 +62,21 @@ func ErasePerson(ctx context.Context, pool *pgxpool.Pool, keys *pii.Keys, actor,
 // erasableCases locks the person's cases and checks that each may be
 // erased.
 func erasableCases(ctx context.Context, tx pgx.Tx, keys *pii.Keys, idNumber string, retention time.Duration, now time.Time, out *Erasure) ([]int64, error) {
-	rows, err := tx.Query(ctx, `SELECT id, number, state, closed_at FROM cases
-WHERE applicant_id_number_bidx = ANY($1::bytea[]) ORDER BY id FOR UPDATE`, keys.Indexes(pii.CaseIDNumber, idNumber))
+	rows, err := dbsqlc.New().PersonCasesForUpdate(ctx, tx, keys.Indexes(pii.CaseIDNumber, idNumber))
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	var ids []int64
-	for rows.Next() {
-		var id int64
-		var number, state string
-		var closed *time.Time
-		if err := rows.Scan(&id, &number, &state, &closed); err != nil {
-			return nil, err
+	for _, r := range rows {
+		if State(r.State).Open() {
+			return nil, daiban.Errorf(daiban.EINVALIDTRANSITION, "案件 %s 尚在办理中（%s），不能删除申请人的个人信息", r.Number, StateNames[State(r.State)])
 		}
-		if State(state).Open() {
-			return nil, daiban.Errorf(daiban.EINVALIDTRANSITION, "案件 %s 尚在办理中（%s），不能删除申请人的个人信息", number, StateNames[State(state)])
-		}
-		if closed != nil && closed.Add(retention).After(now) {
+		if c := r.ClosedAt; c != nil && c.Add(retention).After(now) {
 			return nil, daiban.Errorf(daiban.EINVALIDTRANSITION, "案件 %s 于 %s 办结，保存期限（%d 天）未满，%s 之后才能删除",
-				number, closed.In(shanghai).Format("2006-01-02"), int(retention.Hours()/24), closed.Add(retention).In(shanghai).Format("2006-01-02"))
+				r.Number, c.In(shanghai).Format("2006-01-02"), int(retention.Hours()/24), c.Add(retention).In(shanghai).Format("2006-01-02"))
 		}
-		ids = append(ids, id)
-		out.Cases = append(out.Cases, number)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
+		ids = append(ids, r.ID)
+		out.Cases = append(out.Cases, r.Number)
 	}
 	if len(ids) == 0 {
 		return nil, daiban.Errorf(daiban.ENOTFOUND, "没有该身份证号码的申请人（或其个人信息已删除）")
@@ -97,37 +87,30 @@ WHERE applicant_id_number_bidx = ANY($1::bytea[]) ORDER BY id FOR UPDATE`, keys.
 // eraseRows removes the readable data of the cases ids and returns how
 // many documents lost their PDF.
 func eraseRows(ctx context.Context, tx pgx.Tx, ids []int64) (int, error) {
-	stmts := []string{
-		// Free text that may quote the name: replaced where it does.
-		`UPDATE notices n SET body = replace(n.body, c.applicant_name, $2), title = replace(n.title, c.applicant_name, $2)
-		 FROM cases c WHERE n.case_id = c.id AND c.id = ANY($1) AND c.applicant_name <> ''`,
-		`UPDATE custody_moves m SET note = replace(m.note, c.applicant_name, $2)
-		 FROM cases c WHERE m.case_id = c.id AND c.id = ANY($1) AND c.applicant_name <> ''`,
-		`UPDATE cases SET applicant_name = $2, applicant_id_number_enc = NULL, applicant_phone_enc = NULL,
-		 applicant_id_number_bidx = NULL, applicant_phone_bidx = NULL, summary = '', rating_comment = NULL
-		 WHERE id = ANY($1)`,
-		`DELETE FROM cases_pii_pending WHERE case_id = ANY($1)`,
-		`UPDATE signatures s SET image_png = ''::bytea FROM documents d WHERE s.document_id = d.id AND d.case_id = ANY($1)`,
-		`DELETE FROM sign_links l USING documents d WHERE l.document_id = d.id AND d.case_id = ANY($1)`,
-		`DELETE FROM copy_links l USING documents d WHERE l.document_id = d.id AND d.case_id = ANY($1)`,
-		`DELETE FROM ledger_openings WHERE case_id = ANY($1)`,
-		`DELETE FROM ledger_case_keys WHERE case_id = ANY($1)`,
+	q := dbsqlc.New()
+	// The name is replaced in free text before the case row loses it.
+	steps := []func() error{
+		func() error { return q.EraseNoticeNames(ctx, tx, ErasedName, ids) },
+		func() error { return q.EraseCustodyNames(ctx, tx, ErasedName, ids) },
+		func() error { return q.EraseEscalationNames(ctx, tx, ErasedName, ids) },
+		func() error { return q.EraseRectifications(ctx, tx, ErasedName, ids) },
+		func() error { return q.EraseResultNumbers(ctx, tx, ids) },
+		func() error { return q.EraseApplicants(ctx, tx, ErasedName, ids) },
+		func() error { return q.ErasePendingPII(ctx, tx, ids) },
+		func() error { return q.EraseSignatureImages(ctx, tx, ids) },
+		func() error { return q.EraseSignLinks(ctx, tx, ids) },
+		func() error { return q.EraseCopyLinks(ctx, tx, ids) },
+		func() error { return q.EraseOpenings(ctx, tx, ids) },
+		func() error { return q.EraseCaseKeys(ctx, tx, ids) },
 	}
-	for _, s := range stmts {
-		args := []any{ids}
-		if strings.Contains(s, "$2") {
-			args = append(args, ErasedName)
-		}
-		if _, err := tx.Exec(ctx, s, args...); err != nil {
+	for _, step := range steps {
+		if err := step(); err != nil {
 			return 0, fmt.Errorf("erasing: %w", err)
 		}
 	}
-	// A sealed document keeps its SHA-256, so its verification page and
-	// ledger proof still answer; the PDF, which shows the person, goes.
-	tag, err := tx.Exec(ctx, `UPDATE documents SET pdf = CASE WHEN pdf IS NULL THEN NULL ELSE ''::bytea END
-		WHERE case_id = ANY($1) AND pdf IS NOT NULL`, ids)
+	n, err := q.EraseDocumentFiles(ctx, tx, ids)
 	if err != nil {
 		return 0, fmt.Errorf("erasing documents: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	return int(n), nil
 }

@@ -47,6 +47,9 @@ type Entry struct {
 	Region  string          `json:"region"`            // the case's region, "" without a case
 	Type    string          `json:"type"`
 	Payload json.RawMessage `json:"payload"` // the stored canonical JSON bytes
+	// Readable is the payload with its commitments opened (Reveal), for
+	// staff; set by CaseEntries when the payload holds commitments.
+	Readable json.RawMessage `json:"readable,omitempty"`
 }
 
 // Leaf returns the entry's leaf, the bytes whose leaf hash is in the tree.
@@ -489,8 +492,9 @@ func (l *Log) Inclusion(ctx context.Context, index, size int64) (_ Inclusion, er
 }
 
 // CaseEntries returns a case's entries in the order they were appended,
-// integrated or not, for staff: with personal values put back in place of
-// their commitments (Reveal), so they are not the published bytes.
+// integrated or not: Payload is the published bytes (the leaf hash is
+// computed from them), Readable the same with personal values put back in
+// place of their commitments (Reveal), for staff.
 func (l *Log) CaseEntries(ctx context.Context, caseID int64) (_ []Entry, err error) {
 	defer daiban.Wrap(&err, "ledger: entries of case %d", caseID)
 	rows, err := queries.LedgerCaseEntries(ctx, l.pool, &caseID)
@@ -503,7 +507,10 @@ func (l *Log) CaseEntries(ctx context.Context, caseID int64) (_ []Entry, err err
 	}
 	out := make([]Entry, len(rows))
 	for i, r := range rows {
-		out[i] = entry(r.LeafIndex, r.ID, r.At, r.Actor, r.CaseID, r.Region, r.Type, Reveal(r.Payload, open))
+		out[i] = entry(r.LeafIndex, r.ID, r.At, r.Actor, r.CaseID, r.Region, r.Type, r.Payload)
+		if rd := Reveal(r.Payload, open); len(rd) != len(r.Payload) || string(rd) != string(r.Payload) {
+			out[i].Readable = rd
+		}
 	}
 	return out, nil
 }

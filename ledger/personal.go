@@ -32,7 +32,8 @@ import (
 var personalFields = map[string]bool{
 	"name": true, "id_number": true, "phone": true, "address": true, // who the person is
 	"note": true, "public_note": true, "reason": true, "comment": true, // free text typed about a case
-	"summary": true, "duplicate_reason": true, "content": true, "authority_note": true,
+	"summary": true, "duplicate_reason": true, "content": true, "step": true,
+	"items": true, // result items: a licence's name and number identify its holder
 }
 
 // CommitmentPrefix opens every commitment string.
@@ -89,8 +90,7 @@ func (p *Personal) Encode(ctx context.Context, db dbsqlc.DBTX, m Meta, payload a
 	for _, c := range cs {
 		vs = append(vs, open[c])
 	}
-	if _, err := db.Exec(ctx, `INSERT INTO ledger_openings (case_id, commitment, value)
-SELECT $1, c, v FROM unnest($2::text[], $3::text[]) AS o(c, v) ON CONFLICT DO NOTHING`, m.CaseID, cs, vs); err != nil {
+	if err := queries.LedgerOpeningsInsert(ctx, db, m.CaseID, cs, vs); err != nil {
 		return nil, fmt.Errorf("ledger: openings: %w", err)
 	}
 	return out, nil
@@ -119,12 +119,11 @@ func (p *Personal) caseKey(ctx context.Context, db dbsqlc.DBTX, caseID int64) ([
 	if _, err := rand.Read(fresh); err != nil {
 		return nil, err
 	}
-	if _, err := db.Exec(ctx, `INSERT INTO ledger_case_keys (case_id, key_enc) VALUES ($1, $2) ON CONFLICT (case_id) DO NOTHING`,
-		caseID, p.keys.Seal(caseKeyField, row, fresh)); err != nil {
+	if err := queries.LedgerCaseKeyInsert(ctx, db, caseID, p.keys.Seal(caseKeyField, row, fresh)); err != nil {
 		return nil, fmt.Errorf("ledger: case key: %w", err)
 	}
-	var sealed []byte
-	if err := db.QueryRow(ctx, `SELECT key_enc FROM ledger_case_keys WHERE case_id = $1`, caseID).Scan(&sealed); err != nil {
+	sealed, err := queries.LedgerCaseKey(ctx, db, caseID)
+	if err != nil {
 		return nil, fmt.Errorf("ledger: case key: %w", err)
 	}
 	return p.keys.Open(caseKeyField, row, sealed)
@@ -187,20 +186,15 @@ func isCommitment(s string) bool {
 // Openings returns the readable values behind the commitments of a case's
 // entries.
 func Openings(ctx context.Context, db dbsqlc.DBTX, caseID int64) (map[string]string, error) {
-	rows, err := db.Query(ctx, `SELECT commitment, value FROM ledger_openings WHERE case_id = $1`, caseID)
+	rows, err := queries.LedgerOpenings(ctx, db, caseID)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var c, v string
-		if err := rows.Scan(&c, &v); err != nil {
-			return nil, err
-		}
-		out[c] = v
+	out := make(map[string]string, len(rows))
+	for _, r := range rows {
+		out[r.Commitment] = r.Value
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Reveal returns a payload with each commitment replaced by its readable

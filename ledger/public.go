@@ -89,41 +89,22 @@ func tileWithin(t tlog.Tile, size int64) bool {
 	return t.N >= 0 && t.W > 0 && t.N*torchwood.TileWidth+int64(t.W) <= have
 }
 
-const bundleQuery = `SELECT e.at, e.actor, e.case_id, e.region, e.type, e.payload
-FROM ledger_leaves l JOIN ledger_entries e ON e.id = l.entry_id
-WHERE l.leaf_index >= $1 AND l.leaf_index < $2
-ORDER BY l.leaf_index`
-
 // entryBundle reads the leaves of an entries tile.
 func (l *Log) entryBundle(ctx context.Context, t tlog.Tile) ([]byte, error) {
 	from := t.N * torchwood.TileWidth
-	rows, err := l.pool.Query(ctx, bundleQuery, from, from+int64(t.W))
+	rows, err := queries.LedgerBundle(ctx, l.pool, from, from+int64(t.W))
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	if len(rows) != t.W {
+		return nil, daiban.Errorf(daiban.EINTERNAL, "ledger: tile %s has %d of %d leaves", torchwood.TilePath(t), len(rows), t.W)
+	}
 	var out []byte
-	var e Entry
-	var caseID *int64
-	n := 0
-	for rows.Next() {
-		if err := rows.Scan(&e.At, &e.Actor, &caseID, &e.Region, &e.Type, &e.Payload); err != nil {
-			return nil, err
-		}
-		e.CaseID = 0
-		if caseID != nil {
-			e.CaseID = *caseID
-		}
+	for _, r := range rows {
+		e := entry(0, 0, r.At, r.Actor, r.CaseID, r.Region, r.Type, r.Payload)
 		if out, err = torchwood.AppendTileEntry(out, e.Leaf()); err != nil {
 			return nil, err
 		}
-		n++
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if n != t.W {
-		return nil, daiban.Errorf(daiban.EINTERNAL, "ledger: tile %s has %d of %d leaves", torchwood.TilePath(t), n, t.W)
 	}
 	return out, nil
 }

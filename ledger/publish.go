@@ -118,9 +118,18 @@ func (p *Publisher) Witnesses() (keys []string, quorum int) {
 func (p *Publisher) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var last string
+	var lastAt time.Time
 	for {
+		// A witness that is down is reported when the reason changes and
+		// then once a minute, not every second.
 		if _, err := p.Publish(ctx); err != nil && ctx.Err() == nil {
-			p.log.logger.Warn("ledger checkpoint not cosigned", "err", err.Error())
+			if msg := err.Error(); msg != last || time.Since(lastAt) > time.Minute {
+				p.log.logger.Warn("ledger checkpoint not cosigned", "err", msg)
+				last, lastAt = msg, time.Now()
+			}
+		} else if err == nil {
+			last = ""
 		}
 		select {
 		case <-ctx.Done():
@@ -165,9 +174,7 @@ func (p *Publisher) Publish(ctx context.Context) (_ int64, err error) {
 	if n < p.quorum {
 		return 0, fmt.Errorf("%d of %d witnesses cosigned size %d, quorum %d: %s", n, len(p.witnesses), cp.Size, p.quorum, strings.Join(fails, "; "))
 	}
-	_, err = p.log.pool.Exec(ctx, `INSERT INTO ledger_cosigned (size, note) VALUES ($1, $2)`,
-		cp.Size, cp.Note+lines.String())
-	return cp.Size, err
+	return cp.Size, queries.LedgerCosignedInsert(ctx, p.log.pool, cp.Size, cp.Note+lines.String())
 }
 
 // hasQuorum tells whether a published note carries valid cosignatures of
@@ -271,18 +278,16 @@ func (p *Publisher) checkCosignature(i int, sc checkpoint.Checkpoint, cp Checkpo
 // Published returns the latest checkpoint a quorum of witnesses cosigned:
 // its note carries the log's signature and the cosignatures.
 func (l *Log) Published(ctx context.Context) (_ Checkpoint, err error) {
-	var note string
-	var at time.Time
-	err = l.pool.QueryRow(ctx, `SELECT note, at FROM ledger_cosigned ORDER BY size DESC, id DESC LIMIT 1`).Scan(&note, &at)
+	row, err := queries.LedgerCosignedLatest(ctx, l.pool)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Checkpoint{}, daiban.Errorf(daiban.ENOTFOUND, "台账尚无经见证联署的检查点")
 	} else if err != nil {
 		return Checkpoint{}, err
 	}
-	cp, err := l.signer.Open([]byte(note))
+	cp, err := l.signer.Open([]byte(row.Note))
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("ledger: published checkpoint: %v", err)
 	}
-	cp.At = at.UTC()
+	cp.At = row.At.UTC()
 	return cp, nil
 }

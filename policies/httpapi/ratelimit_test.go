@@ -30,11 +30,11 @@ func TestRateLimiterBoundedMemory(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	l := NewRateLimiter(PublicPrefixes, 10, 40)
 	l.now = func() time.Time { return now }
-	l.MaxAddresses = 50_000
+	l.MaxAddresses = 25_000
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	for i := range 200_000 {
+	for i := range 100_000 {
 		if wait := l.reserve(fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)); wait != 0 {
 			t.Fatalf("a new address waits %v", wait)
 		}
@@ -44,7 +44,7 @@ func TestRateLimiterBoundedMemory(t *testing.T) {
 	if n := l.Addresses(); n > l.MaxAddresses {
 		t.Fatalf("%d addresses remembered, cap %d", n, l.MaxAddresses)
 	}
-	t.Logf("200,000 addresses, cap 50,000: %d remembered, heap +%.1f MB (%.0f bytes each)",
+	t.Logf("100,000 addresses, cap 25,000: %d remembered, heap +%.1f MB (%.0f bytes each)",
 		l.Addresses(), float64(after.HeapAlloc-before.HeapAlloc)/1e6, float64(after.HeapAlloc-before.HeapAlloc)/float64(l.Addresses()))
 	now = now.Add(l.Idle + 2*time.Minute)
 	l.reserve("192.0.2.1")

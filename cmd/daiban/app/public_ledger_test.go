@@ -258,6 +258,28 @@ func TestPublicLedgerCheckedFromOutside(t *testing.T) {
 		if !strings.Contains(string(tl), "申请人"+person["name"]) {
 			t.Fatalf("the staff timeline lost the readable note: %s", tl)
 		}
+		// The case's ledger for staff: published payload and readable one.
+		cl := env.Do(t, tok, http.MethodGet, fmt.Sprintf("/api/v1/cases/%d/ledger", id), nil, nil).Must(t, 200)
+		var items struct {
+			Items []struct {
+				Payload  json.RawMessage `json:"payload"`
+				Readable json.RawMessage `json:"readable"`
+			} `json:"items"`
+		}
+		if err := json.Unmarshal(cl.Body, &items); err != nil {
+			t.Fatal(err)
+		}
+		var readable, published bool
+		for _, it := range items.Items {
+			readable = readable || strings.Contains(string(it.Readable), "申请人"+person["name"])
+			published = published || strings.Contains(string(it.Payload), ledger.CommitmentPrefix)
+			if strings.Contains(string(it.Payload), person["name"]) {
+				t.Fatalf("published payload with the name: %s", it.Payload)
+			}
+		}
+		if !readable || !published {
+			t.Fatalf("case ledger: readable %v, commitments %v: %s", readable, published, cl.Body)
+		}
 	})
 
 	t.Run("inclusion of the sealed agreement", func(t *testing.T) {
