@@ -173,11 +173,11 @@ func TestTemplates(t *testing.T) {
 			[]string{"网上预约", "历山街道便民服务中心", "查看可预约时段"}},
 		{"appointments slots", "appointments", view{Data: sampleBook()}, []string{`value="2026-09-21/am"`, "余 2 个", "已约满", "开办餐馆一件事", "手机号码", "已约满，请选择其他时段"}},
 		{"booking", "booking", view{Data: bookingData{Title: "开办餐馆一件事", Form: blankForm("booking", "tok"), Booking: &appointments.Appointment{Code: "ABCDE23456", Status: "booked", StatusName: "待确认",
-			Label: "9月21日 星期一 上午", Name: "张喆", PhoneMasked: "138****1201"}}}, []string{"ABCDE23456", "短信确认码", "取消预约", "138****1201", "开办餐馆一件事"}},
+			Label: "9月21日 周一 上午", Name: "张喆", PhoneMasked: "138****1201"}}}, []string{"ABCDE23456", "短信确认码", "取消预约", "138****1201", "开办餐馆一件事"}},
 		{"booking missing", "booking", view{Data: bookingData{Code: "NOPE", Form: blankForm("booking", "tok")}}, []string{"预约码 NOPE 不存在"}},
 		{"slots", "slots", view{User: agent, Data: slotsData{Townships: []regionOption{{"370323001", "历山街道"}}, Names: map[string]string{"370323001": "历山街道"}, Form: blankForm("slots", "tok"),
-			Slots: []appointments.Slot{{Region: "370323001", Label: "9月21日 星期一 上午", Capacity: 5, Booked: 2}}, Opened: &appointments.Opened{Slots: []appointments.Slot{{}}, Skipped: []string{"2026-10-01"}}}},
-			[]string{"开放预约时段", "已开放 1 个时段", "2026-10-01", "9月21日 星期一 上午"}},
+			Slots: []appointments.Slot{{Region: "370323001", Label: "9月21日 周一 上午", Capacity: 5, Booked: 2}}, Opened: &appointments.Opened{Slots: []appointments.Slot{{}}, Skipped: []string{"2026-10-01"}}}},
+			[]string{"开放预约时段", "已开放 1 个时段", "2026-10-01", "9月21日 周一 上午"}},
 	}
 	seen := map[string]bool{}
 	for _, tc := range tests {
@@ -254,6 +254,6 @@ func sampleBook() bookData {
 	f.Errors["slot"] = "2026-09-21 下午 已约满，请选择其他时段"
 	return bookData{Region: "370323001", Matter: "YJS001", Form: f, Townships: []regionOption{{"370323001", "历山街道"}},
 		Chains: []catalog.GuideEntry{{Kind: "chain", Code: "YJS001", Name: "开办餐馆一件事"}},
-		Slots: []appointments.Slot{{Key: "2026-09-21/am", Label: "9月21日 星期一 上午", Capacity: 5, Booked: 3, Remaining: 2},
-			{Key: "2026-09-21/pm", Label: "9月21日 星期一 下午", Capacity: 3, Booked: 3}}}
+		Slots: []appointments.Slot{{Key: "2026-09-21/am", Label: "9月21日 周一 上午", Capacity: 5, Booked: 3, Remaining: 2},
+			{Key: "2026-09-21/pm", Label: "9月21日 周一 下午", Capacity: 3, Booked: 3}}}
 }

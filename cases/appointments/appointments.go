@@ -112,7 +112,7 @@ func slotOf(r dbsqlc.AppointmentSlot) Slot {
 	day := r.Day.Format(time.DateOnly)
 	h := Half(r.Half)
 	return Slot{ID: r.ID, Key: day + "/" + string(h), Region: r.Region, Day: day, Half: h,
-		Label:    fmt.Sprintf("%d月%d日 %s %s", r.Day.Month(), r.Day.Day(), calendar.WeekdayName(r.Day), h.Name()),
+		Label:    fmt.Sprintf("%d月%d日 %s %s", r.Day.Month(), r.Day.Day(), strings.Replace(calendar.WeekdayName(r.Day), "星期", "周", 1), h.Name()),
 		Capacity: int(r.Capacity), Booked: int(r.Booked), Remaining: int(r.Capacity - r.Booked)}
 }
 

@@ -155,7 +155,7 @@ func TestAppointments(t *testing.T) {
 			t.Errorf("cancelled twice: %d", e.Status)
 		}
 		s := env.Do(t, "", http.MethodGet, "/api/v1/appointments/slots?region=370323001", nil, nil)
-		if !strings.Contains(string(s.Body), `"slot":"2026-09-23/am","region":"370323001","day":"2026-09-23","half":"am","label":"9月23日 星期三 上午","capacity":5,"booked":0`) {
+		if !strings.Contains(string(s.Body), `"slot":"2026-09-23/am","region":"370323001","day":"2026-09-23","half":"am","label":"9月23日 周三 上午","capacity":5,"booked":0`) {
 			t.Errorf("the cancelled place is not free again: %s", s.Body)
 		}
 	})
