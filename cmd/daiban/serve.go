@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/daiban/daiban/cmd/daiban/app"
+	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/cmd/daiban/demo"
 )
 
@@ -41,7 +42,10 @@ func cmdServe(ctx context.Context, cfg config, args []string) error {
 	if cfg.CenterName != "" {
 		center.Name = cfg.CenterName
 	}
-	a, err := app.New(ctx, app.Options{Center: center, FontDirs: cfg.FontDirs, Pool: db.Pool, Logger: logger, KeyDir: cfg.KeyDir, Origin: origin, Registerer: prometheus.DefaultRegisterer, Gatherer: prometheus.DefaultGatherer, MetricsAllow: cfg.MetricsAllow})
+	a, err := app.New(ctx, app.Options{Center: center, FontDirs: cfg.FontDirs, Pool: db.Pool, Logger: logger, KeyDir: cfg.KeyDir, Origin: origin, Registerer: prometheus.DefaultRegisterer, Gatherer: prometheus.DefaultGatherer, MetricsAllow: cfg.MetricsAllow,
+		// The demo has no text-message gateway: its log shows the applicants'
+		// one-time codes (bookings, postal delivery) so they can be tried.
+		CodeSender: cases.LogCodeSender{Logger: logger, ShowText: *withDemo}})
 	if err != nil {
 		return err
 	}
