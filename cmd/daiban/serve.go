@@ -11,8 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/daiban/daiban/cmd/daiban/app"
 	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/cmd/daiban/app"
 	"github.com/daiban/daiban/cmd/daiban/demo"
 )
 

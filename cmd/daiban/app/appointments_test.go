@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/daiban/daiban/cases/appointments"
 	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/cmd/daiban/app/apptest"
+	"github.com/daiban/daiban/policies/pii"
 )
 
 // codeBox is a text-message gateway for tests: it keeps every message.
@@ -194,6 +196,19 @@ func TestAppointments(t *testing.T) {
 		pdf := env.Do(t, agent, http.MethodGet, "/api/v1/reports/monthly.pdf?month=2026-09&region=370323001", nil, nil).Must(t, http.StatusOK)
 		if text := strings.Join(strings.Fields(pdftotext(t, pdf.Body)), ""); !strings.Contains(text, "预约未到3人次") {
 			t.Errorf("the PDF does not count the no-shows")
+		}
+	})
+	t.Run("key rotation re-seals the phones", func(t *testing.T) {
+		if _, err := pii.Rotate(env.Keys); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1100 * time.Millisecond) // the server rereads pii.key
+		n, err := appointments.Reseal(context.Background(), env.Pool, env.App.PII)
+		if err != nil || n != 5 { // 3 at once, 1 cancelled, 1 that became a case
+			t.Fatalf("re-sealed %d phones (%v), want 5", n, err)
+		}
+		if g := env.Do(t, "", http.MethodGet, "/api/v1/appointments/"+code, nil, nil).Must(t, http.StatusOK); g.JSON["phone"] != "138****1201" {
+			t.Errorf("after re-sealing: %s", g.Body)
 		}
 	})
 }
