@@ -150,8 +150,17 @@ func TestAppointments(t *testing.T) {
 				t.Errorf("bad booking %v accepted: %d", bad, e.Status)
 			}
 		}
-		other := env.Do(t, "", http.MethodPost, "/api/v1/appointments", map[string]any{"region": "370323001", "matter": "GT001", "slot": "2026-09-23/am", "name": "王堃", "phone": "18653301103"}, nil).Must(t, http.StatusCreated)
+		wang := map[string]any{"region": "370323001", "matter": "GT001", "slot": "2026-09-23/am", "name": "王堃", "phone": "18653301103"}
+		key := map[string]string{"Idempotency-Key": "wang-23am"}
+		other := env.Do(t, "", http.MethodPost, "/api/v1/appointments", wang, key).Must(t, http.StatusCreated)
 		oc := other.JSON["code"].(string)
+		if again := env.Do(t, "", http.MethodPost, "/api/v1/appointments", wang, key).Must(t, http.StatusCreated); again.JSON["code"] != oc {
+			t.Errorf("the same request again booked %v, want %s", again.JSON["code"], oc)
+		}
+		wang["name"] = "王某"
+		if e := env.Do(t, "", http.MethodPost, "/api/v1/appointments", wang, key); e.ErrorCode() != "invalid" {
+			t.Errorf("another booking with the same key: %d %s", e.Status, e.Body)
+		}
 		env.Do(t, "", http.MethodDelete, "/api/v1/appointments/"+oc, nil, nil).Must(t, http.StatusOK)
 		if e := env.Do(t, "", http.MethodDelete, "/api/v1/appointments/"+oc, nil, nil); e.Status != http.StatusConflict {
 			t.Errorf("cancelled twice: %d", e.Status)
