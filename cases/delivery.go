@@ -3,6 +3,7 @@ package cases
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -206,4 +207,28 @@ func (s *Service) PostedTx(ctx context.Context, tx pgx.Tx, a Actor, id int64, by
 // Delivery returns a case's delivery (DeliveryOf on the service's pool).
 func (s *Service) Delivery(ctx context.Context, id int64) (DeliveryView, error) {
 	return s.DeliveryOf(ctx, s.pool, id)
+}
+
+// ResealAddresses seals again, under the current key version, every postal
+// address sealed under another (part of a key rotation); it returns how
+// many it re-sealed.
+func ResealAddresses(ctx context.Context, pool dbsqlc.DBTX, k *pii.Keys) (int, error) {
+	q, prefix, n := dbsqlc.New(), pii.VersionPrefix(k.Current()), 0
+	for {
+		rows, err := q.DeliveryAddressStale(ctx, pool, prefix)
+		if err != nil || len(rows) == 0 {
+			return n, err
+		}
+		for _, r := range rows {
+			row := strconv.FormatInt(r.CaseID, 10)
+			a, err := k.OpenString(pii.DeliveryAddress, row, r.AddressEnc)
+			if err != nil {
+				return n, fmt.Errorf("cases: address of case %d: %w", r.CaseID, err)
+			}
+			if err := q.DeliveryAddressReseal(ctx, pool, k.SealString(pii.DeliveryAddress, row, a), r.CaseID, r.AddressEnc); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
 }

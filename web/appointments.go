@@ -78,7 +78,7 @@ func (p *Pages) book(c echo.Context) error {
 		return p.renderBook(c, refusePublic(f, err), f)
 	}
 	res, err := p.Appointments.Book(c.Request().Context(), appointments.Booking{Region: f.Value("region"), Matter: f.Value("matter"),
-		Slot: f.Value("slot"), Name: f.Value("name"), Phone: f.Value("phone")})
+		Slot: f.Value("slot"), Name: f.Value("name"), Phone: f.Value("phone")}, nil)
 	if err != nil {
 		status, ferr := f.fail(err, same)
 		if ferr != nil {

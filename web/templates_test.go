@@ -165,6 +165,15 @@ func TestTemplates(t *testing.T) {
 		{"verify lookup", "verify", view{Data: verifyData{}}, []string{"10 位核验码"}},
 		{"track", "track", view{Flash: &flash{Kind: "ok", Message: "感谢您的评价！"}, Data: trackData{Code: "ABC", Looked: true, Case: &trackView, Form: evalFailed}},
 			[]string{"办件进度查询", "已提交审批局", "评价本次代办服务", "评价意见 不能为空", "非常满意", "感谢您的评价"}},
+		{"handover by post", "handover", view{User: agent, Data: &signingPage{Case: cases.View(ready, true), Delivery: &cases.DeliveryView{Method: cases.ByPost}, Form: blankForm("receipt", "tok")}},
+			[]string{"邮寄信息", "承运商", "运单号", "收件地址", "登记寄出"}},
+		{"handover posted", "handover", view{User: agent, Data: &signingPage{Case: cases.View(ready, true), Draft: &agreements.Status{}, Form: blankForm("receipt", "tok"),
+			Delivery: &cases.DeliveryView{Method: cases.ByPost, Carrier: "EMS", Waybill: "1180245678901", AddressMasked: "山东省淄博市****", DispatchedAt: &now}}},
+			[]string{"已寄出，等待确认送达", "1180245678901", "山东省淄博市****", "录入签收凭证并办结"}},
+		{"track posted", "track", view{Data: trackData{Code: "ABC", Looked: true, Case: &cases.TrackView{Number: "N1", Title: "开办餐馆一件事", State: cases.ReadyForHandover, StateName: "待交付",
+			ChainProgress: []cases.MatterProgress{{Matter: "GT001", Status: cases.MatterDone, Name: "部门已办结", At: "2026-09-22"}}},
+			Form: blankForm("evaluate", "tok"), Posted: &cases.DeliveryView{Method: cases.ByPost, Carrier: "EMS", Waybill: "1180245678901"}, DeliveryForm: blankForm("delivery", "tok")}},
+			[]string{"办理结果已邮寄", "1180245678901", "短信确认码", "各事项进度", "部门已办结", `action="/track/ABC/delivery"`}},
 		{"track not found", "track", view{Data: trackData{Code: "ZZZ", Looked: true, Form: blankForm("evaluate", "")}}, []string{"查询码不存在"}},
 		{"sign agreement", "sign", view{Title: "代办服务委托协议书", Data: signData{Info: info, Token: "tkn"}}, []string{"请签名确认", "本代办服务全程免费", "/api/v1/sign/tkn", "身份证号码后四位", "撤销一笔", "恢复一笔", "清除重签", "/static/sign.js"}},
 		{"sign receipt", "sign", view{Data: signData{Info: receipt, Token: "tkn"}}, []string{"食品经营许可证 JY123"}},
@@ -182,11 +191,11 @@ func TestTemplates(t *testing.T) {
 			[]string{"网上预约", "历山街道便民服务中心", "查看可预约时段"}},
 		{"appointments slots", "appointments", view{Data: sampleBook()}, []string{`value="2026-09-21/am"`, "余 2 个", "已约满", "开办餐馆一件事", "手机号码", "已约满，请选择其他时段"}},
 		{"booking", "booking", view{Data: bookingData{Title: "开办餐馆一件事", Form: blankForm("booking", "tok"), Booking: &appointments.Appointment{Code: "ABCDE23456", Status: "booked", StatusName: "待确认",
-			Label: "9月21日 星期一 上午", Name: "张喆", PhoneMasked: "138****1201"}}}, []string{"ABCDE23456", "短信确认码", "取消预约", "138****1201", "开办餐馆一件事"}},
+			Label: "9月21日 周一 上午", Name: "张喆", PhoneMasked: "138****1201"}}}, []string{"ABCDE23456", "短信确认码", "取消预约", "138****1201", "开办餐馆一件事"}},
 		{"booking missing", "booking", view{Data: bookingData{Code: "NOPE", Form: blankForm("booking", "tok")}}, []string{"预约码 NOPE 不存在"}},
 		{"slots", "slots", view{User: agent, Data: slotsData{Townships: []regionOption{{"370323001", "历山街道"}}, Names: map[string]string{"370323001": "历山街道"}, Form: blankForm("slots", "tok"),
-			Slots: []appointments.Slot{{Region: "370323001", Label: "9月21日 星期一 上午", Capacity: 5, Booked: 2}}, Opened: &appointments.Opened{Slots: []appointments.Slot{{}}, Skipped: []string{"2026-10-01"}}}},
-			[]string{"开放预约时段", "已开放 1 个时段", "2026-10-01", "9月21日 星期一 上午"}},
+			Slots: []appointments.Slot{{Region: "370323001", Label: "9月21日 周一 上午", Capacity: 5, Booked: 2}}, Opened: &appointments.Opened{Slots: []appointments.Slot{{}}, Skipped: []string{"2026-10-01"}}}},
+			[]string{"开放预约时段", "已开放 1 个时段", "2026-10-01", "9月21日 周一 上午"}},
 	}
 	seen := map[string]bool{}
 	for _, tc := range tests {
@@ -263,6 +272,6 @@ func sampleBook() bookData {
 	f.Errors["slot"] = "2026-09-21 下午 已约满，请选择其他时段"
 	return bookData{Region: "370323001", Matter: "YJS001", Form: f, Townships: []regionOption{{"370323001", "历山街道"}},
 		Chains: []catalog.GuideEntry{{Kind: "chain", Code: "YJS001", Name: "开办餐馆一件事"}},
-		Slots: []appointments.Slot{{Key: "2026-09-21/am", Label: "9月21日 星期一 上午", Capacity: 5, Booked: 3, Remaining: 2},
-			{Key: "2026-09-21/pm", Label: "9月21日 星期一 下午", Capacity: 3, Booked: 3}}}
+		Slots: []appointments.Slot{{Key: "2026-09-21/am", Label: "9月21日 周一 上午", Capacity: 5, Booked: 3, Remaining: 2},
+			{Key: "2026-09-21/pm", Label: "9月21日 周一 下午", Capacity: 3, Booked: 3}}}
 }

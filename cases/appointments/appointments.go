@@ -9,9 +9,11 @@ package appointments
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -112,7 +114,7 @@ func slotOf(r dbsqlc.AppointmentSlot) Slot {
 	day := r.Day.Format(time.DateOnly)
 	h := Half(r.Half)
 	return Slot{ID: r.ID, Key: day + "/" + string(h), Region: r.Region, Day: day, Half: h,
-		Label:    fmt.Sprintf("%d月%d日 %s %s", r.Day.Month(), r.Day.Day(), calendar.WeekdayName(r.Day), h.Name()),
+		Label:    fmt.Sprintf("%d月%d日 %s %s", r.Day.Month(), r.Day.Day(), strings.Replace(calendar.WeekdayName(r.Day), "星期", "周", 1), h.Name()),
 		Capacity: int(r.Capacity), Booked: int(r.Booked), Remaining: int(r.Capacity - r.Booked)}
 }
 
@@ -216,8 +218,10 @@ func (b *Booking) check() error {
 
 // Book takes one place of a slot and sends a one-time code to the phone.
 // The place is taken by one conditional UPDATE: under any number of
-// concurrent requests no slot gets more bookings than its capacity.
-func (s *Service) Book(ctx context.Context, b Booking) (_ BookResult, err error) {
+// concurrent requests no slot gets more bookings than its capacity. With
+// idem (an Idempotency-Key), the same request again returns the first
+// booking and books nothing.
+func (s *Service) Book(ctx context.Context, b Booking, idem *cases.Idem) (_ BookResult, err error) {
 	defer daiban.Wrap(&err, "appointments: book")
 	if err := b.check(); err != nil {
 		return BookResult{}, err
@@ -235,13 +239,19 @@ func (s *Service) Book(ctx context.Context, b Booking) (_ BookResult, err error)
 	}
 	otp := cases.NewOneTimeCode()
 	var res BookResult
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	replayed := true
+	st, err := s.Cases.InTx(ctx, idem, http.StatusCreated, func(tx pgx.Tx) (any, error) {
+		replayed = false
 		var err error
 		res, err = s.bookTx(ctx, tx, b, g, d, h, otp)
-		return err
+		return res, err
 	})
 	if err != nil {
 		return BookResult{}, err
+	}
+	if replayed {
+		err := json.Unmarshal(st.Body, &res)
+		return res, err
 	}
 	text := fmt.Sprintf("【%s】您预约 %s 办理“%s”，预约码 %s，确认码 %s。", "帮办代办", res.Slot.Label, g.Name, res.Code, otp)
 	if err := s.Sender.SendCode(ctx, b.Phone, "appointment", text); err != nil {

@@ -2,6 +2,7 @@ package appointments
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -110,4 +111,26 @@ func (s *Service) CaseFrom(ctx context.Context, a cases.Actor, code string, in c
 		return s.ArrivedTx(ctx, tx, a.Username, code, c.ID)
 	})
 	return c, err
+}
+
+// Reseal seals again, under the current key version, every booking phone
+// sealed under another (part of a key rotation); it returns how many.
+func Reseal(ctx context.Context, db dbsqlc.DBTX, k *pii.Keys) (int, error) {
+	q, prefix, n := dbsqlc.New(), pii.VersionPrefix(k.Current()), 0
+	for {
+		rows, err := q.AppointmentPhoneStale(ctx, db, prefix)
+		if err != nil || len(rows) == 0 {
+			return n, err
+		}
+		for _, r := range rows {
+			phone, err := k.OpenString(pii.AppointmentPhone, r.Code, r.PhoneEnc)
+			if err != nil {
+				return n, fmt.Errorf("appointments: phone of booking %d: %w", r.ID, err)
+			}
+			if err := q.AppointmentPhoneReseal(ctx, db, k.SealString(pii.AppointmentPhone, r.Code, phone), r.ID, r.PhoneEnc); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
 }

@@ -1,6 +1,8 @@
 package appointments
 
 import (
+	"crypto/sha256"
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -43,7 +45,18 @@ func (s *Service) handleBook(c echo.Context) error {
 	if err := httpapi.Bind(c, &b); err != nil {
 		return err
 	}
-	res, err := s.Book(c.Request().Context(), b)
+	var idem *cases.Idem
+	if key := c.Request().Header.Get("Idempotency-Key"); key != "" {
+		if len(key) > 200 {
+			return daiban.Invalid("Idempotency-Key", "请求幂等键过长（最多 200 个字符）")
+		}
+		// Keyed by the request itself: only the same booking again (same
+		// key, same name, phone, slot and matter) finds the first answer.
+		body, _ := json.Marshal(b)
+		h := sha256.Sum256(append([]byte("POST /api/v1/appointments\n"), body...))
+		idem = &cases.Idem{User: "public:appointments", Key: key, Hash: h[:]}
+	}
+	res, err := s.Book(c.Request().Context(), b, idem)
 	if err != nil {
 		return err
 	}

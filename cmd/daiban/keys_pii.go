@@ -5,7 +5,10 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/cases/appointments"
 	"github.com/daiban/daiban/policies/pii"
 )
 
@@ -55,6 +58,9 @@ func cmdKeysRotatePII(ctx context.Context, cfg config, args []string) error {
 		return fmt.Errorf("重新加密中断（已完成 %d 件案件；可用 --resume 继续）: %w", n, err)
 	}
 	fmt.Printf("已用第 %d 版密钥重新加密 %d 件案件的身份证号码与电话（及 %d 条保存的应答），并重算检索索引。\n", k.Current(), n, m)
+	if err := resealApplicantExtras(ctx, db.Pool, k); err != nil {
+		return err
+	}
 	if *retire {
 		gone, err := pii.Retire(cfg.KeyDir)
 		if err != nil {
@@ -62,5 +68,20 @@ func cmdKeysRotatePII(ctx context.Context, cfg config, args []string) error {
 		}
 		fmt.Printf("已删除旧版本 %v。\n", gone)
 	}
+	return nil
+}
+
+// resealApplicantExtras re-seals the bookings' phones and the postal
+// addresses (issue 17) under the current key.
+func resealApplicantExtras(ctx context.Context, pool *pgxpool.Pool, k *pii.Keys) error {
+	a, err := appointments.Reseal(ctx, pool, k)
+	if err != nil {
+		return fmt.Errorf("重新加密预约电话中断: %w", err)
+	}
+	d, err := cases.ResealAddresses(ctx, pool, k)
+	if err != nil {
+		return fmt.Errorf("重新加密邮寄地址中断: %w", err)
+	}
+	fmt.Printf("另重新加密网上预约电话 %d 个、邮寄地址 %d 个。\n", a, d)
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/cmd/daiban/app"
 	"github.com/daiban/daiban/cmd/daiban/demo"
 )
@@ -46,7 +47,10 @@ func cmdServe(ctx context.Context, cfg config, args []string) error {
 		return err
 	}
 	a, err := app.New(ctx, app.Options{Center: center, FontDirs: cfg.FontDirs, Pool: db.Pool, Logger: logger, KeyDir: cfg.KeyDir, TSAURL: cfg.TSAURL, Origin: origin, Registerer: prometheus.DefaultRegisterer, Gatherer: prometheus.DefaultGatherer, MetricsAllow: cfg.MetricsAllow,
-		Public: pub, Backup: cfg.Backup})
+		Public: pub, Backup: cfg.Backup,
+		// The demo has no text-message gateway: its log shows the applicants'
+		// one-time codes (bookings, postal delivery) so they can be tried.
+		CodeSender: cases.LogCodeSender{Logger: logger, ShowText: *withDemo}})
 	if err != nil {
 		return err
 	}

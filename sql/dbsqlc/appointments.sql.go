@@ -210,6 +210,48 @@ func (q *Queries) AppointmentNoShows(ctx context.Context, db DBTX, arg Appointme
 	return items, nil
 }
 
+const appointmentPhoneReseal = `-- name: AppointmentPhoneReseal :exec
+UPDATE appointments SET phone_enc = $1 WHERE id = $2 AND phone_enc = $3
+`
+
+func (q *Queries) AppointmentPhoneReseal(ctx context.Context, db DBTX, phoneEnc []byte, iD int64, oldEnc []byte) error {
+	_, err := db.Exec(ctx, appointmentPhoneReseal, phoneEnc, iD, oldEnc)
+	return err
+}
+
+const appointmentPhoneStale = `-- name: AppointmentPhoneStale :many
+SELECT id, code, phone_enc FROM appointments
+WHERE substring(phone_enc FROM 1 FOR 4) <> $1::bytea
+ORDER BY id LIMIT 500
+`
+
+type AppointmentPhoneStaleRow struct {
+	ID       int64
+	Code     string
+	PhoneEnc []byte
+}
+
+// Phones sealed under another key version than @prefix names.
+func (q *Queries) AppointmentPhoneStale(ctx context.Context, db DBTX, prefix []byte) ([]AppointmentPhoneStaleRow, error) {
+	rows, err := db.Query(ctx, appointmentPhoneStale, prefix)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AppointmentPhoneStaleRow{}
+	for rows.Next() {
+		var i AppointmentPhoneStaleRow
+		if err := rows.Scan(&i.ID, &i.Code, &i.PhoneEnc); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const appointmentSetStatus = `-- name: AppointmentSetStatus :exec
 UPDATE appointments SET status = $1, confirmed_via = $2, otp_hash = $3,
     otp_tries = $4, case_id = $5, updated_at = $6

@@ -10,6 +10,47 @@ import (
 	"time"
 )
 
+const deliveryAddressReseal = `-- name: DeliveryAddressReseal :exec
+UPDATE case_deliveries SET address_enc = $1 WHERE case_id = $2 AND address_enc = $3
+`
+
+func (q *Queries) DeliveryAddressReseal(ctx context.Context, db DBTX, addressEnc []byte, caseID int64, oldEnc []byte) error {
+	_, err := db.Exec(ctx, deliveryAddressReseal, addressEnc, caseID, oldEnc)
+	return err
+}
+
+const deliveryAddressStale = `-- name: DeliveryAddressStale :many
+SELECT case_id, address_enc FROM case_deliveries
+WHERE address_enc IS NOT NULL AND substring(address_enc FROM 1 FOR 4) <> $1::bytea
+ORDER BY case_id LIMIT 500
+`
+
+type DeliveryAddressStaleRow struct {
+	CaseID     int64
+	AddressEnc []byte
+}
+
+// Addresses sealed under another key version than @prefix names.
+func (q *Queries) DeliveryAddressStale(ctx context.Context, db DBTX, prefix []byte) ([]DeliveryAddressStaleRow, error) {
+	rows, err := db.Query(ctx, deliveryAddressStale, prefix)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []DeliveryAddressStaleRow{}
+	for rows.Next() {
+		var i DeliveryAddressStaleRow
+		if err := rows.Scan(&i.CaseID, &i.AddressEnc); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const deliveryConfirm = `-- name: DeliveryConfirm :exec
 UPDATE case_deliveries SET confirmed_at = $1, confirmed_by = $2, proof_png = $3,
     otp_hash = NULL, updated_at = $1

@@ -63,3 +63,12 @@ FROM appointments
 WHERE day >= @from_day AND day < @to_day AND status <> 'cancelled'
   AND region LIKE @prefix::text || '%'
 GROUP BY region ORDER BY region;
+
+-- name: AppointmentPhoneStale :many
+-- Phones sealed under another key version than @prefix names.
+SELECT id, code, phone_enc FROM appointments
+WHERE substring(phone_enc FROM 1 FOR 4) <> @prefix::bytea
+ORDER BY id LIMIT 500;
+
+-- name: AppointmentPhoneReseal :exec
+UPDATE appointments SET phone_enc = @phone_enc WHERE id = @id AND phone_enc = @old_enc;

@@ -23,3 +23,12 @@ RETURNING otp_tries;
 UPDATE case_deliveries SET confirmed_at = @at, confirmed_by = @confirmed_by, proof_png = @proof_png,
     otp_hash = NULL, updated_at = @at
 WHERE case_id = @case_id;
+
+-- name: DeliveryAddressStale :many
+-- Addresses sealed under another key version than @prefix names.
+SELECT case_id, address_enc FROM case_deliveries
+WHERE address_enc IS NOT NULL AND substring(address_enc FROM 1 FOR 4) <> @prefix::bytea
+ORDER BY case_id LIMIT 500;
+
+-- name: DeliveryAddressReseal :exec
+UPDATE case_deliveries SET address_enc = @address_enc WHERE case_id = @case_id AND address_enc = @old_enc;

@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/daiban/daiban/cases/appointments"
 	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/cmd/daiban/app/apptest"
+	"github.com/daiban/daiban/policies/pii"
 )
 
 // codeBox is a text-message gateway for tests: it keeps every message.
@@ -148,14 +150,23 @@ func TestAppointments(t *testing.T) {
 				t.Errorf("bad booking %v accepted: %d", bad, e.Status)
 			}
 		}
-		other := env.Do(t, "", http.MethodPost, "/api/v1/appointments", map[string]any{"region": "370323001", "matter": "GT001", "slot": "2026-09-23/am", "name": "王堃", "phone": "18653301103"}, nil).Must(t, http.StatusCreated)
+		wang := map[string]any{"region": "370323001", "matter": "GT001", "slot": "2026-09-23/am", "name": "王堃", "phone": "18653301103"}
+		key := map[string]string{"Idempotency-Key": "wang-23am"}
+		other := env.Do(t, "", http.MethodPost, "/api/v1/appointments", wang, key).Must(t, http.StatusCreated)
 		oc := other.JSON["code"].(string)
+		if again := env.Do(t, "", http.MethodPost, "/api/v1/appointments", wang, key).Must(t, http.StatusCreated); again.JSON["code"] != oc {
+			t.Errorf("the same request again booked %v, want %s", again.JSON["code"], oc)
+		}
+		wang["name"] = "王某"
+		if e := env.Do(t, "", http.MethodPost, "/api/v1/appointments", wang, key); e.ErrorCode() != "invalid" {
+			t.Errorf("another booking with the same key: %d %s", e.Status, e.Body)
+		}
 		env.Do(t, "", http.MethodDelete, "/api/v1/appointments/"+oc, nil, nil).Must(t, http.StatusOK)
 		if e := env.Do(t, "", http.MethodDelete, "/api/v1/appointments/"+oc, nil, nil); e.Status != http.StatusConflict {
 			t.Errorf("cancelled twice: %d", e.Status)
 		}
 		s := env.Do(t, "", http.MethodGet, "/api/v1/appointments/slots?region=370323001", nil, nil)
-		if !strings.Contains(string(s.Body), `"slot":"2026-09-23/am","region":"370323001","day":"2026-09-23","half":"am","label":"9月23日 星期三 上午","capacity":5,"booked":0`) {
+		if !strings.Contains(string(s.Body), `"slot":"2026-09-23/am","region":"370323001","day":"2026-09-23","half":"am","label":"9月23日 周三 上午","capacity":5,"booked":0`) {
 			t.Errorf("the cancelled place is not free again: %s", s.Body)
 		}
 	})
@@ -194,6 +205,19 @@ func TestAppointments(t *testing.T) {
 		pdf := env.Do(t, agent, http.MethodGet, "/api/v1/reports/monthly.pdf?month=2026-09&region=370323001", nil, nil).Must(t, http.StatusOK)
 		if text := strings.Join(strings.Fields(pdftotext(t, pdf.Body)), ""); !strings.Contains(text, "预约未到3人次") {
 			t.Errorf("the PDF does not count the no-shows")
+		}
+	})
+	t.Run("key rotation re-seals the phones", func(t *testing.T) {
+		if _, err := pii.Rotate(env.Keys); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1100 * time.Millisecond) // the server rereads pii.key
+		n, err := appointments.Reseal(context.Background(), env.Pool, env.App.PII)
+		if err != nil || n != 5 { // 3 at once, 1 cancelled, 1 that became a case
+			t.Fatalf("re-sealed %d phones (%v), want 5", n, err)
+		}
+		if g := env.Do(t, "", http.MethodGet, "/api/v1/appointments/"+code, nil, nil).Must(t, http.StatusOK); g.JSON["phone"] != "138****1201" {
+			t.Errorf("after re-sealing: %s", g.Body)
 		}
 	})
 }

@@ -6,8 +6,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/cmd/daiban/app/apptest"
+	"github.com/daiban/daiban/policies/pii"
 )
 
 // TestResultsByPost: at results the applicant chose post (证照到付); the
@@ -105,6 +108,19 @@ func TestResultsByPost(t *testing.T) {
 		}
 		if n != 0 {
 			t.Errorf("%d ledger entries hold the address", n)
+		}
+	})
+	t.Run("key rotation re-seals the addresses", func(t *testing.T) {
+		if _, err := pii.Rotate(env.Keys); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1100 * time.Millisecond) // the server rereads pii.key
+		n, err := cases.ResealAddresses(context.Background(), env.Pool, env.App.PII)
+		if err != nil || n != 2 {
+			t.Fatalf("re-sealed %d addresses (%v), want 2", n, err)
+		}
+		if n, err := cases.ResealAddresses(context.Background(), env.Pool, env.App.PII); err != nil || n != 0 {
+			t.Errorf("second pass re-sealed %d (%v)", n, err)
 		}
 	})
 }
