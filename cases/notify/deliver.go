@@ -420,8 +420,13 @@ func (s *Service) Dead(ctx context.Context) (_ []DeadLetter, err error) {
 func (s *Service) Resend(ctx context.Context, actor string, id int64, record func(ctx context.Context, db dbsqlc.DBTX, actor string, payload map[string]any) error) (err error) {
 	defer daiban.Wrap(&err, "notify: resend %d", id)
 	return pgx.BeginFunc(ctx, s.c.Pool, func(tx pgx.Tx) error {
-		if _, err := s.q.NotificationResend(ctx, tx, id); err != nil {
-			return daiban.NoRows(err, "没有这条投递失败的通知（可能已重发）")
+		if _, err := s.q.NotificationResend(ctx, tx, id); errors.Is(err, pgx.ErrNoRows) {
+			if _, err := s.q.NotificationStatus(ctx, tx, id); err != nil {
+				return daiban.NoRows(err, "没有这条通知")
+			}
+			return daiban.Errorf(daiban.EINVALIDTRANSITION, "这条通知不是投递失败的通知（已送达、在投递中或已重发），无需重发")
+		} else if err != nil {
+			return err
 		}
 		return record(ctx, tx, actor, map[string]any{"notification": id})
 	})

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/policies/httpapi"
 	"github.com/daiban/daiban/sql/dbsqlc"
 )
@@ -36,7 +37,7 @@ func (s *Service) Routes(record func(ctx context.Context, db dbsqlc.DBTX, actor,
 		{Method: http.MethodGet, Path: "/api/v1/notifications/dead", Obj: "partner", Act: "read", Handler: s.handleDead,
 			Doc: httpapi.Doc{Summary: "投递失败（重试用尽）的通知", Tag: "partners", Response: DeadResponse{}}},
 		{Method: http.MethodPost, Path: "/api/v1/notifications/:id/resend", Obj: "partner", Act: "manage", Handler: resend,
-			Doc: httpapi.Doc{Summary: "重发一条投递失败的通知", Tag: "partners", Status: http.StatusNoContent}},
+			Doc: httpapi.Doc{Summary: "重发一条投递失败的通知", Tag: "partners", Status: http.StatusNoContent, Errors: []string{daiban.EINVALIDTRANSITION}}},
 	}
 }
 

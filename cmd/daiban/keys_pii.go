@@ -9,6 +9,8 @@ import (
 
 	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/cases/appointments"
+	"github.com/daiban/daiban/ledger"
+	"github.com/daiban/daiban/policies/partners"
 	"github.com/daiban/daiban/policies/pii"
 )
 
@@ -60,6 +62,13 @@ func cmdKeysRotatePII(ctx context.Context, cfg config, args []string) error {
 	fmt.Printf("已用第 %d 版密钥重新加密 %d 件案件的身份证号码与电话（及 %d 条保存的应答），并重算检索索引。\n", k.Current(), n, m)
 	if err := resealApplicantExtras(ctx, db.Pool, k); err != nil {
 		return err
+	}
+	pn, err := partners.NewStore(db.Pool, k, ledger.RecordAccount).Reseal(ctx)
+	if err != nil {
+		return err
+	}
+	if pn > 0 {
+		fmt.Printf("已用第 %d 版密钥重新加密 %d 个合作方密钥。\n", k.Current(), pn)
 	}
 	if *retire {
 		gone, err := pii.Retire(cfg.KeyDir)

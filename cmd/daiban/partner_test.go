@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	"github.com/daiban/daiban/cmd/daiban/app/apptest"
+	"github.com/daiban/daiban/ledger"
+	"github.com/daiban/daiban/policies/partners"
+	"github.com/daiban/daiban/policies/pii"
 	"github.com/daiban/daiban/sql/migrations"
 )
 
@@ -55,6 +58,22 @@ func TestPartnerCommands(t *testing.T) {
 	var leaked bool
 	if err := owner.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM partners WHERE position(convert_to($1, 'UTF8') IN key_enc) > 0 OR position(convert_to($1, 'UTF8') IN key_hash) > 0)", key).Scan(&leaked); err != nil || leaked {
 		t.Fatalf("the key is stored in clear (%v)", err)
+	}
+	// A PII key rotation re-seals the partner keys too: after the old
+	// version is retired the key still opens.
+	if err := run(ctx, []string{"keys", "rotate-pii", "--retire"}); err != nil {
+		t.Fatalf("keys rotate-pii: %s", message(err))
+	}
+	keys, err := pii.Load(os.Getenv("DAIBAN_KEYS"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	if err := owner.QueryRow(ctx, "SELECT id FROM partners").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if _, got, err := partners.NewStore(owner, keys, ledger.RecordAccount).Secret(ctx, owner, id); err != nil || string(got) != key {
+		t.Fatalf("partner key after rotation: %v", err)
 	}
 	var entries int
 	if err := owner.QueryRow(ctx, "SELECT count(*) FROM ledger_entries WHERE type IN ('partner.added', 'partner.revoked') AND actor LIKE 'cli:%'").Scan(&entries); err != nil || entries != 2 {

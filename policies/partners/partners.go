@@ -235,3 +235,28 @@ func (s *Store) Record(ctx context.Context, db dbsqlc.DBTX, p Partner, typ strin
 func fromRow(r dbsqlc.Partner) Partner {
 	return Partner{ID: r.ID, Name: r.Name, Kind: Kind(r.Kind), WebhookURL: r.WebhookUrl, KeyPrefix: r.KeyPrefix, CreatedAt: r.CreatedAt, RevokedAt: r.RevokedAt}
 }
+
+// Reseal seals every partner key sealed under an older key version under
+// the current one (the second half of "daiban keys rotate-pii") and
+// returns how many it re-sealed.
+func (s *Store) Reseal(ctx context.Context) (n int, err error) {
+	defer daiban.Wrap(&err, "partners: reseal keys")
+	rows, err := s.q.PartnerKeys(ctx, s.pool)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range rows {
+		if v, ok := pii.VersionOf(r.KeyEnc); ok && v == s.keys.Current() {
+			continue
+		}
+		key, err := s.keys.OpenString(pii.PartnerKey, r.KeyPrefix, r.KeyEnc)
+		if err != nil {
+			return n, err
+		}
+		if err := s.q.PartnerKeyReseal(ctx, s.pool, s.keys.SealString(pii.PartnerKey, r.KeyPrefix, key), r.ID); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}

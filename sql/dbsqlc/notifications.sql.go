@@ -348,6 +348,17 @@ func (q *Queries) NotificationSkipped(ctx context.Context, db DBTX, at *time.Tim
 	return err
 }
 
+const notificationStatus = `-- name: NotificationStatus :one
+SELECT status FROM notifications WHERE id = $1
+`
+
+func (q *Queries) NotificationStatus(ctx context.Context, db DBTX, id int64) (string, error) {
+	row := db.QueryRow(ctx, notificationStatus, id)
+	var status string
+	err := row.Scan(&status)
+	return status, err
+}
+
 const notificationsDead = `-- name: NotificationsDead :many
 SELECT n.id, n.case_id, n.event, n.attempts, n.last_error, n.last_attempt_at, n.partner_id, c.number
 FROM notifications n JOIN cases c ON c.id = n.case_id

@@ -153,6 +153,45 @@ func (q *Queries) PartnerInsert(ctx context.Context, db DBTX, arg PartnerInsertP
 	return i, err
 }
 
+const partnerKeyReseal = `-- name: PartnerKeyReseal :exec
+UPDATE partners SET key_enc = $1 WHERE id = $2
+`
+
+func (q *Queries) PartnerKeyReseal(ctx context.Context, db DBTX, keyEnc []byte, iD int64) error {
+	_, err := db.Exec(ctx, partnerKeyReseal, keyEnc, iD)
+	return err
+}
+
+const partnerKeys = `-- name: PartnerKeys :many
+SELECT id, key_prefix, key_enc FROM partners ORDER BY id
+`
+
+type PartnerKeysRow struct {
+	ID        int64
+	KeyPrefix string
+	KeyEnc    []byte
+}
+
+func (q *Queries) PartnerKeys(ctx context.Context, db DBTX) ([]PartnerKeysRow, error) {
+	rows, err := db.Query(ctx, partnerKeys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PartnerKeysRow{}
+	for rows.Next() {
+		var i PartnerKeysRow
+		if err := rows.Scan(&i.ID, &i.KeyPrefix, &i.KeyEnc); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const partnerRevoke = `-- name: PartnerRevoke :one
 UPDATE partners SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL RETURNING id, name, kind, webhook_url, key_prefix, key_hash, key_enc, created_by, created_at, revoked_at
 `

@@ -97,3 +97,6 @@ VALUES (@case_id, 0, @comment, @due_date, @opened_at, 'hotline')
 ON CONFLICT (case_id) DO UPDATE SET status = 'open', due_date = LEAST(CASE WHEN rectifications.status = 'open' THEN rectifications.due_date END, EXCLUDED.due_date),
     comment = EXCLUDED.comment, closed_at = NULL, result = NULL, source = 'hotline', opened_at = EXCLUDED.opened_at
 RETURNING id;
+
+-- name: NotificationStatus :one
+SELECT status FROM notifications WHERE id = $1;

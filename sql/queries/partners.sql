@@ -26,3 +26,9 @@ SELECT p.id, p.name, p.kind, p.webhook_url, p.key_prefix, p.created_at, p.revoke
        (SELECT count(*) FROM notifications n WHERE n.status = 'dead' AND coalesce(n.sent_via, n.partner_id) = p.id)::bigint AS dead
 FROM partners p
 ORDER BY p.id;
+
+-- name: PartnerKeys :many
+SELECT id, key_prefix, key_enc FROM partners ORDER BY id;
+
+-- name: PartnerKeyReseal :exec
+UPDATE partners SET key_enc = @key_enc WHERE id = @id;

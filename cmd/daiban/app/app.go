@@ -210,7 +210,6 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.HTTP.Register(a.Supervision.Routes()...)
 	a.HTTP.Register(reports.NewService(o.Pool, a.Calendar.Current, renderer, o.Now).Routes()...)
 	a.registerPartners(o)
-	a.HTTP.Register(a.HTTP.DocsRoutes()...) // built on first use from the whole route table
 	return a, a.openPublic(o)
 }
 
@@ -233,12 +232,15 @@ func (a *App) newNotify(o Options) {
 	a.Notify = notify.NewService(nc)
 }
 
-// registerPartners adds the partner endpoints: the administrator's, the
-// outbox's dead letters, and the 12345 work orders.
+// registerPartners adds what other systems use: the partner endpoints
+// (the administrator's, the outbox's dead letters, the 12345 work orders)
+// and the API's description, built on first use from the whole route
+// table (so routes registered after this call are in it too).
 func (a *App) registerPartners(o Options) {
 	a.HTTP.Register(a.Partners.Routes()...)
 	a.HTTP.Register(a.Notify.Routes(ledger.RecordAccount)...)
 	a.HTTP.Register(hotline.NewHandler(o.Pool, a.Cases, a.Partners, a.Deadlines, a.record).Routes()...)
+	a.HTTP.Register(a.HTTP.DocsRoutes()...)
 }
 
 // defaults fills in the log's origin and the issuing center when unset.

@@ -283,7 +283,7 @@ func TestOptOutAndDeadLetter(t *testing.T) {
 	if len(rows) != 1 || rows[0].Status != "delivered" || len(rcv.payloads()[fmt.Sprint(rows[0].ID)]) != 1 {
 		t.Fatalf("after resend: %+v, received %v", rows, rcv.payloads())
 	}
-	env.Do(t, atok, http.MethodPost, fmt.Sprintf("/api/v1/notifications/%d/resend", rows[0].ID), nil, nil).Must(t, 404)
+	env.Do(t, atok, http.MethodPost, fmt.Sprintf("/api/v1/notifications/%d/resend", rows[0].ID), nil, nil).Must(t, 409)
 	var ok bool
 	if err := env.Pool.QueryRow(t.Context(), "SELECT EXISTS (SELECT 1 FROM ledger_entries WHERE type = 'notification.resent')").Scan(&ok); err != nil || !ok {
 		t.Errorf("resend not in the ledger (%v)", err)
