@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
 
@@ -126,13 +125,11 @@ func unavailable(err error) bool {
 // lostServer reports whether the driver lost its server mid-statement:
 // the socket closed with nothing more to read (a killed or failed-over
 // server; its kernel closes the connection, which arrives as EOF rather
-// than as a network error). Only EOFs inside the driver's own errors
-// count, not those of reading a request body.
+// than as a network error). The driver returns some of these bare — a
+// batch's results do — so any EOF that reaches here counts: request
+// bodies cut short were already refused as invalid by the binder.
 func lostServer(err error) bool {
-	var driver interface{ SafeToRetry() bool }
-	var batch pgx.ErrPreprocessingBatch // a batch's statements being prepared
-	return (errors.As(err, &driver) || errors.As(err, &batch)) &&
-		(errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, pgconn.ErrConnClosed))
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, pgconn.ErrConnClosed)
 }
 
 func (s *Server) handleError(err error, c echo.Context) {

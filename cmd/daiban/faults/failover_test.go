@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -171,6 +172,9 @@ func TestFailoverMidLoad(t *testing.T) {
 	}
 	t.Run("503 unavailable meanwhile", func(t *testing.T) {
 		checkOutageAnswers(t, append(col.snapshot(), sup.errs.snapshot()...), health, killAt, firstAfter)
+		if t.Failed() {
+			logInternalErrors(t, ds)
+		}
 	})
 	acks := append(acksOf(col.snapshot()), acksOf(sup.acks.snapshot())...)
 	t.Run("every acknowledged write present, none half-applied", func(t *testing.T) {
@@ -349,4 +353,18 @@ func checkSynchronous(t *testing.T, c *pgcluster.Cluster) {
 		t.Fatalf("synchronous_standby_names %q, synchronous_commit %q", names, level)
 	}
 	t.Logf("synchronous replication: synchronous_standby_names = %s, one standby in sync", names)
+}
+
+// logInternalErrors logs the servers' own account of their 500s.
+func logInternalErrors(t *testing.T, ds []*daiban) {
+	for _, d := range ds {
+		b, _ := os.ReadFile(d.log)
+		n := 0
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, `"msg":"request failed"`) && !strings.Contains(line, "context canceled") && n < 10 {
+				t.Logf("%s: %s", d.addr, line)
+				n++
+			}
+		}
+	}
 }
