@@ -49,6 +49,9 @@ func TestDuplicateRegistrationWarns(t *testing.T) {
 		Items []struct {
 			Type    string          `json:"type"`
 			Payload json.RawMessage `json:"payload"`
+			// The reason is typed text: published as a commitment, readable
+			// for staff beside it (issue 13).
+			Readable json.RawMessage `json:"readable"`
 		} `json:"items"`
 	}
 	if err := json.Unmarshal(led.Body, &entries); err != nil || len(entries.Items) == 0 || entries.Items[0].Type != "case.created" {
@@ -58,8 +61,11 @@ func TestDuplicateRegistrationWarns(t *testing.T) {
 		DuplicateOf     []string `json:"duplicate_of"`
 		DuplicateReason string   `json:"duplicate_reason"`
 	}
-	if err := json.Unmarshal(entries.Items[0].Payload, &created); err != nil || created.DuplicateReason != "申请人另有一处经营场所" || len(created.DuplicateOf) != 1 || created.DuplicateOf[0] != number {
-		t.Fatalf("case.created entry: %v %s", err, entries.Items[0].Payload)
+	if err := json.Unmarshal(entries.Items[0].Readable, &created); err != nil || created.DuplicateReason != "申请人另有一处经营场所" || len(created.DuplicateOf) != 1 || created.DuplicateOf[0] != number {
+		t.Fatalf("case.created entry: %v %s", err, entries.Items[0].Readable)
+	}
+	if strings.Contains(string(entries.Items[0].Payload), "经营场所") {
+		t.Fatalf("the published entry holds the typed reason: %s", entries.Items[0].Payload)
 	}
 	// The case's timeline says it too.
 	c := caseJSON(t, env, tok, id)
