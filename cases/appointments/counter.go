@@ -20,9 +20,19 @@ func (s *Service) On(ctx context.Context, prefix string, d time.Time) ([]Appoint
 	if err != nil {
 		return nil, err
 	}
+	idx, err := s.Catalog.GuideIndex(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	for _, e := range idx {
+		names[e.Code] = e.Name
+	}
 	out := make([]Appointment, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, s.view(r))
+		a := s.view(r)
+		a.MatterName = names[a.Matter]
+		out = append(out, a)
 	}
 	return out, nil
 }

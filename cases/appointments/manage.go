@@ -113,6 +113,7 @@ type Appointment struct {
 	Half        Half   `json:"half"`
 	Label       string `json:"slot_label"`
 	Matter      string `json:"matter"`
+	MatterName  string `json:"matter_name,omitempty"`
 	Name        string `json:"name"`
 	PhoneMasked string `json:"phone"`
 	Status      string `json:"status"`
