@@ -12,6 +12,8 @@ import (
 	"github.com/daiban/daiban/agreements/pdf"
 	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/cases/deadlines"
+	"github.com/daiban/daiban/cases/notify"
+	"github.com/daiban/daiban/policies/partners"
 )
 
 // TestTemplates parses every template (New) and executes every page with
@@ -160,6 +162,12 @@ func TestTemplates(t *testing.T) {
 		{"sign pages", "sign", view{Data: signData{Info: &company, Token: "tkn", Pages: []int{1, 2}, CopyUses: 5}},
 			[]string{`src="/sign/tkn/pages/1"`, `src="/sign/tkn/pages/2"`, "共 2 页", "统一社会信用代码后四位", `pattern="[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]{4}"`, "最多可下载 5 次", "copy-qr"}},
 		{"sign invalid", "sign", view{Data: signData{Error: "签署链接无效、已使用或已过期"}}, []string{"签署链接无效"}},
+		{"partners", "partners", view{User: &userView{Username: "admin", Name: "管理员", Partners: true}, CSRF: "tok", Data: partnersData{
+			Items: []partners.Partner{{ID: 1, Name: "县 12345 热线", Kind: partners.Hotline, WebhookURL: "https://12345.example/hook", KeyPrefix: "0a1b2c3d", LastDelivery: &now, Failures: 3, Dead: 1},
+				{ID: 2, Name: "旧网关", Kind: partners.SMS, KeyPrefix: "ffffffff", RevokedAt: &now}},
+			Dead:  []notify.DeadLetter{{ID: 7, CaseNumber: "370323001-20250301-0001", Event: notify.Intake, EventName: "受理", Attempts: 10, LastError: "connection refused", LastAttempt: &now}},
+			Kinds: partners.Kinds, NewKey: "dbk_0a1b2c3d_secret", Added: "县 12345 热线", Manage: true}},
+			[]string{"合作方与通知投递", "12345 热线", "dbk_0a1b2c3d_secret", "只显示这一次", `id="revoke-1"`, "已吊销", "/notifications/7/resend", "connection refused", `href="/partners"`}},
 	}
 	seen := map[string]bool{}
 	for _, tc := range tests {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -275,6 +276,25 @@ func TestOptOutAndDeadLetter(t *testing.T) {
 	list := env.Do(t, atok, http.MethodGet, "/api/v1/partners", nil, nil).Must(t, 200).JSON["items"].([]any)
 	if p := list[0].(map[string]any); p["dead"].(float64) != 1 || p["failures"].(float64) != 2 {
 		t.Errorf("partner figures %v", p)
+	}
+	// The administrator's page shows the dead letter with its resend
+	// button; a partner added there shows its key once.
+	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	page := env.Do(t, atok, http.MethodGet, "/partners", nil, nil).Must(t, 200)
+	if !strings.Contains(string(page.Body), fmt.Sprintf(`action="/notifications/%d/resend"`, int64(d["id"].(float64)))) || !strings.Contains(string(page.Body), "微信模板消息") {
+		t.Fatalf("partners page lacks the dead letter or the partner:\n%s", page.Body)
+	}
+	added := env.Do(t, atok, http.MethodPost, "/partners", "name=%E7%9C%81%E7%9F%AD%E4%BF%A1&kind=sms&webhook=", form).Must(t, 201)
+	key := regexp.MustCompile(`dbk_[0-9a-f]{8}_[0-9a-f]{64}`).FindString(string(added.Body))
+	if key == "" {
+		t.Fatalf("the new key is not shown:\n%s", added.Body)
+	}
+	if again := env.Do(t, atok, http.MethodGet, "/partners", nil, nil).Must(t, 200); strings.Contains(string(again.Body), key) {
+		t.Fatal("the key is shown a second time")
+	}
+	env.Do(t, atok, http.MethodPost, "/partners/%E7%9C%81%E7%9F%AD%E4%BF%A1/revoke", "", form).Must(t, 200) // after the redirect
+	if list := env.Do(t, atok, http.MethodGet, "/api/v1/partners", nil, nil).Must(t, 200).JSON["items"].([]any); list[len(list)-1].(map[string]any)["revoked_at"] == nil {
+		t.Fatalf("revoked from the page, still in use: %v", list)
 	}
 	rcv.up()
 	env.Do(t, atok, http.MethodPost, fmt.Sprintf("/api/v1/notifications/%d/resend", int64(d["id"].(float64))), nil, nil).Must(t, 204)
