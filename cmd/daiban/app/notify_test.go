@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -261,6 +262,14 @@ func TestOptOutAndDeadLetter(t *testing.T) {
 		"region": "370323001", "channel": "counter", "matter": "YJS001", "applicant": apptest.Person(t, 7), "summary": "要短信"}, nil).Must(t, 201)
 	if rows, _ := env.App.Notify.OfCase(t.Context(), int64(quiet.JSON["id"].(float64))); len(rows) != 0 {
 		t.Errorf("opted-out applicant has notifications: %+v", rows)
+	}
+	// The intake form's checkbox says the same.
+	p := apptest.Person(t, 8)
+	v := url.Values{"region": {"370323001"}, "channel": {"counter"}, "matter": {"YJS001"}, "kind": {"person"}, "name": {p["name"]},
+		"id_number": {p["id_number"]}, "phone": {p["phone"]}, "summary": {"窗口登记，不要短信"}, "no_sms": {"1"}}
+	env.Do(t, tok, http.MethodPost, "/intake", v.Encode(), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	if n := rowCount(t, env, "SELECT count(*) FROM notification_optouts o JOIN cases c ON c.id = o.case_id WHERE c.summary = '窗口登记，不要短信'"); n != 1 {
+		t.Errorf("the intake form's opt-out: %d rows", n)
 	}
 	var dead []any
 	for deadline := time.Now().Add(20 * time.Second); len(dead) == 0; time.Sleep(100 * time.Millisecond) {
