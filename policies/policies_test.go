@@ -26,6 +26,7 @@ var vocabulary = map[string][]string{
 	"matter":  {"read", "manage"},
 	"key":     {"manage"},
 	"session": {"me"},
+	"partner": {"read", "manage"}, // partners and their deliveries (issue 16)
 }
 
 func isOneOf(s string, list ...string) bool { return slices.Contains(list, s) }
@@ -74,7 +75,7 @@ func expected(role policies.Role, obj, act string, inside bool, rel string) bool
 		}
 	case policies.RoleAdmin:
 		switch obj {
-		case "user", "region", "matter":
+		case "user", "region", "matter", "partner":
 			return isOneOf(act, "read", "manage")
 		case "key":
 			return act == "manage"
