@@ -28,6 +28,7 @@ var vocabulary = map[string][]string{
 	"session": {"me"},
 	// 网上预约 (issue 17): the day's bookings, counter confirmation, slots.
 	"appointment": {"read", "confirm", "manage"},
+	"partner":     {"read", "manage"}, // partners and their deliveries (issue 16)
 }
 
 func isOneOf(s string, list ...string) bool { return slices.Contains(list, s) }
@@ -78,7 +79,7 @@ func expected(role policies.Role, obj, act string, inside bool, rel string) bool
 		}
 	case policies.RoleAdmin:
 		switch obj {
-		case "user", "region", "matter", "appointment":
+		case "user", "region", "matter", "appointment", "partner":
 			return isOneOf(act, "read", "manage")
 		case "key":
 			return act == "manage"

@@ -231,6 +231,10 @@ func (p *Pages) create(c echo.Context, page string) error {
 		Applicant:       cases.Applicant{Kind: f.Value("kind"), Name: f.Value("name"), IDNumber: f.Value("id_number"), Phone: f.Value("phone")},
 		DuplicateReason: f.Value(cases.DuplicateReasonField),
 	}
+	if f.Value("no_sms") == "1" { // the applicant wants no texts about the case
+		off := false
+		in.Notify = &off
+	}
 	if page == "village_new" {
 		in.Channel = cases.Village
 		if pr.Role == policies.RoleVillageAgent {

@@ -14,6 +14,8 @@ import (
 	"github.com/daiban/daiban/cases/appointments"
 	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/cases/deadlines"
+	"github.com/daiban/daiban/cases/notify"
+	"github.com/daiban/daiban/policies/partners"
 )
 
 // TestTemplates parses every template (New) and executes every page with
@@ -196,6 +198,12 @@ func TestTemplates(t *testing.T) {
 		{"slots", "slots", view{User: agent, Data: slotsData{Townships: []regionOption{{"370323001", "历山街道"}}, Names: map[string]string{"370323001": "历山街道"}, Form: blankForm("slots", "tok"),
 			Slots: []appointments.Slot{{Region: "370323001", Label: "9月21日 周一 上午", Capacity: 5, Booked: 2}}, Opened: &appointments.Opened{Slots: []appointments.Slot{{}}, Skipped: []string{"2026-10-01"}}}},
 			[]string{"开放预约时段", "已开放 1 个时段", "2026-10-01", "9月21日 周一 上午"}},
+		{"partners", "partners", view{User: &userView{Username: "admin", Name: "管理员", Partners: true}, CSRF: "tok", Data: partnersData{
+			Items: []partners.Partner{{ID: 1, Name: "县 12345 热线", Kind: partners.Hotline, WebhookURL: "https://12345.example/hook", KeyPrefix: "0a1b2c3d", LastDelivery: &now, Failures: 3, Dead: 1},
+				{ID: 2, Name: "旧网关", Kind: partners.SMS, KeyPrefix: "ffffffff", RevokedAt: &now}},
+			Dead:  []notify.DeadLetter{{ID: 7, CaseNumber: "370323001-20250301-0001", Event: notify.Intake, EventName: "受理", Attempts: 10, LastError: "connection refused", LastAttempt: &now}},
+			Kinds: partners.Kinds, NewKey: "dbk_0a1b2c3d_secret", Added: "县 12345 热线", Manage: true}},
+			[]string{"合作方与通知投递", "12345 热线", "dbk_0a1b2c3d_secret", "只显示这一次", `id="revoke-1"`, "已吊销", "/notifications/7/resend", "connection refused", `href="/partners"`}},
 	}
 	seen := map[string]bool{}
 	for _, tc := range tests {

@@ -35,9 +35,11 @@ import (
 	"github.com/daiban/daiban/cases/calendar"
 	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/cases/deadlines"
+	"github.com/daiban/daiban/cases/notify"
 	"github.com/daiban/daiban/ledger"
 	"github.com/daiban/daiban/policies"
 	"github.com/daiban/daiban/policies/httpapi"
+	"github.com/daiban/daiban/policies/partners"
 	"github.com/daiban/daiban/policies/regions"
 	"github.com/daiban/daiban/policies/users"
 	"github.com/daiban/daiban/sql/backup"
@@ -78,6 +80,10 @@ type Deps struct {
 	Backups *backup.Monitor
 	// Appointments is 网上预约 (the public booking page, the desk's list).
 	Appointments *appointments.Service
+	// Partners and Outbox are the administrator's partner page (issue
+	// 16): the partners, their deliveries and the dead letters.
+	Partners *partners.Store
+	Outbox   *notify.Service
 }
 
 // Pages renders the pages.
@@ -94,7 +100,7 @@ type Pages struct {
 var pageNames = []string{
 	"login", "home", "error", "desk", "intake", "case", "agreement", "handover",
 	"village", "village_new", "supervision", "verify", "track", "sign",
-	"notices", "receipt",
+	"notices", "receipt", "partners",
 	"village_custody",
 	"guides", "guide", "appointments", "booking", "slots",
 }
@@ -197,6 +203,10 @@ func (p *Pages) Routes() []httpapi.Route {
 		{Method: get, Path: "/supervision", Obj: "report", Act: "read", Handler: p.supervision},
 		{Method: post, Path: "/supervision/ledger", Obj: "ledger", Act: "verify", Handler: p.verifyLedger},
 		{Method: get, Path: "/supervision/report", Obj: "report", Act: "read", Handler: p.supervisionReport},
+		{Method: get, Path: "/partners", Obj: "partner", Act: "read", Handler: p.partnersPage},
+		{Method: post, Path: "/partners", Obj: "partner", Act: "manage", Handler: p.partnerAdd},
+		{Method: post, Path: "/partners/:name/revoke", Obj: "partner", Act: "manage", Handler: p.partnerRevoke},
+		{Method: post, Path: "/notifications/:id/resend", Obj: "partner", Act: "manage", Handler: p.notificationResend},
 	}
 	for _, rt := range routes {
 		if rt.Path != "/static/*" {
@@ -256,6 +266,7 @@ type userView struct {
 	Role                               policies.Role
 	RoleName, Region                   string
 	Desk, Intake, Village, Supervision bool
+	Partners                           bool
 	// Unread counts the user's unread notices (the inbox's badge).
 	Unread int
 }
@@ -267,6 +278,7 @@ func (p *Pages) userView(pr httpapi.Principal) *userView {
 	u.Desk = may("report", "read") && may("case", "progress")
 	u.Intake = may("case", "create") && !u.Village
 	u.Supervision = may("report", "read")
+	u.Partners = may("partner", "read")
 	return u
 }
 

@@ -2,6 +2,7 @@ package partners
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/labstack/echo/v4"
 
@@ -60,8 +61,8 @@ func (s *Store) handleAdd(c echo.Context) error {
 }
 
 func (s *Store) handleRevoke(c echo.Context) error {
-	name := c.Param("name")
-	if name == "" {
+	name, err := url.PathUnescape(c.Param("name"))
+	if err != nil || name == "" {
 		return daiban.Invalid("name", "请指定合作方")
 	}
 	if err := s.Revoke(c.Request().Context(), httpapi.CurrentPrincipal(c).Username, name); err != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -261,6 +263,14 @@ func TestOptOutAndDeadLetter(t *testing.T) {
 	if rows, _ := env.App.Notify.OfCase(t.Context(), int64(quiet.JSON["id"].(float64))); len(rows) != 0 {
 		t.Errorf("opted-out applicant has notifications: %+v", rows)
 	}
+	// The intake form's checkbox says the same.
+	p := apptest.Person(t, 8)
+	v := url.Values{"region": {"370323001"}, "channel": {"counter"}, "matter": {"YJS001"}, "kind": {"person"}, "name": {p["name"]},
+		"id_number": {p["id_number"]}, "phone": {p["phone"]}, "summary": {"窗口登记，不要短信"}, "no_sms": {"1"}}
+	env.Do(t, tok, http.MethodPost, "/intake", v.Encode(), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	if n := rowCount(t, env, "SELECT count(*) FROM notification_optouts o JOIN cases c ON c.id = o.case_id WHERE c.summary = '窗口登记，不要短信'"); n != 1 {
+		t.Errorf("the intake form's opt-out: %d rows", n)
+	}
 	var dead []any
 	for deadline := time.Now().Add(20 * time.Second); len(dead) == 0; time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -275,6 +285,25 @@ func TestOptOutAndDeadLetter(t *testing.T) {
 	list := env.Do(t, atok, http.MethodGet, "/api/v1/partners", nil, nil).Must(t, 200).JSON["items"].([]any)
 	if p := list[0].(map[string]any); p["dead"].(float64) != 1 || p["failures"].(float64) != 2 {
 		t.Errorf("partner figures %v", p)
+	}
+	// The administrator's page shows the dead letter with its resend
+	// button; a partner added there shows its key once.
+	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	page := env.Do(t, atok, http.MethodGet, "/partners", nil, nil).Must(t, 200)
+	if !strings.Contains(string(page.Body), fmt.Sprintf(`action="/notifications/%d/resend"`, int64(d["id"].(float64)))) || !strings.Contains(string(page.Body), "微信模板消息") {
+		t.Fatalf("partners page lacks the dead letter or the partner:\n%s", page.Body)
+	}
+	added := env.Do(t, atok, http.MethodPost, "/partners", "name=%E7%9C%81%E7%9F%AD%E4%BF%A1&kind=sms&webhook=", form).Must(t, 201)
+	key := regexp.MustCompile(`dbk_[0-9a-f]{8}_[0-9a-f]{64}`).FindString(string(added.Body))
+	if key == "" {
+		t.Fatalf("the new key is not shown:\n%s", added.Body)
+	}
+	if again := env.Do(t, atok, http.MethodGet, "/partners", nil, nil).Must(t, 200); strings.Contains(string(again.Body), key) {
+		t.Fatal("the key is shown a second time")
+	}
+	env.Do(t, atok, http.MethodPost, "/partners/%E7%9C%81%E7%9F%AD%E4%BF%A1/revoke", "", form).Must(t, 200) // after the redirect
+	if list := env.Do(t, atok, http.MethodGet, "/api/v1/partners", nil, nil).Must(t, 200).JSON["items"].([]any); list[len(list)-1].(map[string]any)["revoked_at"] == nil {
+		t.Fatalf("revoked from the page, still in use: %v", list)
 	}
 	rcv.up()
 	env.Do(t, atok, http.MethodPost, fmt.Sprintf("/api/v1/notifications/%d/resend", int64(d["id"].(float64))), nil, nil).Must(t, 204)
