@@ -140,18 +140,10 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Regions: regions.NewStore(o.Pool),
 		Catalog: catalog.NewStore(o.Pool),
 	}
-	a.Calendars = calendar.NewStore(o.Pool, o.Logger)
-	if _, _, err := a.Calendars.Load(ctx); err != nil {
+	if err := a.loadCalendarAndGrants(ctx, o); err != nil {
 		return nil, err
 	}
-	a.Calendar = a.Calendars.Live
-	grants, err := a.Users.Grants(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if a.Authz, err = policies.New(grants); err != nil {
-		return nil, err
-	}
+	var err error
 	if a.Signer, err = ledger.LoadOrCreateKey(o.KeyDir, o.Origin); err != nil {
 		return nil, err
 	}
@@ -211,6 +203,22 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.HTTP.Register(reports.NewService(o.Pool, a.Calendar.Current, renderer, o.Now).Routes()...)
 	a.registerPartners(o)
 	return a, a.openPublic(o)
+}
+
+// loadCalendarAndGrants reads the holiday calendar and the staff's grants
+// (the authorizer decides every request from them).
+func (a *App) loadCalendarAndGrants(ctx context.Context, o Options) error {
+	a.Calendars = calendar.NewStore(o.Pool, o.Logger)
+	if _, _, err := a.Calendars.Load(ctx); err != nil {
+		return err
+	}
+	a.Calendar = a.Calendars.Live
+	grants, err := a.Users.Grants(ctx)
+	if err != nil {
+		return err
+	}
+	a.Authz, err = policies.New(grants)
+	return err
 }
 
 // newAppointments wires 网上预约 (after the case service).
