@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/daiban/daiban"
+	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/cases/appointments"
 	"github.com/daiban/daiban/cases/catalog"
 	"github.com/daiban/daiban/policies"
@@ -77,8 +79,14 @@ func (p *Pages) book(c echo.Context) error {
 	if err := p.checkPublicForm(c); err != nil {
 		return p.renderBook(c, refusePublic(f, err), f)
 	}
-	res, err := p.Appointments.Book(c.Request().Context(), appointments.Booking{Region: f.Value("region"), Matter: f.Value("matter"),
-		Slot: f.Value("slot"), Name: f.Value("name"), Phone: f.Value("phone")}, nil)
+	b := appointments.Booking{Region: f.Value("region"), Matter: f.Value("matter"), Slot: f.Value("slot"), Name: f.Value("name"), Phone: f.Value("phone")}
+	var key *cases.Idem
+	if k := f.Value("idem"); k != "" && len(k) <= 64 {
+		// The form sent twice (a double tap, a retry) books once.
+		h := sha256.Sum256([]byte("web book\n" + b.Region + "\n" + b.Matter + "\n" + b.Slot + "\n" + b.Name + "\n" + b.Phone))
+		key = &cases.Idem{User: "public:appointments", Key: "web:" + k, Hash: h[:]}
+	}
+	res, err := p.Appointments.Book(c.Request().Context(), b, key)
 	if err != nil {
 		status, ferr := f.fail(err, same)
 		if ferr != nil {

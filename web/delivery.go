@@ -77,6 +77,10 @@ func (p *Pages) trackDelivery(c echo.Context) error {
 // trackPosted adds a posted delivery that waits for the applicant to the
 // tracking page, with its confirmation form (f when it was just posted).
 func (p *Pages) trackPosted(c echo.Context, d *trackData, cs cases.Case, f *form) error {
+	var err error
+	if d.MatterNames, err = p.matterNames(c.Request().Context(), cs.Matters); err != nil {
+		return err
+	}
 	if cs.State != cases.ReadyForHandover {
 		return nil
 	}

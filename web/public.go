@@ -51,6 +51,8 @@ type trackData struct {
 	Posted *cases.DeliveryView
 	// DeliveryForm is the confirmation form (one-time code).
 	DeliveryForm *form
+	// MatterNames names a 一件事's matters for its progress list.
+	MatterNames map[string]string
 }
 
 func (p *Pages) trackLookup(c echo.Context) error {

@@ -82,7 +82,7 @@ func (s *Service) handleConfirm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, a)
+	return c.JSON(http.StatusOK, a.Public())
 }
 
 func (s *Service) handleCancel(c echo.Context) error {
@@ -90,7 +90,7 @@ func (s *Service) handleCancel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, a)
+	return c.JSON(http.StatusOK, a.Public())
 }
 
 func (s *Service) handleOpen(c echo.Context) error {

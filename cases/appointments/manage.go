@@ -139,13 +139,21 @@ func (s *Service) view(r dbsqlc.Appointment) Appointment {
 	return a
 }
 
-// Get returns a booking by its code (not_found otherwise).
+// Get returns a booking by its code (not_found otherwise), as the public
+// sees it: the name masked as on /track.
 func (s *Service) Get(ctx context.Context, code string) (Appointment, error) {
 	r, err := s.q.AppointmentByCode(ctx, s.Pool, normalize(code))
 	if err != nil {
 		return Appointment{}, daiban.NoRows(err, "预约码不存在")
 	}
-	return s.view(r), nil
+	return s.view(r).Public(), nil
+}
+
+// Public is the booking as a page reached by its code shows it: the name
+// masked (the phone always is).
+func (a Appointment) Public() Appointment {
+	a.Name = cases.MaskName(a.Name)
+	return a
 }
 
 func normalize(code string) string { return strings.ToUpper(strings.TrimSpace(code)) }

@@ -188,7 +188,7 @@ func TestAppointments(t *testing.T) {
 			t.Fatalf("case from the booking: %s", c.Body)
 		}
 		g := env.Do(t, "", http.MethodGet, "/api/v1/appointments/"+code, nil, nil).Must(t, http.StatusOK)
-		if g.JSON["status"] != "arrived" {
+		if g.JSON["status"] != "arrived" || g.JSON["name"] != "张*" {
 			t.Errorf("booking after the case: %s", g.Body)
 		}
 		if e := env.Do(t, agent, http.MethodPost, "/api/v1/appointments/"+code+"/case", map[string]any{"kind": "person", "id_number": "37032319850312201X"}, nil); e.Status < 400 {

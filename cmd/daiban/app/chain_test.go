@@ -63,6 +63,9 @@ func TestChainOneForm(t *testing.T) {
 		if !strings.Contains(string(tr.Body), `"status":"done"`) || strings.Contains(string(tr.Body), "营业执照已核发") {
 			t.Errorf("tracking chain progress: %s", tr.Body)
 		}
+		if tp := env.Do(t, "", http.MethodGet, "/track/"+c["tracking_code"].(string), nil, nil).Must(t, http.StatusOK); !strings.Contains(string(tp.Body), "个体工商户设立登记：<strong>部门已办结") {
+			t.Errorf("the tracking page does not name the matters' progress")
+		}
 		page := env.Do(t, tok, http.MethodGet, fmt.Sprintf("/cases/%d", id), nil, nil).Must(t, http.StatusOK)
 		if !strings.Contains(string(page.Body), "一件事办理进度") || !strings.Contains(string(page.Body), "部门已办结") {
 			t.Errorf("the case page does not show the chain's progress")
