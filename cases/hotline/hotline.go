@@ -86,9 +86,8 @@ func NewHandler(pool *pgxpool.Pool, cs *cases.Service, ps *partners.Store, dl *d
 func (h *Handler) Routes() []httpapi.Route {
 	return []httpapi.Route{
 		{Method: http.MethodPost, Path: "/api/v1/hotline/orders", Public: true, Handler: h.post,
-			Doc: httpapi.Doc{Summary: "12345 热线派发工单（求助立案；投诉立整改）", Request: Order{}, Response: Answer{}, Status: http.StatusCreated,
-				Errors: []string{daiban.EUNAUTHENTICATED, daiban.EFORBIDDEN, daiban.EINVALID},
-				Notes:  "以合作方密钥为 Bearer，并带 X-Daiban-Timestamp 与 X-Daiban-Signature（见上）。同一工单编号重复投递，返回第一次的应答。办理结果与回访结果经合作方回调地址送回。"}},
+			Doc: httpapi.Doc{Summary: "12345 热线派发工单（求助立案；投诉立整改）", Request: Order{}, Response: Answer{}, Status: http.StatusCreated, Partner: true,
+				Notes: "以合作方密钥为 Bearer，并带 X-Daiban-Timestamp 与 X-Daiban-Signature（见上）。同一工单编号重复投递，返回第一次的应答。办理结果与回访结果经合作方回调地址送回。"}},
 	}
 }
 

@@ -169,6 +169,10 @@ func NewService(c Config) *Service {
 	return &Service{c: c, q: dbsqlc.New()}
 }
 
+// Queue is the River queue of the deliveries: they wait on other systems,
+// so they have workers of their own (the runner configures it).
+const Queue = "notify"
+
 // DispatchArgs is the periodic job that queues pending notifications.
 type DispatchArgs struct{}
 
@@ -239,7 +243,7 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 		params := make([]river.InsertManyParams, 0, len(rows))
 		for _, r := range rows {
 			params = append(params, river.InsertManyParams{Args: DeliverArgs{ID: r.ID, Round: r.Round},
-				InsertOpts: &river.InsertOpts{MaxAttempts: s.c.MaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}})
+				InsertOpts: &river.InsertOpts{Queue: Queue, MaxAttempts: s.c.MaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}})
 			if err := s.q.NotificationQueued(ctx, tx, r.Round, r.ID); err != nil {
 				return err
 			}

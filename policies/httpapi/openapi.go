@@ -34,6 +34,10 @@ type Doc struct {
 	// makes a retry return the first answer. ETag: the answer carries the
 	// version as ETag.
 	IfMatch, Idempotent, ETag bool
+	// Partner: the caller is a partner system (public to the staff guard):
+	// its key as bearer and the body signed (X-Daiban-Timestamp,
+	// X-Daiban-Signature).
+	Partner bool
 	// Errors are the error codes the handler itself answers, besides
 	// those of the guard (unauthenticated, forbidden, not_found) and of
 	// any body (invalid, too_large).
@@ -120,9 +124,12 @@ func operation(rt Route) map[string]any {
 		"description":         permissionText(rt) + d.Notes,
 		"x-daiban-permission": map[string]any{"public": rt.Public, "obj": rt.Obj, "act": rt.Act, "act_param": rt.ActParam, "scoped": rt.Scope != nil},
 	}
-	if rt.Public {
+	switch {
+	case d.Partner:
+		op["security"] = []any{map[string]any{"partner": []string{}}}
+	case rt.Public:
 		op["security"] = []any{}
-	} else {
+	default:
 		op["security"] = []any{map[string]any{"bearer": []string{}}}
 	}
 	if params := parameters(rt); len(params) > 0 {
@@ -138,6 +145,8 @@ func operation(rt Route) map[string]any {
 
 func permissionText(rt Route) string {
 	switch {
+	case rt.Doc.Partner:
+		return "合作方接口：以合作方密钥为 Bearer，并对请求体签名。"
 	case rt.Public:
 		return "公开接口，无需登录。"
 	case rt.ActParam != "":

@@ -35,6 +35,13 @@ func parameters(rt Route) []any {
 			out = append(out, p)
 		}
 	}
+	if rt.Doc.Partner {
+		out = append(out,
+			map[string]any{"name": "X-Daiban-Timestamp", "in": "header", "required": true, "schema": map[string]any{"type": "string", "pattern": "^[0-9]+$"},
+				"description": "请求时间（Unix 秒）；与服务器时间相差超过 5 分钟的请求被拒绝"},
+			map[string]any{"name": "X-Daiban-Signature", "in": "header", "required": true, "schema": map[string]any{"type": "string", "pattern": "^sha256=[0-9a-f]{64}$"},
+				"description": "sha256=<HMAC-SHA-256(合作方密钥, 时间戳 + \".\" + 请求体) 的十六进制>"})
+	}
 	if rt.Doc.IfMatch {
 		out = append(out, map[string]any{"name": "If-Match", "in": "header", "required": true, "schema": map[string]any{"type": "string"},
 			"description": "案件当前版本（如 \"3\"，即上次应答中的 version 或 ETag）；缺少时 428，已过时 409 version_conflict"})
@@ -49,7 +56,7 @@ func parameters(rt Route) []any {
 // errorCodes are the error codes a route may answer.
 func errorCodes(rt Route) []string {
 	codes := []string{daiban.EINTERNAL, daiban.EUNAVAILABLE}
-	if !rt.Public {
+	if !rt.Public || rt.Doc.Partner {
 		codes = append(codes, daiban.EUNAUTHENTICATED, daiban.EFORBIDDEN)
 	}
 	if rt.Scope != nil || strings.Contains(rt.Path, ":") {

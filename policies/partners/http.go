@@ -36,7 +36,7 @@ func (s *Store) Routes() []httpapi.Route {
 		{Method: http.MethodPost, Path: "/api/v1/partners", Obj: "partner", Act: "manage", Handler: s.handleAdd,
 			Doc: httpapi.Doc{Summary: "添加合作方（密钥只在此应答中出现一次）", Tag: "partners", Request: AddRequest{}, Response: AddResponse{}, Status: http.StatusCreated}},
 		{Method: http.MethodPost, Path: "/api/v1/partners/:name/revoke", Obj: "partner", Act: "manage", Handler: s.handleRevoke,
-			Doc: httpapi.Doc{Summary: "吊销合作方密钥", Tag: "partners", Status: http.StatusNoContent}},
+			Doc: httpapi.Doc{Summary: "吊销合作方密钥", Tag: "partners", Status: http.StatusNoContent, Errors: []string{daiban.EINVALIDTRANSITION}}},
 	}
 }
 

@@ -149,8 +149,13 @@ func (s *Store) Revoke(ctx context.Context, actor, name string) (err error) {
 	defer func() { _ = tx.Rollback(ctx) }()
 	now := time.Now()
 	row, err := s.q.PartnerRevoke(ctx, tx, &now, name)
-	if err != nil {
-		return daiban.NoRows(err, "没有在用的合作方「%s」", name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		if _, err := s.q.PartnerByName(ctx, tx, name); err != nil {
+			return daiban.NoRows(err, "没有合作方「%s」", name)
+		}
+		return daiban.Errorf(daiban.EINVALIDTRANSITION, "合作方「%s」的密钥已经吊销", name)
+	} else if err != nil {
+		return err
 	}
 	if err := s.record(ctx, tx, actor, "", "partner.revoked", map[string]any{"name": name, "key_prefix": row.KeyPrefix}); err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -23,22 +22,9 @@ func hotlinePost(t *testing.T, env *apptest.Env, key string, order any, at time.
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := http.NewRequest(http.MethodPost, env.Server.URL+"/api/v1/hotline/orders", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+key)
-	webhook.SignRequest(req, []byte(key), body, at)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	r := apptest.Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
-	_ = json.Unmarshal(data, &r.JSON)
-	return r
+	ts := at.Unix()
+	return env.Do(t, "", http.MethodPost, "/api/v1/hotline/orders", body, map[string]string{"Authorization": "Bearer " + key,
+		webhook.TimestampHeader: fmt.Sprint(ts), webhook.SignatureHeader: webhook.Sign([]byte(key), ts, body)})
 }
 
 func rowCount(t *testing.T, env *apptest.Env, sql string, args ...any) int {

@@ -20,6 +20,10 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 )
 
+// QueueNotify is the queue of the notification deliveries (package
+// cases/notify names it the same).
+const QueueNotify = "notify"
+
 // Runner is this server's River client.
 type Runner struct {
 	Client *river.Client[pgx.Tx]
@@ -49,9 +53,12 @@ func New(cfg Config) (*Runner, error) {
 		id = clientID()
 	}
 	c, err := river.NewClient(riverpgxv5.New(cfg.Pool), &river.Config{
-		ID:           id,
-		Logger:       slog.New(minLevel{logger.Handler(), slog.LevelWarn}),
-		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
+		ID:     id,
+		Logger: slog.New(minLevel{logger.Handler(), slog.LevelWarn}),
+		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4},
+			// Deliveries to partners wait on other systems: their own
+			// queue, so a slow partner never holds up the deadline scan.
+			QueueNotify: {MaxWorkers: 8}},
 		Workers:      cfg.Workers,
 		PeriodicJobs: cfg.Periodic,
 		// Jobs here are periodic scans: an hour of them is history enough.
