@@ -11,8 +11,8 @@ import (
 )
 
 // CodeSender delivers a one-time code to an applicant's phone (a text
-// message in production). The applicant-notification outbox (issue 16)
-// is the place for it once it exists; until then a sender is injected.
+// message in production): notify.CodeSender sends through the SMS
+// gateway partner, falling back to LogCodeSender.
 type CodeSender interface {
 	SendCode(ctx context.Context, phone, purpose, text string) error
 }

@@ -92,7 +92,9 @@ func (w WebhookSender) Send(ctx context.Context, m Message) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(webhook.DeliveryHeader, strconv.FormatInt(m.ID, 10))
+	if m.ID != 0 { // a one-time code is no outbox row: nothing to dedup on
+		req.Header.Set(webhook.DeliveryHeader, strconv.FormatInt(m.ID, 10))
+	}
 	now := time.Now
 	if w.Now != nil {
 		now = w.Now
@@ -372,7 +374,7 @@ func (s *Service) message(ctx context.Context, tx pgx.Tx, row dbsqlc.Notificatio
 
 // applicantPartners are the partners that carry applicant texts: the SMS
 // gateways, else the platforms (a WeChat template service).
-func (s *Service) applicantPartners(ctx context.Context, tx pgx.Tx) ([]partners.Partner, error) {
+func (s *Service) applicantPartners(ctx context.Context, tx dbsqlc.DBTX) ([]partners.Partner, error) {
 	for _, k := range []partners.Kind{partners.SMS, partners.Platform} {
 		ps, err := s.c.Partners.Active(ctx, tx, k)
 		if err != nil || len(ps) > 0 {

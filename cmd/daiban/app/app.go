@@ -226,6 +226,9 @@ func (a *App) newAppointments(o Options) {
 	if o.CodeSender == nil {
 		o.CodeSender = cases.LogCodeSender{Logger: o.Logger}
 	}
+	// Codes go out through the applicants' text channel (the SMS or
+	// platform partner) when one is set up, else to o.CodeSender.
+	o.CodeSender = notify.CodeSender{Service: a.Notify, Fallback: o.CodeSender}
 	a.Appointments = appointments.New(appointments.Config{Pool: o.Pool, Keys: a.PII, Calendar: a.Calendar.Current, Catalog: a.Catalog,
 		Cases: a.Cases, Sender: o.CodeSender, Now: o.Now, Logger: o.Logger})
 	a.Documents.Codes = o.CodeSender
