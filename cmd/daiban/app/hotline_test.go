@@ -180,6 +180,21 @@ func TestHotlineOrders(t *testing.T) {
 		if !strings.Contains(replies["GD20261206002"], "已约谈窗口人员") || !strings.Contains(replies["GD20261206001"], "已告知办理流程") {
 			t.Fatalf("replies to 12345: %v", replies)
 		}
+		// The return visit (回访): the applicant's rating goes back too.
+		c = caseJSON(t, env, tok, caseID)
+		env.Act(t, tok, caseID, version(c), "evaluate", map[string]any{"rating": 4}).Must(t, 200)
+		waitDelivered(t, env, 20*time.Second)
+		visits := 0
+		for _, ps := range rcv.payloads() {
+			for _, p := range ps {
+				if p.Event == "hotline_visit" && p.OrderNo == "GD20261206001" && p.Rating == 4 {
+					visits++
+				}
+			}
+		}
+		if visits != 1 {
+			t.Fatalf("%d return-visit replies for the order", visits)
+		}
 	})
 	for _, typ := range []string{"partner.order", "partner.order_repeated", "partner.order_refused", "partner.delivered"} {
 		if rowCount(t, env, "SELECT count(*) FROM ledger_entries WHERE type = $1", typ) == 0 {
