@@ -91,6 +91,10 @@ func (b *reviewBody) prepare(s *Service, st *step) error {
 		return daiban.Invalid("result", "请选择初审结果：受理、一次性告知补正或不予受理")
 	}
 	st.ch.result = b.Result
+	if b.Result == Accept && len(st.c.Matters) == 0 {
+		// A 12345 order naming no matter: nothing to delegate yet.
+		return daiban.Invalid("result", "该案件来自 12345 热线，尚未确定办理事项，不能受理委托：请指导或领办，或请申请人到窗口按事项登记")
+	}
 	t, err := text("note", b.Note, 2000, b.Result != Accept)
 	if err != nil {
 		return err

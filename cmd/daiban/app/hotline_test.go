@@ -79,9 +79,16 @@ func TestHotlineOrders(t *testing.T) {
 		o := map[string]any{"order_no": "GD-NOMATTER", "kind": "request", "region": "370323001",
 			"applicant": map[string]string{"name": "李四", "phone": "0533-3241234"}, "content": "咨询老年证办理", "reply_due": due}
 		id := int64(hotlinePost(t, env, key, o, now).Must(t, 201).JSON["case_id"].(float64))
-		if c := caseJSON(t, env, env.Token(t, "h.town"), id); c["title"] != "12345 热线诉求" || c["channel"] != "hotline" {
+		c := caseJSON(t, env, env.Token(t, "h.town"), id)
+		if c["title"] != "12345 热线诉求" || c["channel"] != "hotline" {
 			t.Fatalf("case %v", c)
 		}
+		// Nothing to delegate until a matter is known; guidance works.
+		r := env.Act(t, env.Token(t, "h.town"), id, version(c), "review", map[string]any{"result": "accept", "materials": []any{}})
+		if r.Status != 422 || !strings.Contains(string(r.Body), "尚未确定办理事项") {
+			t.Fatalf("accepting a case without a matter: %d %s", r.Status, r.Body)
+		}
+		env.Act(t, env.Token(t, "h.town"), id, version(c), "guide", map[string]any{"note": "已告知老年证办理地点"}).Must(t, 200)
 	})
 	t.Run("bad orders name the field, write nothing", func(t *testing.T) {
 		before := rowCount(t, env, "SELECT count(*) FROM cases") + rowCount(t, env, "SELECT count(*) FROM hotline_orders")
@@ -179,6 +186,21 @@ func TestHotlineOrders(t *testing.T) {
 		}
 		if !strings.Contains(replies["GD20261206002"], "已约谈窗口人员") || !strings.Contains(replies["GD20261206001"], "已告知办理流程") {
 			t.Fatalf("replies to 12345: %v", replies)
+		}
+		// The return visit (回访): the applicant's rating goes back too.
+		c = caseJSON(t, env, tok, caseID)
+		env.Act(t, tok, caseID, version(c), "evaluate", map[string]any{"rating": 4}).Must(t, 200)
+		waitDelivered(t, env, 20*time.Second)
+		visits := 0
+		for _, ps := range rcv.payloads() {
+			for _, p := range ps {
+				if p.Event == "hotline_visit" && p.OrderNo == "GD20261206001" && p.Rating == 4 {
+					visits++
+				}
+			}
+		}
+		if visits != 1 {
+			t.Fatalf("%d return-visit replies for the order", visits)
 		}
 	})
 	for _, typ := range []string{"partner.order", "partner.order_repeated", "partner.order_refused", "partner.delivered"} {
