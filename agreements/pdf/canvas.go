@@ -52,7 +52,13 @@ type canvas struct {
 	err   error             // first error; every method is a no-op after it
 	foot  func(c *canvas)   // draws the footer of the current page
 	imgs  map[string][2]int // registered images: pixel sizes
-	runs  func(face, text string)
+	// same maps an image to the first name its exact bytes were
+	// registered under: gofpdf names an XObject by its content, so two
+	// registrations of one PNG (agent and applicant signing with the
+	// same strokes) would write one resource key twice.
+	same map[string]string
+	pngs map[string]string // registered images' bytes, by name
+	runs func(face, text string)
 }
 
 func (c *canvas) fail(err error) {
@@ -266,6 +272,9 @@ func (c *canvas) line(x1, y1, x2, y2 float64) {
 // image places a registered PNG scaled to fit a w×h box, centred
 // vertically and aligned left.
 func (c *canvas) image(name string, x, y, w, h float64) {
+	if first, ok := c.same[name]; ok {
+		name = first
+	}
 	px, ok := c.imgs[name]
 	if !ok || px[0] == 0 || px[1] == 0 {
 		return
@@ -288,6 +297,19 @@ func (c *canvas) registerImage(name string, png []byte) {
 	w := int(binary.BigEndian.Uint32(png[16:]))
 	h := int(binary.BigEndian.Uint32(png[20:]))
 	c.imgs[name] = [2]int{w, h}
+	for other := range c.imgs {
+		if other != name && c.pngs[other] == string(png) {
+			if c.same == nil {
+				c.same = map[string]string{}
+			}
+			c.same[name] = other
+			return
+		}
+	}
+	if c.pngs == nil {
+		c.pngs = map[string]string{}
+	}
+	c.pngs[name] = string(png)
 	if c.drawing() {
 		c.pdf.RegisterImageOptionsReader(name, gofpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(png))
 		if err := c.pdf.Error(); err != nil {

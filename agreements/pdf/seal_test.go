@@ -30,6 +30,13 @@ func sealedDocs(t *testing.T) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The agent and the applicant signing with the very same strokes:
+	// one image, one resource (qpdf refuses a repeated key).
+	same := d
+	same.AgentSignature = d.ApplicantSignature
+	if docs["agreement, same strokes"], err = r.Agreement(same); err != nil {
+		t.Fatal(err)
+	}
 	docs["notice"], err = r.Notice(pdf.NoticeData{CaseNumber: d.CaseNumber, Title: d.Title, Matters: sampleMatters(), ApplicantName: d.Applicant.Name,
 		IssuedAt: when, VerifyCode: "NOTICE01", TrackingCode: d.TrackingCode})
 	if err != nil {
