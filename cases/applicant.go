@@ -18,6 +18,8 @@ type ApplicantEvent struct {
 	// Due and PrevDue are the case's due date after and before the change
 	// (YYYY-MM-DD, "" for none).
 	Due, PrevDue string
+	// DueProvisional: Due lies past the imported holiday calendar (暂定).
+	DueProvisional bool
 	// Note is the action's note (a reply, a result, a rectification).
 	Note string
 	// Rating is an evaluation's score (1–5), 0 otherwise.
@@ -53,6 +55,7 @@ func (s *Service) tellAfter(ctx context.Context, ch *change, cur Case, action st
 	ch.after = append(ch.after, func(db dbsqlc.DBTX) error {
 		if ch.row.DueDate != nil {
 			ev.Due = ch.row.DueDate.Format("2006-01-02")
+			ev.DueProvisional = Provisional(s.Calendar(), ev.Due)
 		}
 		return s.notify(ctx, db, ev)
 	})

@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -48,8 +49,8 @@ const (
 	HotlineVisit = "hotline_visit"
 )
 
-// MaxText is the longest text (in characters) a notification may have: a
-// single SMS.
+// MaxText bounds a notification's text: fewer characters than this (a
+// single SMS).
 const MaxText = 70
 
 // Templates are the applicant texts per event: fmt verbs take, in order,
@@ -58,7 +59,7 @@ const MaxText = 70
 // keeps each one under MaxText with a real link.
 var Templates = map[string]string{
 	Intake:          "【政务帮办】您的事项已受理，进度可查：%s",
-	Delegated:       "【政务帮办】已委托代办，承诺%s前办结。进度：%s",
+	Delegated:       "【政务帮办】已委托代办，%s前办结。进度：%s", // detail: 承诺12月31日 or 暂定12月31日
 	Escalated:       "【政务帮办】您的事项已报上级审批。进度：%s",
 	Replied:         "【政务帮办】上级已答复，继续为您办理。进度：%s",
 	MaterialsNeeded: "【政务帮办】需要您补充材料，详见：%s",
@@ -83,12 +84,35 @@ var EventNames = map[string]string{
 func Text(event, detail, link string) string {
 	t, ok := Templates[event]
 	if !ok {
-		return fmt.Sprintf(generic, link)
+		t = generic
 	}
+	full := fmt.Sprintf(t, link)
 	if countVerbs(t) == 2 {
-		return fmt.Sprintf(t, detail, link)
+		full = fmt.Sprintf(t, detail, link)
 	}
-	return fmt.Sprintf(t, link)
+	if TextLen(full) < MaxText {
+		return full
+	}
+	// A long public address: the words that only lead to the link go
+	// first, so the text stays one message.
+	for _, lead := range []string{"进度可查：", "进度：", "详见："} {
+		if strings.Contains(full, lead) {
+			return strings.Replace(full, lead, "", 1)
+		}
+	}
+	return full
+}
+
+// LinkFits reports whether a tracking link under baseURL leaves every
+// template under MaxText (serve warns at start when it does not).
+func LinkFits(baseURL string) bool {
+	link := baseURL + "/track/XXXXXXXXXXXX"
+	for e := range Templates {
+		if TextLen(Text(e, "暂定12月31日", link)) >= MaxText {
+			return false
+		}
+	}
+	return true
 }
 
 func countVerbs(t string) int {
@@ -152,6 +176,19 @@ func Events(ev cases.ApplicantEvent) []string {
 	return out
 }
 
+// dueDetail is the due date as a text says it: 暂定 when it lies past
+// the imported holiday calendar (it may still move), else 承诺 in the
+// delegation's text.
+func dueDetail(event string, ev cases.ApplicantEvent) string {
+	switch {
+	case ev.DueProvisional:
+		return "暂定" + shortDate(ev.Due)
+	case event == Delegated:
+		return "承诺" + shortDate(ev.Due)
+	}
+	return shortDate(ev.Due)
+}
+
 // shortDate writes 2026-12-11 as 12月11日 (a text has 70 characters).
 func shortDate(day string) string {
 	t, err := time.Parse("2006-01-02", day)
@@ -189,7 +226,7 @@ func Notify(ctx context.Context, db dbsqlc.DBTX, ev cases.ApplicantEvent) error 
 		data := map[string]string{}
 		switch e {
 		case Delegated, DeadlineChanged:
-			data["detail"] = shortDate(ev.Due)
+			data["detail"] = dueDetail(e, ev)
 		case Closed:
 			data["detail"] = cases.StateNames[ev.To]
 		}

@@ -14,18 +14,29 @@ import (
 // characters and carries the link.
 func TestTextsFitOneSMS(t *testing.T) {
 	t.Parallel()
-	link := "http://127.0.0.1:8080/track/ABCDEFGHJKMN"
-	for event := range notify.Templates {
-		for _, detail := range []string{"12月31日", "不予受理"} {
-			text := notify.Text(event, detail, link)
-			if n := notify.TextLen(text); n >= notify.MaxText {
-				t.Errorf("%s: %d characters: %s", event, n, text)
-			}
-			if !strings.HasSuffix(text, link) {
-				t.Errorf("%s: no link at the end: %s", event, text)
+	// The demo's address, and a county's public one over HTTPS (the text
+	// drops the words leading to the link to stay one message).
+	for _, base := range []string{"http://127.0.0.1:8080", "https://zwfw.yiyuan.gov.cn"} {
+		link := base + "/track/ABCDEFGHJKMN"
+		if !notify.LinkFits(base) {
+			t.Errorf("%s: some text does not fit", base)
+		}
+		for event := range notify.Templates {
+			for _, detail := range []string{"承诺12月31日", "暂定12月31日", "不予受理"} {
+				text := notify.Text(event, detail, link)
+				if n := notify.TextLen(text); n >= notify.MaxText {
+					t.Errorf("%s: %d characters: %s", event, n, text)
+				}
+				if !strings.HasSuffix(text, link) {
+					t.Errorf("%s: no link at the end: %s", event, text)
+				}
 			}
 		}
 	}
+	if notify.LinkFits("https://zwfw.yiyuan-county-government-service-center.gov.cn/daiban") {
+		t.Error("a 60-character address fits, it cannot")
+	}
+	link := "http://127.0.0.1:8080/track/ABCDEFGHJKMN"
 	if text := notify.Text("appointment_confirmed", "", link); !strings.HasSuffix(text, link) {
 		t.Errorf("an event without a template gets no generic text: %s", text)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/daiban/daiban/cases/notify"
 	"log/slog"
 	"net/http"
 	"os"
@@ -39,6 +40,9 @@ func cmdServe(ctx context.Context, cfg config, args []string) error {
 	}
 	center := app.DefaultCenter
 	center.BaseURL = cfg.BaseURL
+	if !notify.LinkFits(center.BaseURL) {
+		logger.Warn("DAIBAN_BASE_URL 太长：发给申请人的短信加上进度链接会超过 70 个字，请使用更短的公开地址", "base_url", center.BaseURL)
+	}
 	if cfg.CenterName != "" {
 		center.Name = cfg.CenterName
 	}
