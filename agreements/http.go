@@ -38,16 +38,23 @@ func (h *Handler) Routes() []httpapi.Route {
 		{Method: http.MethodPost, Path: "/api/v1/cases/:id/agreement/link", Obj: "case", Act: "agreement", Scope: h.caseScope, Handler: h.agreementLink,
 			Doc: httpapi.Doc{Summary: "重新生成协议签署链接", Response: draftResponse{}, Status: http.StatusCreated, Errors: []string{daiban.EINVALIDTRANSITION}}},
 		{Method: http.MethodPost, Path: "/api/v1/cases/:id/handover", Obj: "case", Act: "handover", Scope: h.caseScope, Handler: h.handover,
-			Doc: httpapi.Doc{Summary: "核验交付项目，起草交付回执", Request: handoverRequest{}, Response: draftResponse{}, Status: http.StatusCreated, Errors: []string{daiban.EINVALIDTRANSITION}}},
+			Doc: httpapi.Doc{Summary: "核验交付项目，起草交付回执", Request: handoverRequest{}, Response: httpapi.OneOf{draftResponse{}, Dispatched{}}, Status: http.StatusCreated, Errors: []string{daiban.EINVALIDTRANSITION},
+				Notes: "窗口当面交付：应答含签署链接 signing_url。邮寄送达（证照到付）：须填写 post（承运商、运单号、收件地址），应答含承运商、运单号与是否已向申请人发送确认码（code_sent），申请人在查询页确认签收。"}},
 		{Method: http.MethodPost, Path: "/api/v1/cases/:id/handover/link", Obj: "case", Act: "handover", Scope: h.caseScope, Handler: h.handoverLink,
 			Doc: httpapi.Doc{Summary: "重新生成交付回执签署链接", Response: draftResponse{}, Status: http.StatusCreated, Errors: []string{daiban.EINVALIDTRANSITION}}},
 		// 一表申请: the combined application form of a 一件事 case.
-		{Method: http.MethodPost, Path: "/api/v1/cases/:id/application", Obj: "case", Act: "issue_notice", Scope: h.caseScope, Handler: h.application},
+		{Method: http.MethodPost, Path: "/api/v1/cases/:id/application", Obj: "case", Act: "issue_notice", Scope: h.caseScope, Handler: h.application,
+			Doc: httpapi.Doc{Summary: "出具一表申请书（一件事各事项合一，加盖电子印章）", Response: Document{}, Status: http.StatusCreated, Errors: []string{daiban.EINVALID},
+				Notes: "只用于含两个及以上事项的“一件事”案件，否则答 422。"}},
 		// Results by post (证照到付).
-		{Method: http.MethodGet, Path: "/api/v1/cases/:id/delivery", Obj: "case", Act: "read", Scope: h.caseScope, Handler: h.delivery},
+		{Method: http.MethodGet, Path: "/api/v1/cases/:id/delivery", Obj: "case", Act: "read", Scope: h.caseScope, Handler: h.delivery,
+			Doc: httpapi.Doc{Summary: "办理结果的交付方式与邮寄状态（地址脱敏）", Response: cases.DeliveryView{}}},
 		{Method: http.MethodPost, Path: "/api/v1/cases/:id/delivery/proof", Obj: "case", Act: "handover", Scope: h.caseScope, Handler: h.carrierProof,
-			MaxBody: signatureBody, TooLarge: "签收凭证图片过大"},
-		{Method: http.MethodPost, Path: "/api/v1/track/:code/delivery", Public: true, Handler: h.trackDelivery},
+			MaxBody: signatureBody, TooLarge: "签收凭证图片过大",
+			Doc: httpapi.Doc{Summary: "录入承运人签收凭证，加盖交付回执并办结邮寄送达", Request: carrierProofRequest{}, Response: Status{}, Errors: []string{daiban.EINVALIDTRANSITION}}},
+		{Method: http.MethodPost, Path: "/api/v1/track/:code/delivery", Public: true, Handler: h.trackDelivery,
+			Doc: httpapi.Doc{Summary: "申请人凭查询码与短信确认码确认收到邮寄结果，得到交付回执签署链接", Request: trackDeliveryRequest{}, Response: signingLinkResponse{},
+				Errors: []string{daiban.EINVALIDTRANSITION}}},
 		{Method: http.MethodGet, Path: "/api/v1/documents/:id", Obj: "case", Act: "document", Scope: h.documentScope, Handler: h.pdf,
 			Doc: httpapi.Doc{Summary: "下载文书（PDF）", Produces: "application/pdf"}},
 		{Method: http.MethodGet, Path: "/api/v1/certificate", Public: true, Handler: h.certificate,
@@ -311,9 +318,7 @@ func (h *Handler) delivery(c echo.Context) error {
 
 // carrierProof records the carrier's signed proof of a posted delivery.
 func (h *Handler) carrierProof(c echo.Context) error {
-	var req struct {
-		ImagePNG string `json:"image_png"`
-	}
+	var req carrierProofRequest
 	if err := httpapi.Bind(c, &req); err != nil {
 		return err
 	}
@@ -331,9 +336,7 @@ func (h *Handler) carrierProof(c echo.Context) error {
 // trackDelivery: the applicant confirms a posted delivery with the
 // one-time code and gets the receipt's signing link.
 func (h *Handler) trackDelivery(c echo.Context) error {
-	var req struct {
-		OTP string `json:"otp"`
-	}
+	var req trackDeliveryRequest
 	if err := httpapi.Bind(c, &req); err != nil {
 		return err
 	}
@@ -341,7 +344,22 @@ func (h *Handler) trackDelivery(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]string{"signing_url": url})
+	return c.JSON(http.StatusOK, signingLinkResponse{SigningURL: url})
+}
+
+// carrierProofRequest is the carrier's signed proof of delivery.
+type carrierProofRequest struct {
+	ImagePNG string `json:"image_png" doc:"承运人签收凭证图片（PNG，base64）"`
+}
+
+// trackDeliveryRequest is the one-time code of a posted delivery.
+type trackDeliveryRequest struct {
+	OTP string `json:"otp" doc:"寄出时短信中的确认码"`
+}
+
+// signingLinkResponse is the receipt's signing link.
+type signingLinkResponse struct {
+	SigningURL string `json:"signing_url"`
 }
 
 func (h *Handler) application(c echo.Context) error {

@@ -17,8 +17,10 @@ func (s *Store) Routes() []httpapi.Route {
 		{Method: http.MethodGet, Path: "/api/v1/matters/:code", Obj: "matter", Act: "read", Handler: s.handleGet,
 			Doc: httpapi.Doc{Summary: "事项详情（材料、时限、部门）", Response: Matter{}}},
 		// 办事指南: public, for applicants (no account).
-		{Method: http.MethodGet, Path: "/api/v1/guides", Public: true, Handler: s.handleGuides},
-		{Method: http.MethodGet, Path: "/api/v1/guides/:code", Public: true, Handler: s.handleGuide},
+		{Method: http.MethodGet, Path: "/api/v1/guides", Public: true, Handler: s.handleGuides,
+			Doc: httpapi.Doc{Summary: "办事指南目录（先列一件事，再列单个事项）", Response: guidesResponse{}}},
+		{Method: http.MethodGet, Path: "/api/v1/guides/:code", Public: true, Handler: s.handleGuide,
+			Doc: httpapi.Doc{Summary: "办事指南：事项或一件事的材料、时限、部门与投诉渠道", Response: GuideView{}}},
 	}
 }
 
@@ -91,5 +93,10 @@ func (s *Store) handleGuides(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"items": idx})
+	return c.JSON(http.StatusOK, guidesResponse{Items: idx})
+}
+
+// guidesResponse is the guides' index.
+type guidesResponse struct {
+	Items []GuideEntry `json:"items"`
 }

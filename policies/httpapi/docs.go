@@ -111,6 +111,13 @@ func schemaType(s map[string]any) string {
 	case []string:
 		return strings.Join(t, " | ")
 	}
+	if alts, ok := s["oneOf"].([]any); ok {
+		names := make([]string, len(alts))
+		for i, a := range alts {
+			names[i] = schemaType(a.(map[string]any))
+		}
+		return strings.Join(names, " 或 ")
+	}
 	return "任意"
 }
 
@@ -120,6 +127,9 @@ func fields(s map[string]any) []map[string]any {
 	}
 	props, _ := s["properties"].(map[string]any)
 	req, _ := s["required"].([]string)
+	if alts, ok := s["oneOf"].([]any); ok {
+		props, req = oneOfFields(alts)
+	}
 	names := make([]string, 0, len(props))
 	for n := range props {
 		names = append(names, n)
@@ -131,6 +141,31 @@ func fields(s map[string]any) []map[string]any {
 		out = append(out, map[string]any{"Name": n, "Type": schemaType(p), "Required": slices.Contains(req, n), "Doc": p["description"], "Schema": p})
 	}
 	return out
+}
+
+// oneOfFields lists the fields of alternatives together: a field is
+// always present only when every alternative has it.
+func oneOfFields(alts []any) (map[string]any, []string) {
+	props := map[string]any{}
+	count := map[string]int{}
+	for _, a := range alts {
+		s, _ := a.(map[string]any)
+		p, _ := s["properties"].(map[string]any)
+		for n, v := range p {
+			props[n] = v
+		}
+		r, _ := s["required"].([]string)
+		for _, n := range r {
+			count[n]++
+		}
+	}
+	var req []string
+	for n, c := range count {
+		if c == len(alts) {
+			req = append(req, n)
+		}
+	}
+	return props, req
 }
 
 var docsPage = template.Must(template.New("docs").Funcs(template.FuncMap{"fields": fields, "type": schemaType}).Parse(`<!doctype html>

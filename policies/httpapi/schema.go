@@ -21,12 +21,25 @@ var (
 	textType      = reflect.TypeFor[encoding.TextMarshaler]()
 )
 
+// OneOf is a Request or Response of one of several types: a handler that
+// answers one shape or another (depending on the resource) names each.
+// The types must be told apart by their properties (objects allow no
+// other properties, so exactly one matches).
+type OneOf []any
+
 // Schema returns the JSON Schema (OpenAPI 3.1) of v's type. For a
 // response every field without omitempty is required; for a request none
 // is (the handler answers a missing one with 422 naming it).
 func Schema(v any, response bool) map[string]any {
 	if v == nil {
 		return map[string]any{}
+	}
+	if alts, ok := v.(OneOf); ok {
+		out := make([]any, len(alts))
+		for i, a := range alts {
+			out[i] = Schema(a, response)
+		}
+		return map[string]any{"oneOf": out}
 	}
 	return schemaOf(reflect.TypeOf(v), response, 0)
 }
