@@ -88,7 +88,7 @@ type reviewBody struct {
 
 func (b *reviewBody) prepare(s *Service, st *step) error {
 	if !slices.Contains(ReviewResults, b.Result) {
-		return daiban.Invalid("result", "请选择初审结果：受理、一次性告知补正或不予受理")
+		return daiban.Invalid("result", "请选择初审结果：「材料齐全，受理」「需补正」或「不予受理」")
 	}
 	st.ch.result = b.Result
 	if b.Result == Accept && len(st.c.Matters) == 0 {
@@ -112,7 +112,7 @@ func (b *reviewBody) prepare(s *Service, st *step) error {
 	switch b.Result {
 	case Accept:
 		if len(missing) > 0 {
-			return daiban.Invalid("materials", "材料不齐，不能受理：%s。请选择“一次性告知补正”", strings.Join(missing, "、"))
+			return daiban.Invalid("materials", "材料不齐，不能受理：%s。请选择「需补正」", strings.Join(missing, "、"))
 		}
 		st.ch.row.Mode = ptr(string(ModeDelegate))
 	case Supplement:

@@ -65,7 +65,7 @@ func (r *Renderer) GuideCtx(ctx context.Context, d GuideData) ([]byte, error) {
 	if k.err != nil {
 		return nil, k.err
 	}
-	return r.render(ctx, docMeta{title: "办事指南 " + d.Title, caseNo: d.Code, created: d.PrintedAt}, nil, guideLayout{d: d, ctr: r.center}.layout)
+	return r.render(ctx, docMeta{title: "办事指南 " + d.Title, caseNo: d.Code, codeLabel: "事项编码", created: d.PrintedAt}, nil, guideLayout{d: d, ctr: r.center}.layout)
 }
 
 type guideLayout struct {

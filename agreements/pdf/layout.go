@@ -386,7 +386,10 @@ func (c *canvas) qrBoxLayout(items []qrItem) ([][]string, float64) {
 
 // footer: a rule, the issuing center on the left, the case number in the
 // middle and "第 X 页 共 Y 页" on the right.
-func footer(center, caseNo string) func(c *canvas) {
+func footer(center, label, caseNo string) func(c *canvas) {
+	if label == "" {
+		label = "案件编号"
+	}
 	return func(c *canvas) {
 		if c.drawing() {
 			c.pdf.SetLineWidth(0.2)
@@ -406,7 +409,7 @@ func footer(center, caseNo string) func(c *canvas) {
 		pages := pageLabel(c.page, total)
 		mid := ""
 		if caseNo != "" {
-			mid = "案件编号：" + caseNo
+			mid = label + "：" + caseNo
 		}
 		left := center
 		// Keep the three parts apart: drop the middle, then shorten the

@@ -106,9 +106,11 @@ func (r *Renderer) Do(ctx context.Context, fn func()) error {
 
 // docMeta describes a document for the PDF info dictionary and footer.
 type docMeta struct {
-	title   string
-	caseNo  string
-	created time.Time
+	title  string
+	caseNo string
+	// codeLabel names caseNo in the footer (案件编号 when "").
+	codeLabel string
+	created   time.Time
 }
 
 // render lays the document out twice (measure, then draw) and returns the
@@ -127,7 +129,7 @@ func (r *Renderer) render(ctx context.Context, meta docMeta, images map[string][
 
 // renderNow runs both passes of render.
 func (r *Renderer) renderNow(meta docMeta, images map[string][]byte, layout func(c *canvas)) ([]byte, error) {
-	foot := footer(r.center.Name, meta.caseNo)
+	foot := footer(r.center.Name, meta.codeLabel, meta.caseNo)
 	names := make([]string, 0, len(images))
 	for name := range images {
 		names = append(names, name)
