@@ -41,7 +41,7 @@ func Bind(c echo.Context, v any) error {
 		}
 		return daiban.Invalid("body", "提交的内容只能是一个数据对象")
 	}
-	return nil
+	return noNUL(v)
 }
 
 // DecodeJSON is Bind for bytes already read (fuzzing, idempotent replays).
@@ -57,7 +57,7 @@ func DecodeJSON(data []byte, v any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return daiban.Invalid("body", "提交的内容只能是一个数据对象")
 	}
-	return nil
+	return noNUL(v)
 }
 
 func decodeError(err error) error {
