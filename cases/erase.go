@@ -102,6 +102,9 @@ func eraseRows(ctx context.Context, tx pgx.Tx, ids []int64) (int, error) {
 		func() error { return q.EraseCopyLinks(ctx, tx, ids) },
 		func() error { return q.EraseOpenings(ctx, tx, ids) },
 		func() error { return q.EraseCaseKeys(ctx, tx, ids) },
+		func() error { return q.EraseAppointments(ctx, tx, ErasedName, ids) },
+		func() error { return q.EraseDeliveries(ctx, tx, ids) },
+		func() error { return q.EraseNotificationData(ctx, tx, ids) },
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {

@@ -234,7 +234,7 @@ func (s *Service) Book(ctx context.Context, b Booking, idem *cases.Idem) (_ Book
 	if err != nil {
 		return BookResult{}, daiban.Invalid("matter", "事项 %q 不存在", b.Matter)
 	}
-	if !s.Calendar().IsWorkday(d) || over(d, h, s.Now()) || d.After(day(s.Now()).Add(Horizon)) {
+	if cal := s.Calendar(); !cal.Covers(d) || !cal.IsWorkday(d) || over(d, h, s.Now()) || d.After(day(s.Now()).Add(Horizon)) {
 		return BookResult{}, daiban.Invalid("slot", "%s %s 不可预约（已过、非工作日或太远）", d.Format(time.DateOnly), h.Name())
 	}
 	otp := cases.NewOneTimeCode()
@@ -279,6 +279,10 @@ func (s *Service) bookTx(ctx context.Context, tx pgx.Tx, b Booking, g catalog.Gu
 	if slotID == 0 {
 		return BookResult{}, daiban.Invalid("slot", "该中心 %s %s 未开放预约", d.Format(time.DateOnly), h.Name())
 	}
+	idx, err := s.phoneAllowed(ctx, tx, b.Phone)
+	if err != nil {
+		return BookResult{}, err
+	}
 	taken, err := s.q.SlotTake(ctx, tx, slotID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return BookResult{}, daiban.Invalid("slot", "%s %s 已约满，请选择其他时段", d.Format(time.DateOnly), h.Name())
@@ -295,7 +299,7 @@ func (s *Service) bookTx(ctx context.Context, tx pgx.Tx, b Booking, g catalog.Gu
 	now := s.Now()
 	a, err := s.q.AppointmentInsert(ctx, tx, dbsqlc.AppointmentInsertParams{Code: code, SlotID: slotID, Region: b.Region, Day: d, Half: string(h),
 		MatterCode: matter, ChainCode: chain, Name: b.Name, PhoneEnc: s.Keys.SealString(pii.AppointmentPhone, code, b.Phone),
-		PhoneLast4: b.Phone[len(b.Phone)-4:], OtpHash: cases.HashCode("appointment", code, otp), CreatedAt: now})
+		PhoneLast4: b.Phone[len(b.Phone)-4:], PhoneIdx: idx, OtpHash: cases.HashCode("appointment", code, otp), CreatedAt: now})
 	if err != nil {
 		return BookResult{}, err
 	}
@@ -316,4 +320,33 @@ func newCode() string {
 		b[i] = codeAlphabet[b[i]%32]
 	}
 	return string(b)
+}
+
+// A phone may hold MaxOpenPerPhone bookings not yet come to, and book
+// (receive a text) MaxTextsPerPhone times a day: a stranger's phone cannot
+// be flooded with codes, nor a township's places taken with one number.
+const (
+	MaxOpenPerPhone  = 2
+	MaxTextsPerPhone = 5
+)
+
+// phoneAllowed checks the phone's use under a lock of its own (so two
+// bookings at once cannot both pass) and returns its blind index.
+func (s *Service) phoneAllowed(ctx context.Context, tx pgx.Tx, phone string) ([]byte, error) {
+	idx := s.Keys.Index(pii.AppointmentPhone, phone)
+	if err := s.q.AppointmentPhoneLock(ctx, tx, idx); err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	use, err := s.q.AppointmentPhoneUse(ctx, tx, day(now), now.Add(-24*time.Hour), s.Keys.Indexes(pii.AppointmentPhone, phone))
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case use.Open >= MaxOpenPerPhone:
+		return nil, daiban.Invalid("phone", "该手机号码已有 %d 个未到期的预约，请先按时办理或用预约码取消后再预约", use.Open)
+	case use.Recent >= MaxTextsPerPhone:
+		return nil, daiban.Invalid("phone", "该手机号码 24 小时内预约次数过多，请明天再试，或直接到窗口办理")
+	}
+	return idx, nil
 }

@@ -62,6 +62,11 @@ func (s *Service) Open(ctx context.Context, actor string, o Opening) (_ Opened, 
 	}
 	out := Opened{Slots: []Slot{}, Skipped: []string{}}
 	cal := s.Calendar()
+	for _, d := range []time.Time{from, to} {
+		if !cal.Covers(d) { // its holidays are unknown: no day of it may be offered
+			return Opened{}, daiban.Invalid("to", "%d 年的节假日安排尚未导入，不能开放该年的预约时段。请先导入国务院办公厅公布的安排（daiban calendar import）", d.Year())
+		}
+	}
 	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		if _, err := s.township(ctx, tx, o.Region); err != nil {
 			return err

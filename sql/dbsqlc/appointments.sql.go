@@ -11,7 +11,7 @@ import (
 )
 
 const appointmentByCode = `-- name: AppointmentByCode :one
-SELECT id, code, slot_id, region, day, half, matter_code, chain_code, name, phone_enc, phone_last4, otp_hash, otp_tries, status, confirmed_via, case_id, created_at, updated_at FROM appointments WHERE code = $1
+SELECT id, code, slot_id, region, day, half, matter_code, chain_code, name, phone_enc, phone_last4, otp_hash, otp_tries, status, confirmed_via, case_id, created_at, updated_at, phone_idx FROM appointments WHERE code = $1
 `
 
 func (q *Queries) AppointmentByCode(ctx context.Context, db DBTX, code string) (Appointment, error) {
@@ -36,12 +36,13 @@ func (q *Queries) AppointmentByCode(ctx context.Context, db DBTX, code string) (
 		&i.CaseID,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.PhoneIdx,
 	)
 	return i, err
 }
 
 const appointmentByCodeForUpdate = `-- name: AppointmentByCodeForUpdate :one
-SELECT id, code, slot_id, region, day, half, matter_code, chain_code, name, phone_enc, phone_last4, otp_hash, otp_tries, status, confirmed_via, case_id, created_at, updated_at FROM appointments WHERE code = $1 FOR UPDATE
+SELECT id, code, slot_id, region, day, half, matter_code, chain_code, name, phone_enc, phone_last4, otp_hash, otp_tries, status, confirmed_via, case_id, created_at, updated_at, phone_idx FROM appointments WHERE code = $1 FOR UPDATE
 `
 
 func (q *Queries) AppointmentByCodeForUpdate(ctx context.Context, db DBTX, code string) (Appointment, error) {
@@ -66,12 +67,13 @@ func (q *Queries) AppointmentByCodeForUpdate(ctx context.Context, db DBTX, code 
 		&i.CaseID,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.PhoneIdx,
 	)
 	return i, err
 }
 
 const appointmentByID = `-- name: AppointmentByID :one
-SELECT id, code, slot_id, region, day, half, matter_code, chain_code, name, phone_enc, phone_last4, otp_hash, otp_tries, status, confirmed_via, case_id, created_at, updated_at FROM appointments WHERE id = $1
+SELECT id, code, slot_id, region, day, half, matter_code, chain_code, name, phone_enc, phone_last4, otp_hash, otp_tries, status, confirmed_via, case_id, created_at, updated_at, phone_idx FROM appointments WHERE id = $1
 `
 
 func (q *Queries) AppointmentByID(ctx context.Context, db DBTX, id int64) (Appointment, error) {
@@ -96,14 +98,15 @@ func (q *Queries) AppointmentByID(ctx context.Context, db DBTX, id int64) (Appoi
 		&i.CaseID,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.PhoneIdx,
 	)
 	return i, err
 }
 
 const appointmentInsert = `-- name: AppointmentInsert :one
-INSERT INTO appointments (code, slot_id, region, day, half, matter_code, chain_code, name, phone_enc, phone_last4, otp_hash, status, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'booked', $12, $12)
-RETURNING id, code, slot_id, region, day, half, matter_code, chain_code, name, phone_enc, phone_last4, otp_hash, otp_tries, status, confirmed_via, case_id, created_at, updated_at
+INSERT INTO appointments (code, slot_id, region, day, half, matter_code, chain_code, name, phone_enc, phone_last4, phone_idx, otp_hash, status, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'booked', $13, $13)
+RETURNING id, code, slot_id, region, day, half, matter_code, chain_code, name, phone_enc, phone_last4, otp_hash, otp_tries, status, confirmed_via, case_id, created_at, updated_at, phone_idx
 `
 
 type AppointmentInsertParams struct {
@@ -117,6 +120,7 @@ type AppointmentInsertParams struct {
 	Name       string
 	PhoneEnc   []byte
 	PhoneLast4 string
+	PhoneIdx   []byte
 	OtpHash    []byte
 	CreatedAt  time.Time
 }
@@ -133,6 +137,7 @@ func (q *Queries) AppointmentInsert(ctx context.Context, db DBTX, arg Appointmen
 		arg.Name,
 		arg.PhoneEnc,
 		arg.PhoneLast4,
+		arg.PhoneIdx,
 		arg.OtpHash,
 		arg.CreatedAt,
 	)
@@ -156,6 +161,7 @@ func (q *Queries) AppointmentInsert(ctx context.Context, db DBTX, arg Appointmen
 		&i.CaseID,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.PhoneIdx,
 	)
 	return i, err
 }
@@ -210,6 +216,16 @@ func (q *Queries) AppointmentNoShows(ctx context.Context, db DBTX, arg Appointme
 	return items, nil
 }
 
+const appointmentPhoneLock = `-- name: AppointmentPhoneLock :exec
+SELECT pg_advisory_xact_lock(hashtextextended(encode($1::bytea, 'hex'), 7431))
+`
+
+// Bookings of one phone are counted and made one at a time.
+func (q *Queries) AppointmentPhoneLock(ctx context.Context, db DBTX, phoneIdx []byte) error {
+	_, err := db.Exec(ctx, appointmentPhoneLock, phoneIdx)
+	return err
+}
+
 const appointmentPhoneReseal = `-- name: AppointmentPhoneReseal :exec
 UPDATE appointments SET phone_enc = $1 WHERE id = $2 AND phone_enc = $3
 `
@@ -252,6 +268,26 @@ func (q *Queries) AppointmentPhoneStale(ctx context.Context, db DBTX, prefix []b
 	return items, nil
 }
 
+const appointmentPhoneUse = `-- name: AppointmentPhoneUse :one
+SELECT count(*) FILTER (WHERE status IN ('booked', 'confirmed') AND day >= $1::date) AS open,
+       count(*) FILTER (WHERE created_at >= $2::timestamptz) AS recent
+FROM appointments WHERE phone_idx = ANY($3::bytea[])
+`
+
+type AppointmentPhoneUseRow struct {
+	Open   int64
+	Recent int64
+}
+
+// A phone's open bookings from today on, and the bookings (texts) made
+// with it since a moment.
+func (q *Queries) AppointmentPhoneUse(ctx context.Context, db DBTX, today time.Time, since time.Time, idx [][]byte) (AppointmentPhoneUseRow, error) {
+	row := db.QueryRow(ctx, appointmentPhoneUse, today, since, idx)
+	var i AppointmentPhoneUseRow
+	err := row.Scan(&i.Open, &i.Recent)
+	return i, err
+}
+
 const appointmentSetStatus = `-- name: AppointmentSetStatus :exec
 UPDATE appointments SET status = $1, confirmed_via = $2, otp_hash = $3,
     otp_tries = $4, case_id = $5, updated_at = $6
@@ -282,7 +318,7 @@ func (q *Queries) AppointmentSetStatus(ctx context.Context, db DBTX, arg Appoint
 }
 
 const appointmentsOn = `-- name: AppointmentsOn :many
-SELECT id, code, slot_id, region, day, half, matter_code, chain_code, name, phone_enc, phone_last4, otp_hash, otp_tries, status, confirmed_via, case_id, created_at, updated_at FROM appointments
+SELECT id, code, slot_id, region, day, half, matter_code, chain_code, name, phone_enc, phone_last4, otp_hash, otp_tries, status, confirmed_via, case_id, created_at, updated_at, phone_idx FROM appointments
 WHERE region LIKE $1::text || '%' AND day = $2 AND status IN ('booked', 'confirmed', 'arrived')
 ORDER BY half, id
 `
@@ -315,6 +351,7 @@ func (q *Queries) AppointmentsOn(ctx context.Context, db DBTX, prefix string, da
 			&i.CaseID,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.PhoneIdx,
 		); err != nil {
 			return nil, err
 		}

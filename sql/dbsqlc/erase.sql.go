@@ -21,6 +21,17 @@ func (q *Queries) EraseApplicants(ctx context.Context, db DBTX, erased string, i
 	return err
 }
 
+const eraseAppointments = `-- name: EraseAppointments :exec
+UPDATE appointments SET name = $1::text, phone_enc = ''::bytea, phone_last4 = '', phone_idx = NULL
+WHERE case_id = ANY($2::bigint[])
+`
+
+// Bookings that became the erased cases keep no name or phone.
+func (q *Queries) EraseAppointments(ctx context.Context, db DBTX, erased string, ids []int64) error {
+	_, err := db.Exec(ctx, eraseAppointments, erased, ids)
+	return err
+}
+
 const eraseCaseKeys = `-- name: EraseCaseKeys :exec
 DELETE FROM ledger_case_keys WHERE case_id = ANY($1::bigint[])
 `
@@ -46,6 +57,16 @@ FROM cases c WHERE m.case_id = c.id AND c.id = ANY($2::bigint[]) AND c.applicant
 
 func (q *Queries) EraseCustodyNames(ctx context.Context, db DBTX, erased string, ids []int64) error {
 	_, err := db.Exec(ctx, eraseCustodyNames, erased, ids)
+	return err
+}
+
+const eraseDeliveries = `-- name: EraseDeliveries :exec
+UPDATE case_deliveries SET address_enc = NULL, waybill = '', proof_png = NULL WHERE case_id = ANY($1::bigint[])
+`
+
+// A posted result's address, waybill and the carrier's signed proof.
+func (q *Queries) EraseDeliveries(ctx context.Context, db DBTX, ids []int64) error {
+	_, err := db.Exec(ctx, eraseDeliveries, ids)
 	return err
 }
 
@@ -81,6 +102,16 @@ FROM cases c WHERE n.case_id = c.id AND c.id = ANY($2::bigint[]) AND c.applicant
 // Free text that may quote the name: replaced where it does.
 func (q *Queries) EraseNoticeNames(ctx context.Context, db DBTX, erased string, ids []int64) error {
 	_, err := db.Exec(ctx, eraseNoticeNames, erased, ids)
+	return err
+}
+
+const eraseNotificationData = `-- name: EraseNotificationData :exec
+UPDATE notifications SET data = '{}' WHERE case_id = ANY($1::bigint[])
+`
+
+// What the texts and 12345 replies said (a result may be free text).
+func (q *Queries) EraseNotificationData(ctx context.Context, db DBTX, ids []int64) error {
+	_, err := db.Exec(ctx, eraseNotificationData, ids)
 	return err
 }
 

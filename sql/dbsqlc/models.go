@@ -29,6 +29,7 @@ type Appointment struct {
 	CaseID       *int64
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	PhoneIdx     []byte
 }
 
 type AppointmentSlot struct {

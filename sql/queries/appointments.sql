@@ -30,8 +30,8 @@ UPDATE appointment_slots SET booked = booked - 1 WHERE id = @id AND booked > 0;
 SELECT * FROM appointment_slots WHERE id = $1;
 
 -- name: AppointmentInsert :one
-INSERT INTO appointments (code, slot_id, region, day, half, matter_code, chain_code, name, phone_enc, phone_last4, otp_hash, status, created_at, updated_at)
-VALUES (@code, @slot_id, @region, @day, @half, @matter_code, @chain_code, @name, @phone_enc, @phone_last4, @otp_hash, 'booked', @created_at, @created_at)
+INSERT INTO appointments (code, slot_id, region, day, half, matter_code, chain_code, name, phone_enc, phone_last4, phone_idx, otp_hash, status, created_at, updated_at)
+VALUES (@code, @slot_id, @region, @day, @half, @matter_code, @chain_code, @name, @phone_enc, @phone_last4, @phone_idx, @otp_hash, 'booked', @created_at, @created_at)
 RETURNING *;
 
 -- name: AppointmentByCode :one
@@ -72,3 +72,14 @@ ORDER BY id LIMIT 500;
 
 -- name: AppointmentPhoneReseal :exec
 UPDATE appointments SET phone_enc = @phone_enc WHERE id = @id AND phone_enc = @old_enc;
+
+-- name: AppointmentPhoneLock :exec
+-- Bookings of one phone are counted and made one at a time.
+SELECT pg_advisory_xact_lock(hashtextextended(encode(@phone_idx::bytea, 'hex'), 7431));
+
+-- name: AppointmentPhoneUse :one
+-- A phone's open bookings from today on, and the bookings (texts) made
+-- with it since a moment.
+SELECT count(*) FILTER (WHERE status IN ('booked', 'confirmed') AND day >= @today::date) AS open,
+       count(*) FILTER (WHERE created_at >= @since::timestamptz) AS recent
+FROM appointments WHERE phone_idx = ANY(@idx::bytea[]);

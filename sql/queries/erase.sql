@@ -58,3 +58,16 @@ DELETE FROM ledger_case_keys WHERE case_id = ANY(@ids::bigint[]);
 -- A sealed document keeps its SHA-256 (its verification page and ledger
 -- proof still answer); the PDF, which shows the person, goes.
 UPDATE documents SET pdf = ''::bytea WHERE case_id = ANY(@ids::bigint[]) AND pdf IS NOT NULL;
+
+-- name: EraseAppointments :exec
+-- Bookings that became the erased cases keep no name or phone.
+UPDATE appointments SET name = @erased::text, phone_enc = ''::bytea, phone_last4 = '', phone_idx = NULL
+WHERE case_id = ANY(@ids::bigint[]);
+
+-- name: EraseDeliveries :exec
+-- A posted result's address, waybill and the carrier's signed proof.
+UPDATE case_deliveries SET address_enc = NULL, waybill = '', proof_png = NULL WHERE case_id = ANY(@ids::bigint[]);
+
+-- name: EraseNotificationData :exec
+-- What the texts and 12345 replies said (a result may be free text).
+UPDATE notifications SET data = '{}' WHERE case_id = ANY(@ids::bigint[]);

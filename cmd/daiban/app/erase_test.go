@@ -11,6 +11,7 @@ import (
 	"github.com/daiban/daiban/cases"
 	"github.com/daiban/daiban/cmd/daiban/app/apptest"
 	"github.com/daiban/daiban/ledger"
+	"github.com/daiban/daiban/policies/pii"
 )
 
 // TestPersonEraseLeavesLogVerifiable: erasing an applicant is refused while
@@ -36,6 +37,20 @@ func TestPersonEraseLeavesLogVerifiable(t *testing.T) {
 	env.Act(t, tok, closed, v, "guide", map[string]any{"note": "已告知" + person["name"] + "（电话 " + person["phone"] + "）所需材料"}).Must(t, 200)
 	open, v := newCase("SP001")
 	ctx := t.Context()
+	// The closed case came from a booking and had its result posted: the
+	// booking's name and the delivery's waybill go with the erasure too.
+	waybill := "EM" + person["phone"][3:] + "CN"
+	if _, err := env.Pool.Exec(ctx, `
+		WITH s AS (INSERT INTO appointment_slots (region, day, half, capacity, booked, opened_by, opened_at)
+		           VALUES ('370323001', '2026-09-21', 'am', 1, 1, 'x.town', now()) RETURNING id)
+		INSERT INTO appointments (code, slot_id, region, day, half, matter_code, name, phone_enc, phone_last4, status, case_id, created_at, updated_at)
+		SELECT 'ERASEME001', s.id, '370323001', '2026-09-21', 'am', 'SP001', $1, $2, $3, 'arrived', $4, now(), now() FROM s`,
+		person["name"], env.App.PII.SealString(pii.AppointmentPhone, "ERASEME001", person["phone"]), person["phone"][7:], closed); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Pool.Exec(ctx, `INSERT INTO case_deliveries (case_id, method, carrier, waybill, updated_at) VALUES ($1, 'post', '中国邮政EMS', $2, now())`, closed, waybill); err != nil {
+		t.Fatal(err)
+	}
 	erase := func(retention time.Duration, dry bool) (cases.Erasure, error) {
 		return cases.ErasePerson(ctx, env.Pool, env.App.PII, "cli:admin", person["id_number"], retention, time.Now(), dry)
 	}
@@ -79,7 +94,7 @@ func TestPersonEraseLeavesLogVerifiable(t *testing.T) {
 		t.Fatalf("verify --remote after erasure: %v", err)
 	}
 	dump := dumpAll(t, env)
-	for what, v := range map[string]string{"name": person["name"], "ID number": person["id_number"], "phone": person["phone"]} {
+	for what, v := range map[string]string{"name": person["name"], "ID number": person["id_number"], "phone": person["phone"], "waybill": waybill} {
 		if bytes.Contains(dump, []byte(v)) {
 			t.Errorf("pg_dump after erasure still holds the %s %q", what, v)
 		}
