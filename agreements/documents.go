@@ -81,6 +81,8 @@ type Service struct {
 	Codes cases.CodeSender
 	// pages are the drafts' pages rendered for the tablet (preview.go).
 	pages pageCache
+	// guides are the public guides' PDFs already rendered (guide.go).
+	guides guideCache
 }
 
 // NewService returns a Service.

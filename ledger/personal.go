@@ -33,7 +33,8 @@ var personalFields = map[string]bool{
 	"name": true, "id_number": true, "phone": true, "address": true, // who the person is
 	"note": true, "public_note": true, "reason": true, "comment": true, // free text typed about a case
 	"summary": true, "duplicate_reason": true, "content": true, "step": true,
-	"items": true, // result items: a licence's name and number identify its holder
+	"items":   true, // result items: a licence's name and number identify its holder
+	"waybill": true, // a posted result: the carrier's tracking finds the addressee
 }
 
 // CommitmentPrefix opens every commitment string.

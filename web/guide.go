@@ -67,6 +67,8 @@ func (p *Pages) guide(c echo.Context) error {
 			return err
 		}
 		c.Response().Header().Set("Content-Disposition", `inline; filename="guide-`+g.Code+`.pdf"`)
+		// Public and the same for everyone: a proxy or CDN may keep it a while.
+		c.Response().Header().Set("Cache-Control", "public, max-age=600")
 		return c.Blob(http.StatusOK, "application/pdf", b)
 	}
 	d := guideData{GuideView: g}

@@ -291,6 +291,12 @@ func (s *Service) deliver(ctx context.Context, a DeliverArgs, last bool) error {
 			if len(msg) > 300 {
 				msg = msg[:300]
 			}
+			partner := ""
+			if m.Partner != nil {
+				partner = m.Partner.Name
+			}
+			s.c.Logger.WarnContext(ctx, "applicant notification not delivered", "notification", row.ID, "event", row.Event,
+				"partner", partner, "attempt", row.Attempts+1, "dead_letter", last, "error", msg)
 			return s.q.NotificationFailed(ctx, tx, dbsqlc.NotificationFailedParams{At: &now, LastError: msg, Dead: last, SentVia: via, ID: row.ID})
 		}
 		if err := s.q.NotificationDeliveryInsert(ctx, tx, row.ID, via, now); err != nil {
