@@ -178,7 +178,8 @@ section.op{border:1px solid #d5dbe3;border-radius:6px;padding:.6rem 1rem;margin:
 .m{display:inline-block;min-width:4rem;font-weight:700;font-family:monospace}.GET{color:#176b2c}.POST{color:#1c4fa0}.PATCH,.PUT{color:#8a5a00}.DELETE{color:#a11}
 code,.path{font-family:ui-monospace,monospace}table{border-collapse:collapse;margin:.3rem 0}td,th{border:1px solid #e1e5ea;padding:.15rem .5rem;text-align:left;vertical-align:top}
 ul.f{margin:.1rem 0 .1rem 1rem;padding-left:.6rem;border-left:1px dotted #aab}.req{color:#c4302b}.muted{color:#667}
-nav a{margin-right:.8rem}
+nav{display:flex;flex-wrap:wrap;gap:.3rem .8rem}code,.path{overflow-wrap:anywhere;word-break:break-all}
+table{display:block;max-width:100%;overflow-x:auto}section.op{overflow-wrap:anywhere}
 </style></head><body>
 <h1>代办帮办案件系统 · 接口说明</h1>
 <p>本页与 <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>（OpenAPI 3.1）由同一张路由表生成，二者始终一致。请求与应答均为 JSON（UTF-8）。
