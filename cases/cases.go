@@ -13,7 +13,7 @@ import (
 
 // Applicant is the person or enterprise the case is for.
 type Applicant struct {
-	Kind     string `json:"kind"`
+	Kind     string `json:"kind" enum:"person,enterprise" doc:"person 个人（身份证号码），enterprise 企业（统一社会信用代码）"`
 	Name     string `json:"name"`
 	IDNumber string `json:"id_number"`
 	Phone    string `json:"phone"`
@@ -90,7 +90,7 @@ type Case struct {
 	Number        string     `json:"number"`
 	TrackingCode  string     `json:"tracking_code"`
 	Region        string     `json:"region"`
-	Channel       Channel    `json:"channel"`
+	Channel       Channel    `json:"channel" enum:"counter,village,hotline,online"`
 	MatterCode    string     `json:"matter,omitempty"`
 	ChainCode     string     `json:"chain,omitempty"`
 	Title         string     `json:"title"`

@@ -97,7 +97,7 @@ func (s *Service) Now() time.Time { return s.now() }
 // NewCase is the input to Create.
 type NewCase struct {
 	Region    string    `json:"region"`
-	Channel   Channel   `json:"channel"`
+	Channel   Channel   `json:"channel" enum:"counter,village,hotline,online" doc:"counter 窗口接待，village 村代办员，hotline 热线电话，online 网上申请"`
 	Matter    string    `json:"matter"`
 	Applicant Applicant `json:"applicant"`
 	Summary   string    `json:"summary"`

@@ -130,6 +130,9 @@ func structSchema(t reflect.Type, response bool, depth int) map[string]any {
 			if d := f.Tag.Get("doc"); d != "" {
 				s["description"] = d
 			}
+			if e := f.Tag.Get("enum"); e != "" { // the values a field takes: enum:"a,b"
+				s["enum"] = strings.Split(e, ",")
+			}
 			props[name] = s
 			if response && !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
 				required = append(required, name)
