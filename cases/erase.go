@@ -49,6 +49,9 @@ func ErasePerson(ctx context.Context, pool *pgxpool.Pool, keys *pii.Keys, actor,
 		if err != nil || dryRun {
 			return err
 		}
+		if err := eraseBookings(ctx, tx, keys, ids); err != nil {
+			return err
+		}
 		if out.Documents, err = eraseRows(ctx, tx, ids); err != nil {
 			return err
 		}
@@ -116,4 +119,29 @@ func eraseRows(ctx context.Context, tx pgx.Tx, ids []int64) (int, error) {
 		return 0, fmt.Errorf("erasing documents: %w", err)
 	}
 	return int(n), nil
+}
+
+// eraseBookings clears every booking made with the phones of the cases
+// ids (found by the phone's blind index, before the cases lose it): the
+// person may have booked more than the case that came of it.
+func eraseBookings(ctx context.Context, tx pgx.Tx, keys *pii.Keys, ids []int64) error {
+	q := dbsqlc.New()
+	rows, err := q.ErasePhonesOfCases(ctx, tx, ids)
+	if err != nil {
+		return err
+	}
+	var idx [][]byte
+	for _, r := range rows {
+		phone, err := keys.OpenString(pii.CasePhone, r.Number, r.ApplicantPhoneEnc)
+		if err != nil {
+			return fmt.Errorf("opening the phone of %s: %w", r.Number, err)
+		}
+		if phone != "" {
+			idx = append(idx, keys.Indexes(pii.AppointmentPhone, phone)...)
+		}
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	return q.EraseBookingsOfPhone(ctx, tx, ErasedName, idx)
 }

@@ -32,6 +32,27 @@ func (q *Queries) EraseAppointments(ctx context.Context, db DBTX, erased string,
 	return err
 }
 
+const eraseBookingsOfPhone = `-- name: EraseBookingsOfPhone :exec
+WITH hit AS (
+    SELECT id, slot_id, status IN ('booked', 'confirmed') AS open FROM appointments
+    WHERE phone_idx = ANY($2::bytea[]) FOR UPDATE
+), freed AS (
+    UPDATE appointment_slots s SET booked = s.booked - n.c
+    FROM (SELECT slot_id, count(*) AS c FROM hit WHERE open GROUP BY slot_id) n
+    WHERE s.id = n.slot_id
+)
+UPDATE appointments a SET name = $1::text, phone_enc = ''::bytea, phone_last4 = '', phone_idx = NULL,
+    status = CASE WHEN hit.open THEN 'cancelled' ELSE a.status END, updated_at = now()
+FROM hit WHERE a.id = hit.id
+`
+
+// Every booking made with the erased person's phone: open ones are
+// cancelled (their places freed), and none keeps a name or phone.
+func (q *Queries) EraseBookingsOfPhone(ctx context.Context, db DBTX, erased string, idx [][]byte) error {
+	_, err := db.Exec(ctx, eraseBookingsOfPhone, erased, idx)
+	return err
+}
+
 const eraseCaseKeys = `-- name: EraseCaseKeys :exec
 DELETE FROM ledger_case_keys WHERE case_id = ANY($1::bigint[])
 `
@@ -131,6 +152,36 @@ DELETE FROM cases_pii_pending WHERE case_id = ANY($1::bigint[])
 func (q *Queries) ErasePendingPII(ctx context.Context, db DBTX, ids []int64) error {
 	_, err := db.Exec(ctx, erasePendingPII, ids)
 	return err
+}
+
+const erasePhonesOfCases = `-- name: ErasePhonesOfCases :many
+SELECT number, applicant_phone_enc FROM cases WHERE id = ANY($1::bigint[]) AND applicant_phone_enc IS NOT NULL
+`
+
+type ErasePhonesOfCasesRow struct {
+	Number            string
+	ApplicantPhoneEnc []byte
+}
+
+// The sealed phones of the cases to erase (their bookings are found by it).
+func (q *Queries) ErasePhonesOfCases(ctx context.Context, db DBTX, ids []int64) ([]ErasePhonesOfCasesRow, error) {
+	rows, err := db.Query(ctx, erasePhonesOfCases, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ErasePhonesOfCasesRow{}
+	for rows.Next() {
+		var i ErasePhonesOfCasesRow
+		if err := rows.Scan(&i.Number, &i.ApplicantPhoneEnc); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const eraseRectifications = `-- name: EraseRectifications :exec

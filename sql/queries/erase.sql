@@ -71,3 +71,22 @@ UPDATE case_deliveries SET address_enc = NULL, waybill = '', proof_png = NULL WH
 -- name: EraseNotificationData :exec
 -- What the texts and 12345 replies said (a result may be free text).
 UPDATE notifications SET data = '{}' WHERE case_id = ANY(@ids::bigint[]);
+
+-- name: ErasePhonesOfCases :many
+-- The sealed phones of the cases to erase (their bookings are found by it).
+SELECT number, applicant_phone_enc FROM cases WHERE id = ANY(@ids::bigint[]) AND applicant_phone_enc IS NOT NULL;
+
+-- name: EraseBookingsOfPhone :exec
+-- Every booking made with the erased person's phone: open ones are
+-- cancelled (their places freed), and none keeps a name or phone.
+WITH hit AS (
+    SELECT id, slot_id, status IN ('booked', 'confirmed') AS open FROM appointments
+    WHERE phone_idx = ANY(@idx::bytea[]) FOR UPDATE
+), freed AS (
+    UPDATE appointment_slots s SET booked = s.booked - n.c
+    FROM (SELECT slot_id, count(*) AS c FROM hit WHERE open GROUP BY slot_id) n
+    WHERE s.id = n.slot_id
+)
+UPDATE appointments a SET name = @erased::text, phone_enc = ''::bytea, phone_last4 = '', phone_idx = NULL,
+    status = CASE WHEN hit.open THEN 'cancelled' ELSE a.status END, updated_at = now()
+FROM hit WHERE a.id = hit.id;

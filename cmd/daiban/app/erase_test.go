@@ -48,6 +48,17 @@ func TestPersonEraseLeavesLogVerifiable(t *testing.T) {
 		person["name"], env.App.PII.SealString(pii.AppointmentPhone, "ERASEME001", person["phone"]), person["phone"][7:], closed); err != nil {
 		t.Fatal(err)
 	}
+	// Another booking of the same phone, still open: cancelled, its place
+	// freed, and it keeps no name.
+	if _, err := env.Pool.Exec(ctx, `
+		WITH s AS (INSERT INTO appointment_slots (region, day, half, capacity, booked, opened_by, opened_at)
+		           VALUES ('370323001', '2026-09-22', 'pm', 2, 1, 'x.town', now()) RETURNING id)
+		INSERT INTO appointments (code, slot_id, region, day, half, matter_code, name, phone_enc, phone_last4, phone_idx, status, created_at, updated_at)
+		SELECT 'ERASEME002', s.id, '370323001', '2026-09-22', 'pm', 'GT001', $1, $2, $3, $4, 'booked', now(), now() FROM s`,
+		person["name"], env.App.PII.SealString(pii.AppointmentPhone, "ERASEME002", person["phone"]), person["phone"][7:],
+		env.App.PII.Index(pii.AppointmentPhone, person["phone"])); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := env.Pool.Exec(ctx, `INSERT INTO case_deliveries (case_id, method, carrier, waybill, updated_at) VALUES ($1, 'post', '中国邮政EMS', $2, now())`, closed, waybill); err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +109,11 @@ func TestPersonEraseLeavesLogVerifiable(t *testing.T) {
 		if bytes.Contains(dump, []byte(v)) {
 			t.Errorf("pg_dump after erasure still holds the %s %q", what, v)
 		}
+	}
+	var status string
+	var booked int
+	if err := env.Pool.QueryRow(ctx, `SELECT a.status, s.booked FROM appointments a JOIN appointment_slots s ON s.id = a.slot_id WHERE a.code = 'ERASEME002'`).Scan(&status, &booked); err != nil || status != "cancelled" || booked != 0 {
+		t.Errorf("the person's open booking after erasure: %s, %d booked, %v", status, booked, err)
 	}
 	c := caseJSON(t, env, tok, closed)
 	if app := c["applicant"].(map[string]any); app["name"] != cases.ErasedName || app["id_number"] != "" {
