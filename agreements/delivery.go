@@ -34,13 +34,13 @@ type Dispatched struct {
 func (s *Service) StartPostedHandover(ctx context.Context, a cases.Actor, caseID int64, verified map[int64]bool, p cases.Post) (_ Dispatched, err error) {
 	defer daiban.Wrap(&err, "agreements: posted handover of case %d", caseID)
 	var out Dispatched
-	var otp, phone, number string
+	var otp, phone, tracking string
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		c, err := s.cases.VerifyHandoverTx(ctx, tx, a, caseID, verified)
 		if err != nil {
 			return err
 		}
-		number = c.Number
+		tracking = c.TrackingCode
 		if otp, phone, err = s.cases.DispatchTx(ctx, tx, a, caseID, p); err != nil {
 			return err
 		}
@@ -58,7 +58,8 @@ func (s *Service) StartPostedHandover(ctx context.Context, a cases.Actor, caseID
 		return Dispatched{}, err
 	}
 	out.Delivery, out.Carrier, out.Waybill = string(cases.ByPost), dv.Carrier, dv.Waybill
-	text := fmt.Sprintf("【帮办代办】您的办件 %s 的办理结果已由 %s 寄出，运单号 %s。收到后请打开办件进度查询页，用确认码 %s 确认签收。", number, dv.Carrier, dv.Waybill, otp)
+	// One SMS with the link (the carrier and waybill are on that page).
+	text := fmt.Sprintf("【政务帮办】已寄出，签收确认码 %s：%s/track/%s", otp, s.center.BaseURL, tracking)
 	if err := s.codes().SendCode(ctx, phone, "delivery", text); err == nil {
 		out.CodeSent = true
 	}

@@ -131,7 +131,7 @@ func MaskPhone(p string) string {
 // MaskName keeps the first character of a name for public pages: 张**.
 func MaskName(n string) string {
 	r := []rune(n)
-	if len(r) <= 1 {
+	if len(r) <= 1 || n == ErasedName { // nothing personal left to hide
 		return n
 	}
 	return string(r[0]) + strings.Repeat("*", len(r)-1)

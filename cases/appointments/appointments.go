@@ -253,7 +253,7 @@ func (s *Service) Book(ctx context.Context, b Booking, idem *cases.Idem) (_ Book
 		err := json.Unmarshal(st.Body, &res)
 		return res, err
 	}
-	text := fmt.Sprintf("【%s】您预约 %s 办理“%s”，预约码 %s，确认码 %s。", "帮办代办", res.Slot.Label, g.Name, res.Code, otp)
+	text := fmt.Sprintf("【%s】您预约 %s 办理“%s”，预约码 %s，确认码 %s。", "政务帮办", res.Slot.Label, g.Name, res.Code, otp)
 	if err := s.Sender.SendCode(ctx, b.Phone, "appointment", text); err != nil {
 		s.Logger.WarnContext(ctx, "sending the booking code failed", "code", res.Code, "err", err.Error())
 	} else {

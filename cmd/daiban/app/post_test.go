@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/daiban/daiban/cases"
+	"github.com/daiban/daiban/cases/notify"
 	"github.com/daiban/daiban/cmd/daiban/app/apptest"
 	"github.com/daiban/daiban/policies/pii"
 )
@@ -133,8 +135,13 @@ func lastCode(t *testing.T, b *codeBox, phone string) string {
 	if len(msgs) == 0 {
 		t.Fatalf("no code sent to %s", phone)
 	}
-	i := strings.Index(msgs[len(msgs)-1], "确认码 ")
-	return msgs[len(msgs)-1][i+len("确认码 ") : i+len("确认码 ")+6]
+	text := msgs[len(msgs)-1]
+	// One SMS, ending with the tracking page where the applicant signs.
+	if n := notify.TextLen(text); n >= notify.MaxText || !regexp.MustCompile(`/track/[0-9A-Z]+$`).MatchString(text) {
+		t.Errorf("the dispatch text (%d characters) is not one SMS ending with the tracking link: %s", n, text)
+	}
+	i := strings.Index(text, "确认码 ")
+	return text[i+len("确认码 ") : i+len("确认码 ")+6]
 }
 
 func wrongCode(c string) string {
