@@ -23,12 +23,12 @@ func TestNULRefusedNamingTheField(t *testing.T) {
 		Image     []byte            `json:"image"`
 	}
 	for raw, field := range map[string]string{
-		`{"region":"3703\u0000b"}`:              "region",
-		`{"applicant":{"name":"a\u0000b"}}`:     "applicant.name",
-		`{"items":["ok","x\u0000"]}`:            "items",
-		`{"extra":{"note":"\u0000"}}`:           "extra.note",
-		`{"region":"370323","image":"AAAA"}`:    "",
-		`{"applicant":{"name":"司马\u4e00"}}`: "",
+		`{"region":"3703\u0000b"}`:           "region",
+		`{"applicant":{"name":"a\u0000b"}}`:  "applicant.name",
+		`{"items":["ok","x\u0000"]}`:         "items",
+		`{"extra":{"note":"\u0000"}}`:        "extra.note",
+		`{"region":"370323","image":"AAAA"}`: "",
+		`{"applicant":{"name":"司马\u4e00"}}`:  "",
 	} {
 		var v body
 		err := httpapi.DecodeJSON([]byte(raw), &v)
