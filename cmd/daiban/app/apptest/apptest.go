@@ -47,7 +47,7 @@ type Env struct {
 	URL    string        // database URL (owner)
 	Pool   *pgxpool.Pool // the server's pool: logged in as the app role
 	Keys   string        // the key directory (DAIBAN_KEYS), made by "keys init"
-	Logs   *bytes.Buffer
+	Logs   *LogBuffer
 
 	mu     sync.Mutex
 	tokens map[string]string
@@ -138,7 +138,7 @@ func NewShared(tb testing.TB, url string, opts ...Options) *Env {
 		o = opts[0]
 	}
 	ctx := context.Background()
-	e := &Env{URL: url, Logs: &bytes.Buffer{}, tokens: map[string]string{}, name: fmt.Sprintf("apptest_%d", instances.Add(1))}
+	e := &Env{URL: url, Logs: &LogBuffer{}, tokens: map[string]string{}, name: fmt.Sprintf("apptest_%d", instances.Add(1))}
 	// The pool serve opens on its embedded server: logged in as the app
 	// role itself, checked by NewAppPool.
 	cfg, err := migrations.AppPoolConfig(url, migrations.LoginAsApp, 16)
@@ -152,7 +152,7 @@ func NewShared(tb testing.TB, url string, opts ...Options) *Env {
 		}
 		return nil
 	}
-	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: e.Logs}, nil))
+	logger := slog.New(slog.NewJSONHandler(e.Logs, nil))
 	e.Pool, err = migrations.NewAppPool(ctx, cfg, logger)
 	if err != nil {
 		tb.Fatal(err)
@@ -225,15 +225,32 @@ func (e *Env) Kill(tb testing.TB) {
 // application_name.
 func (e *Env) Name() string { return e.name }
 
-type lockedWriter struct {
+// LogBuffer keeps an instance's log lines: written by the server's
+// goroutines, read by the test, under one lock.
+type LogBuffer struct {
 	mu sync.Mutex
-	w  io.Writer
+	b  bytes.Buffer
 }
 
-func (l *lockedWriter) Write(p []byte) (int, error) {
+// Write implements io.Writer.
+func (l *LogBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.w.Write(p)
+	return l.b.Write(p)
+}
+
+// String returns the lines so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Len is the length of String.
+func (l *LogBuffer) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Len()
 }
 
 // User creates a user (password Password) unless it exists.
