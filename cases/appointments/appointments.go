@@ -234,7 +234,10 @@ func (s *Service) Book(ctx context.Context, b Booking, idem *cases.Idem) (_ Book
 	if err != nil {
 		return BookResult{}, daiban.Invalid("matter", "事项 %q 不存在", b.Matter)
 	}
-	if cal := s.Calendar(); !cal.Covers(d) || !cal.IsWorkday(d) || over(d, h, s.Now()) || d.After(day(s.Now()).Add(Horizon)) {
+	if !s.Calendar().Covers(d) {
+		return BookResult{}, daiban.Invalid("slot", "%d 年的节假日安排尚未公布导入，%s 暂不能预约，请选择其他日期", d.Year(), d.Format(time.DateOnly))
+	}
+	if !s.Calendar().IsWorkday(d) || over(d, h, s.Now()) || d.After(day(s.Now()).Add(Horizon)) {
 		return BookResult{}, daiban.Invalid("slot", "%s %s 不可预约（已过、非工作日或太远）", d.Format(time.DateOnly), h.Name())
 	}
 	otp := cases.NewOneTimeCode()

@@ -27,7 +27,7 @@ func TestBookingLimits(t *testing.T) {
 		t.Fatalf("slots in a year without its holidays: %d %s", r.Status, r.Body)
 	}
 	env.Do(t, admin, http.MethodPost, "/api/v1/appointments/slots", map[string]any{"region": "370323001", "from": "2026-12-22", "to": "2026-12-31", "am": 5, "pm": 5}, nil).Must(t, http.StatusOK)
-	if e := env.Do(t, "", http.MethodPost, "/api/v1/appointments", map[string]any{"region": "370323001", "matter": "GT001", "slot": "2027-01-04/am", "name": "王堃", "phone": "13905330001"}, nil); e.ErrorCode() != "invalid" {
+	if e := env.Do(t, "", http.MethodPost, "/api/v1/appointments", map[string]any{"region": "370323001", "matter": "GT001", "slot": "2027-01-04/am", "name": "王堃", "phone": "13905330001"}, nil); e.ErrorCode() != "invalid" || !strings.Contains(string(e.Body), "2027 年的节假日安排尚未公布导入") {
 		t.Fatalf("a booking in 2027: %d %s", e.Status, e.Body)
 	}
 
