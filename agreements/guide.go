@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
-	"time"
 
 	"github.com/daiban/daiban"
 	"github.com/daiban/daiban/agreements/pdf"
@@ -16,7 +15,7 @@ import (
 func (s *Service) GuidePDF(ctx context.Context, g catalog.GuideView) (_ []byte, err error) {
 	defer daiban.Wrap(&err, "agreements: guide %s", g.Code)
 	d := pdf.GuideData{Code: g.Code, Title: g.Name, Chain: g.Kind == "chain", Description: g.Description, Shared: g.SharedMaterials,
-		ServiceFee: g.ServiceFee, Complaints: g.Complaints, PrintedAt: day(s.Now())}
+		ServiceFee: g.ServiceFee, Complaints: g.Complaints, PrintedAt: calendar.Date(s.Now())}
 	for _, m := range g.Matters {
 		gm := pdf.GuideMatter{Code: m.Code, Conditions: m.Conditions, LegalBasis: m.LegalBasis, Fees: m.Fees, OfficeHours: m.OfficeHours, Phone: m.Phone,
 			MatterInfo: pdf.MatterInfo{Name: m.Name, Department: m.Department, Level: catalog.Level(m.Level).Name(), LimitDays: m.LimitDays, Where: m.Where}}
@@ -71,10 +70,4 @@ func (g *guideCache) put(key string, b []byte) {
 		g.m = map[string][]byte{}
 	}
 	g.m[key] = b
-}
-
-// day is t's calendar day in Beijing time (the guide prints its date).
-func day(t time.Time) time.Time {
-	y, m, d := t.In(calendar.Shanghai).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, calendar.Shanghai)
 }

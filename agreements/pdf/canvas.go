@@ -56,9 +56,9 @@ type canvas struct {
 	// registered under: gofpdf names an XObject by its content, so two
 	// registrations of one PNG (agent and applicant signing with the
 	// same strokes) would write one resource key twice.
-	same map[string]string
-	pngs map[string]string // registered images' bytes, by name
-	runs func(face, text string)
+	same  map[string]string
+	named map[string]string // an image's bytes → the first name it came under
+	runs  func(face, text string)
 }
 
 func (c *canvas) fail(err error) {
@@ -297,19 +297,17 @@ func (c *canvas) registerImage(name string, png []byte) {
 	w := int(binary.BigEndian.Uint32(png[16:]))
 	h := int(binary.BigEndian.Uint32(png[20:]))
 	c.imgs[name] = [2]int{w, h}
-	for other := range c.imgs {
-		if other != name && c.pngs[other] == string(png) {
-			if c.same == nil {
-				c.same = map[string]string{}
-			}
-			c.same[name] = other
-			return
+	if first, ok := c.named[string(png)]; ok && first != name {
+		if c.same == nil {
+			c.same = map[string]string{}
 		}
+		c.same[name] = first
+		return
 	}
-	if c.pngs == nil {
-		c.pngs = map[string]string{}
+	if c.named == nil {
+		c.named = map[string]string{}
 	}
-	c.pngs[name] = string(png)
+	c.named[string(png)] = name
 	if c.drawing() {
 		c.pdf.RegisterImageOptionsReader(name, gofpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(png))
 		if err := c.pdf.Error(); err != nil {
