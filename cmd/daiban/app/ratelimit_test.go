@@ -67,9 +67,16 @@ func TestPublicRoutesRateLimited(t *testing.T) {
 		t.Fatalf("Retry-After %q", r.Header.Get("Retry-After"))
 	}
 	for _, p := range []string{"/guide/SP001", "/api/v1/guides/SP001", "/appointments", "/api/v1/appointments/slots", "/verify/00", "/sign/x"} {
-		drain()
-		if r := env.Do(t, "", http.MethodGet, p, nil, nil); r.Status != http.StatusTooManyRequests {
-			t.Errorf("%s over the limit: %d", p, r.Status)
+		// A slow moment between draining and asking refills a token (10 a
+		// second): a route under the limit answers 429 within a few tries,
+		// one outside it never does.
+		status := 0
+		for try := 0; try < 5 && status != http.StatusTooManyRequests; try++ {
+			drain()
+			status = env.Do(t, "", http.MethodGet, p, nil, nil).Status
+		}
+		if status != http.StatusTooManyRequests {
+			t.Errorf("%s over the limit: %d", p, status)
 		}
 	}
 	drain()
